@@ -1,0 +1,294 @@
+"""The in-memory metadata model: immutable objects, fields and indexes.
+
+A Model is built only from a validated document, so code downstream (diff, storage, API)
+can trust it. ``to_document`` gives the canonical form: every shorthand expanded and every
+default filled in, so two documents that mean the same thing produce the same snapshot
+hash. Rename hints (``renamed_from``) steer one diff and are not part of that form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from metadata.field_types import COMMON_OPTIONS, TYPES
+from metadata.identifiers import default_plural, humanize
+
+
+@dataclass(frozen=True)
+class Text:
+    """Translatable text: locale → string, English first."""
+
+    translations: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, value: str | Mapping[str, str]) -> Text:
+        """Return Text from a plain (English) string or a locale map."""
+        if isinstance(value, str):
+            return cls((("en", value),))
+        return cls(tuple(sorted(value.items(), key=lambda kv: (kv[0] != "en", kv[0]))))
+
+    def get(self, locale: str = "en") -> str:
+        """Return the text for ``locale``, falling back to its language, then English."""
+        table = dict(self.translations)
+        language = locale.split("-")[0]
+        for key in (locale, language, "en"):
+            if key in table:
+                return table[key]
+        return self.translations[0][1]
+
+    def to_json(self) -> dict[str, str]:
+        """Return the locale map."""
+        return dict(self.translations)
+
+
+@dataclass(frozen=True)
+class PicklistValue:
+    """One allowed value of a picklist, with its translatable label."""
+
+    value: str
+    label: Text
+    color: str | None = None
+    inactive: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the canonical form."""
+        out: dict[str, Any] = {"value": self.value, "label": self.label.to_json()}
+        if self.color:
+            out["color"] = self.color
+        if self.inactive:
+            out["inactive"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of an object. Type-specific options live in ``options``."""
+
+    name: str
+    type: str
+    label: Text
+    required: bool = False
+    unique: bool = False
+    default: Any = None
+    description: Text | None = None
+    help_text: Text | None = None
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    values: tuple[PicklistValue, ...] = ()
+    renamed_from: str | None = field(default=None, compare=False)
+    system: bool = False
+
+    def option(self, name: str) -> Any:
+        """Return a type-specific option (``max_length``, ``to``, ``precision`` ...)."""
+        return self.options.get(name)
+
+    @property
+    def target(self) -> str | None:
+        """Return the referred object of a lookup or master_detail field."""
+        return self.options.get("to")
+
+    @property
+    def is_relation(self) -> bool:
+        return TYPES[self.type].is_relation
+
+    def value_codes(self) -> tuple[str, ...]:
+        """Return the picklist value codes in order."""
+        return tuple(v.value for v in self.values)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the canonical form (without the rename hint)."""
+        out: dict[str, Any] = {"type": self.type, "label": self.label.to_json()}
+        if self.description:
+            out["description"] = self.description.to_json()
+        if self.help_text:
+            out["help_text"] = self.help_text.to_json()
+        out["required"] = self.required
+        out["unique"] = self.unique
+        for name in TYPES[self.type].options:
+            if name == "values":
+                out["values"] = [v.to_json() for v in self.values]
+            elif self.options.get(name) is not None:
+                out[name] = self.options[name]
+        if self.default is not None:
+            out["default"] = self.default
+        return out
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index over fields of one object; ``unique`` ones ignore soft-deleted records."""
+
+    fields: tuple[str, ...]
+    unique: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the canonical form."""
+        return {"fields": list(self.fields), "unique": self.unique}
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    """A business object: its labels, user fields and indexes."""
+
+    name: str
+    label: Text
+    plural: Text
+    plural_name: str
+    fields: Mapping[str, Field]
+    indexes: tuple[Index, ...] = ()
+    description: Text | None = None
+    renamed_from: str | None = field(default=None, compare=False)
+
+    def field(self, name: str) -> Field:
+        """Return a user or system field by name; raise KeyError if there is none."""
+        if name in self.fields:
+            return self.fields[name]
+        return SYSTEM_FIELDS[name]
+
+    def all_fields(self) -> Iterator[Field]:
+        """Yield the system fields, then the user fields in declaration order."""
+        yield from SYSTEM_FIELDS.values()
+        yield from self.fields.values()
+
+    def with_fields(self, fields: Mapping[str, Field]) -> ObjectDef:
+        """Return a copy with ``fields`` replacing the user fields."""
+        return replace(self, fields=MappingProxyType(dict(fields)))
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the canonical form (without the rename hint)."""
+        out: dict[str, Any] = {"label": self.label.to_json(), "plural": self.plural.to_json()}
+        if self.description:
+            out["description"] = self.description.to_json()
+        out["plural_name"] = self.plural_name
+        out["fields"] = {name: f.to_json() for name, f in self.fields.items()}
+        out["indexes"] = [i.to_json() for i in self.indexes]
+        return out
+
+
+@dataclass(frozen=True)
+class Model:
+    """A tenant's complete metadata: its objects by name."""
+
+    objects: Mapping[str, ObjectDef] = field(default_factory=lambda: MappingProxyType({}))
+
+    def with_objects(self, objects: Mapping[str, ObjectDef]) -> Model:
+        """Return a copy with ``objects`` replacing all objects."""
+        return Model(objects=MappingProxyType(dict(objects)))
+
+    def to_document(self) -> dict[str, Any]:
+        """Return the canonical document: the form snapshots are hashed and stored in."""
+        return {"objects": {name: obj.to_json() for name, obj in self.objects.items()}}
+
+
+EMPTY_MODEL = Model()
+
+
+def _system(name: str, type_: str, en: str, zh: str, required: bool = False) -> Field:
+    return Field(
+        name=name,
+        type=type_,
+        label=Text.of({"en": en, "zh-CN": zh}),
+        required=required,
+        system=True,
+        default=1 if name == "row_version" else None,
+    )
+
+
+#: Fields every object has. Storage and the API treat them like user fields, except that
+#: only the platform writes them.
+SYSTEM_FIELDS: Mapping[str, Field] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            _system("id", "uuid", "ID", "ID", required=True),
+            _system("created_at", "datetime", "Created at", "创建时间", required=True),
+            _system("updated_at", "datetime", "Updated at", "更新时间", required=True),
+            _system("created_by", "uuid", "Created by", "创建人"),
+            _system("updated_by", "uuid", "Updated by", "最后修改人"),
+            _system("owner", "uuid", "Owner", "负责人"),
+            _system("deleted_at", "datetime", "Deleted at", "删除时间"),
+            _system("row_version", "integer", "Row version", "版本号", required=True),
+        )
+    }
+)
+
+
+def _text(value: Any) -> Text | None:
+    return Text.of(value) if value is not None else None
+
+
+def build_field(name: str, raw: Mapping[str, Any]) -> Field:
+    """Return a Field from its validated document form, filling in defaults."""
+    ftype = TYPES[raw["type"]]
+    options: dict[str, Any] = {}
+    for option_name, option in ftype.options.items():
+        if option_name == "values":
+            continue
+        value = raw.get(option_name, option.default)
+        if value is not None:
+            options[option_name] = value
+    required = bool(raw.get("required", COMMON_OPTIONS["required"].default))
+    unique = bool(raw.get("unique", COMMON_OPTIONS["unique"].default))
+    if raw["type"] == "master_detail":
+        required = True
+    if raw["type"] == "auto_number":
+        unique = True
+    if raw["type"] == "lookup" and "on_delete" not in raw:
+        options["on_delete"] = "restrict" if required else "set_null"
+    values = tuple(
+        PicklistValue(value=entry, label=Text.of(humanize(entry)))
+        if isinstance(entry, str)
+        else PicklistValue(
+            value=entry["value"],
+            label=Text.of(entry.get("label", humanize(entry["value"]))),
+            color=entry.get("color"),
+            inactive=bool(entry.get("inactive", False)),
+        )
+        for entry in raw.get("values", ())
+    )
+    return Field(
+        name=name,
+        type=raw["type"],
+        label=Text.of(raw.get("label", humanize(name))),
+        required=required,
+        unique=unique,
+        default=raw.get("default"),
+        description=_text(raw.get("description")),
+        help_text=_text(raw.get("help_text")),
+        options=MappingProxyType(options),
+        values=values,
+        renamed_from=raw.get("renamed_from"),
+    )
+
+
+def build_object(name: str, raw: Mapping[str, Any]) -> ObjectDef:
+    """Return an ObjectDef from its validated document form, filling in defaults."""
+    label = Text.of(raw.get("label", humanize(name)))
+    plural_name = raw.get("plural_name") or default_plural(name)
+    fields = {
+        field_name: build_field(field_name, field_raw)
+        for field_name, field_raw in (raw.get("fields") or {}).items()
+    }
+    return ObjectDef(
+        name=name,
+        label=label,
+        plural=Text.of(raw["plural"]) if "plural" in raw else Text.of(humanize(plural_name)),
+        plural_name=plural_name,
+        fields=MappingProxyType(fields),
+        indexes=tuple(
+            Index(fields=tuple(i["fields"]), unique=bool(i.get("unique", False)))
+            for i in raw.get("indexes") or ()
+        ),
+        description=_text(raw.get("description")),
+        renamed_from=raw.get("renamed_from"),
+    )
+
+
+def build_model(document: Mapping[str, Any]) -> Model:
+    """Return a Model from a validated (or canonical) document."""
+    objects = {
+        name: build_object(name, raw) for name, raw in (document.get("objects") or {}).items()
+    }
+    return Model(objects=MappingProxyType(objects))

@@ -1,0 +1,45 @@
+"""Validation: the JSON Schema first, then semantic checks, all errors reported together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metadata.errors import Issue, MetadataError, sort_issues
+from metadata.model import Model, build_model
+from metadata.source import Document, load_file, parse_text
+from metadata.validation.semantic import check_semantics
+from metadata.validation.structural import check_structure
+
+
+@dataclass(frozen=True)
+class ValidMetadata:
+    """A document that passed validation, its model and any warnings."""
+
+    document: Document
+    model: Model
+    warnings: tuple[Issue, ...]
+
+
+def validate(doc: Document) -> ValidMetadata:
+    """Validate ``doc``; raise MetadataError with every error (and warning) found."""
+    issues = sort_issues([*doc.issues, *check_structure(doc), *check_semantics(doc)])
+    if any(i.severity == "error" for i in issues):
+        raise MetadataError(issues)
+    return ValidMetadata(document=doc, model=build_model(doc.data), warnings=tuple(issues))
+
+
+def validate_data(data: Any, *, file: str | None = None) -> ValidMetadata:
+    """Validate already-parsed data (e.g. a JSON request body), which has no line numbers."""
+    return validate(Document(data=data, file=file))
+
+
+def validate_text(text: str, *, file: str | None = None) -> ValidMetadata:
+    """Parse and validate YAML or JSON text."""
+    return validate(parse_text(text, file=file))
+
+
+def validate_file(path: str | Path) -> ValidMetadata:
+    """Read and validate a metadata file."""
+    return validate(load_file(path))
