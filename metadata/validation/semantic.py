@@ -177,7 +177,7 @@ class _Checker:
                 "invalid_option",
             )
         if kind == "auto_number":
-            if field.get("required") is not None:
+            if field.get("required") is True:
                 self.error(
                     ptr + "/required",
                     "an auto_number value is always assigned on insert; remove 'required'",

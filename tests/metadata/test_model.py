@@ -87,6 +87,11 @@ def test_snapshot_round_trip(demo_model):
     assert EMPTY_SNAPSHOT.model.objects == {}
 
 
+def test_canonical_form_is_valid_metadata_with_the_same_hash(demo_model):
+    again = validate_data(demo_model.to_document()).model
+    assert Snapshot.of(again).content_hash == Snapshot.of(demo_model).content_hash
+
+
 def test_system_fields_are_the_reserved_names():
     assert set(SYSTEM_FIELDS) == SYSTEM_FIELD_NAMES
     assert all(

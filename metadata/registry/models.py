@@ -1,0 +1,102 @@
+"""Control-plane tables: tenants, their metadata versions and apply attempts.
+
+They live in the ``tessera`` schema on PostgreSQL, next to the tenant schemas, so that a
+metadata apply and its DDL commit in one transaction. On SQLite the control plane is its
+own file and the schema name is mapped away (see ``runtime.storage.backends``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA = "tessera"
+
+NAMING = {
+    "ix": "ix_%(table_name)s__%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s__%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s__%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time in UTC (timezone-aware)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(schema=SCHEMA, naming_convention=NAMING)
+
+
+class Tenant(Base):
+    """A customer organisation with its own storage and metadata."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Number of the active MetadataVersion; None until the first apply.
+    active_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class MetadataVersion(Base):
+    """An immutable snapshot of a tenant's metadata, written once when applied.
+
+    A database trigger (migration 0001) rejects UPDATE on this table, whatever the caller.
+    """
+
+    __tablename__ = "metadata_versions"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(f"{SCHEMA}.tenants.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[str] = mapped_column(Text)
+    """Canonical JSON of the model (metadata.snapshot.canonical_json)."""
+    operations: Mapped[str] = mapped_column(Text, default="[]")
+    """JSON list of the operations that produced this version from the previous one."""
+    author: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApplyAttempt(Base):
+    """One run of ``apply``: pending while it runs, then applied or failed (with why)."""
+
+    __tablename__ = "apply_attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(f"{SCHEMA}.tenants.id", ondelete="CASCADE"), index=True
+    )
+    base_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    target_version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[str] = mapped_column(Text)
+    operations: Mapped[str] = mapped_column(Text, default="[]")
+    author: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    """``pending``, ``applied`` or ``failed``."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

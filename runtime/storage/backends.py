@@ -1,0 +1,270 @@
+"""The two storage backends: PostgreSQL (a schema per tenant) and SQLite (a file each).
+
+Everything above this module is backend-neutral. What differs lives here: how to reach a
+tenant's tables, how transactions begin, how a tenant's storage is created and removed,
+and whether registry and tenant share a transaction (PostgreSQL: yes; SQLite: no, the
+control plane is a separate file).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, select
+from sqlalchemy.engine import URL
+
+from metadata.registry import migrate
+from metadata.registry.models import SCHEMA
+from runtime.settings import Settings
+from runtime.storage import naming
+from runtime.storage.tables import system_tables
+
+
+def _sqlite_engine(path: Path, *, translate: dict[str, str | None] | None = None) -> Engine:
+    options: dict[str, Any] = {"schema_translate_map": translate} if translate else {}
+    engine = create_engine(f"sqlite:///{path}", execution_options=options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling does not wrap DDL, which would make a failed
+        # migration impossible to roll back; we issue BEGIN ourselves (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        opts = conn.get_execution_options()
+        # PRAGMA foreign_keys is ignored inside a transaction, so set it per transaction
+        # here. Migrations turn it off: rebuilding a parent table under enforcement would
+        # cascade-delete its children. They run PRAGMA foreign_key_check before commit.
+        enforce = "ON" if opts.get("tessera_foreign_keys", True) else "OFF"
+        conn.exec_driver_sql(f"PRAGMA foreign_keys={enforce}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if opts.get("tessera_write") else "BEGIN")
+
+    return engine
+
+
+class Backend:
+    """What the layers above need from storage, whichever database is behind it."""
+
+    dialect: str
+    #: Whether control plane and tenant tables can share one transaction.
+    shared_transaction: bool
+    control: Engine
+
+    def schema(self, tenant: str) -> str | None:
+        """Return the schema holding ``tenant``'s tables (None: its own database)."""
+        raise NotImplementedError
+
+    @contextmanager
+    def begin_control(self) -> Iterator[Connection]:
+        """Open a write transaction on the control plane."""
+        with self.control.connect() as conn:
+            conn.execution_options(tessera_write=True)
+            with conn.begin():
+                yield conn
+
+    def connect_control(self) -> Any:
+        """Return a read connection to the control plane (a context manager)."""
+        return self.control.connect()
+
+    @contextmanager
+    def begin_tenant(self, tenant: str, *, migration: bool = False) -> Iterator[Connection]:
+        """Open a write transaction on ``tenant``'s tables."""
+        raise NotImplementedError
+
+    def create_storage(self, tenant: str, conn: Connection | None = None) -> None:
+        """Create ``tenant``'s schema or file with the platform's own tables."""
+        raise NotImplementedError
+
+    def drop_storage(self, tenant: str, conn: Connection | None = None) -> None:
+        """Remove ``tenant``'s schema or file and every table in it."""
+        raise NotImplementedError
+
+    def storage_exists(self, tenant: str) -> bool:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Bring the control plane up to date (idempotent)."""
+        migrate.upgrade(self.control)
+
+    def dispose(self) -> None:
+        self.control.dispose()
+
+    def _create_system_tables(self, conn: Connection, tenant: str) -> None:
+        metadata = system_tables(self.schema(tenant))
+        metadata.create_all(conn)
+        state = metadata.tables[_qualified(self.schema(tenant), naming.STATE_TABLE)]
+        conn.execute(
+            state.insert(),
+            [{"key": "metadata_hash", "value": ""}, {"key": "metadata_version", "value": "0"}],
+        )
+
+
+def _qualified(schema: str | None, name: str) -> str:
+    return f"{schema}.{name}" if schema else name
+
+
+class PostgresBackend(Backend):
+    """Tenants are schemas of one PostgreSQL database; the control plane is ``tessera``."""
+
+    dialect = "postgresql"
+    shared_transaction = True
+
+    def __init__(self, url: URL) -> None:
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        # Every session in UTC so timestamps never depend on the server's zone. Pooled
+        # connections are recycled: PostgreSQL caches catalog entries per connection for
+        # each table it touches (~11 KB each), which adds up across thousands of tenants.
+        self.control = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={"options": "-c timezone=UTC"},
+        )
+
+    def schema(self, tenant: str) -> str | None:
+        return naming.tenant_schema(tenant)
+
+    @contextmanager
+    def begin_tenant(self, tenant: str, *, migration: bool = False) -> Iterator[Connection]:
+        with self.control.begin() as conn:
+            yield conn
+
+    def create_storage(self, tenant: str, conn: Connection | None = None) -> None:
+        assert conn is not None, "PostgreSQL creates tenant storage in the caller's transaction"
+        conn.exec_driver_sql(f'CREATE SCHEMA "{self.schema(tenant)}"')
+        self._create_system_tables(conn, tenant)
+
+    def drop_storage(self, tenant: str, conn: Connection | None = None) -> None:
+        assert conn is not None
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.schema(tenant)}" CASCADE')
+
+    def storage_exists(self, tenant: str) -> bool:
+        with self.control.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %(s)s",
+                {"s": self.schema(tenant)},
+            ).first()
+        return found is not None
+
+
+class SqliteBackend(Backend):
+    """Each tenant is a SQLite file in ``tenants/`` beside the control-plane file."""
+
+    dialect = "sqlite"
+    shared_transaction = False
+
+    def __init__(self, path: Path, *, cache_size: int = 64) -> None:
+        self.path = path
+        self.tenant_dir = path.parent / "tenants"
+        self.tenant_dir.mkdir(parents=True, exist_ok=True)
+        # Control-plane models name the PostgreSQL schema; a SQLite file has none.
+        self.control = _sqlite_engine(path, translate={SCHEMA: None})
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def schema(self, tenant: str) -> str | None:
+        return None
+
+    def tenant_path(self, tenant: str) -> Path:
+        return self.tenant_dir / f"{tenant}.sqlite3"
+
+    def engine(self, tenant: str) -> Engine:
+        """Return the engine for ``tenant``'s file, keeping a bounded set open."""
+        with self._lock:
+            engine = self._engines.pop(tenant, None)
+            if engine is None:
+                engine = _sqlite_engine(self.tenant_path(tenant))
+            self._engines[tenant] = engine
+            while len(self._engines) > self._cache_size:
+                _, evicted = self._engines.popitem(last=False)
+                evicted.dispose()
+            return engine
+
+    @contextmanager
+    def begin_tenant(self, tenant: str, *, migration: bool = False) -> Iterator[Connection]:
+        if not self.tenant_path(tenant).exists():
+            raise FileNotFoundError(f"tenant storage {self.tenant_path(tenant)} is missing")
+        with self.engine(tenant).connect() as conn:
+            conn.execution_options(tessera_write=True, tessera_foreign_keys=not migration)
+            with conn.begin():
+                yield conn
+
+    def create_storage(self, tenant: str, conn: Connection | None = None) -> None:
+        path = self.tenant_path(tenant)
+        if path.exists():
+            raise FileExistsError(f"tenant storage {path} already exists")
+        path.touch()
+        try:
+            with self.begin_tenant(tenant) as tenant_conn:
+                self._create_system_tables(tenant_conn, tenant)
+        except BaseException:
+            self._remove_files(tenant)
+            raise
+
+    def drop_storage(self, tenant: str, conn: Connection | None = None) -> None:
+        self._remove_files(tenant)
+
+    def _remove_files(self, tenant: str) -> None:
+        with self._lock:
+            engine = self._engines.pop(tenant, None)
+        if engine is not None:
+            engine.dispose()
+        base = self.tenant_path(tenant)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            candidate = Path(f"{base}{suffix}")
+            if candidate.exists():
+                os.remove(candidate)
+
+    def storage_exists(self, tenant: str) -> bool:
+        return self.tenant_path(tenant).exists()
+
+    def dispose(self) -> None:
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), OrderedDict()
+        for engine in engines:
+            engine.dispose()
+        super().dispose()
+
+
+def make_backend(settings: Settings) -> Backend:
+    """Return the backend the settings' database URL names."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ValueError("SQLite needs a file path: sqlite:///path/to/tessera.sqlite3")
+        path = Path(url.database).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteBackend(path, cache_size=settings.sqlite_engine_cache)
+    if url.get_backend_name() == "postgresql":
+        return PostgresBackend(url)
+    raise ValueError(
+        f"unsupported database {url.get_backend_name()!r}: use sqlite:///PATH or "
+        "postgresql://USER@HOST/DB"
+    )
+
+
+def read_state(conn: Connection, schema: str | None) -> dict[str, str]:
+    """Return the tenant's own record of the metadata its tables match."""
+    table = system_tables(schema).tables[_qualified(schema, naming.STATE_TABLE)]
+    return dict(conn.execute(select(table.c.key, table.c.value)).all())
+
+
+def write_state(conn: Connection, schema: str | None, *, content_hash: str, version: int) -> None:
+    """Record in the tenant which metadata its tables now match (same transaction as DDL)."""
+    table = system_tables(schema).tables[_qualified(schema, naming.STATE_TABLE)]
+    for key, value in (("metadata_hash", content_hash), ("metadata_version", str(version))):
+        conn.execute(table.update().where(table.c.key == key).values(value=value))

@@ -1,0 +1,116 @@
+"""Write records straight into tenant tables, for seeding demo and test data.
+
+This is the storage-level path: it fills system fields, splits currency values into
+amount and code, and assigns auto numbers, but trusts its caller on permissions. The
+GraphQL API's mutations are the way applications write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, insert
+
+from metadata.model import Field, Model
+from runtime.storage import naming
+from runtime.storage.ids import new_id
+from runtime.storage.sequences import allocate
+from runtime.storage.tables import build_table
+
+
+class RecordError(ValueError):
+    """A value does not fit its field; the message names the object and field."""
+
+
+def _coerce(obj: str, field: Field, value: Any) -> Any:
+    where = f"{obj}.{field.name}"
+    try:
+        if value is None:
+            return None
+        if field.type == "date" and isinstance(value, str):
+            return dt.date.fromisoformat(value)
+        if field.type == "datetime" and isinstance(value, str):
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if field.type == "time" and isinstance(value, str):
+            return dt.time.fromisoformat(value)
+        if field.type in ("decimal", "percent", "currency"):
+            return Decimal(str(value))
+        if field.type in ("uuid", "lookup", "master_detail"):
+            return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, ArithmeticError) as exc:
+        raise RecordError(f"{where}: {value!r} is not a valid {field.type} ({exc})") from None
+    if field.type == "picklist" and value not in field.value_codes():
+        raise RecordError(f"{where}: {value!r} is not one of {', '.join(field.value_codes())}")
+    if field.type == "multi_picklist":
+        bad = [v for v in value if v not in field.value_codes()]
+        if bad:
+            raise RecordError(f"{where}: {bad[0]!r} is not one of {', '.join(field.value_codes())}")
+    return value
+
+
+def insert_records(
+    conn: Connection,
+    model: Model,
+    obj_name: str,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    schema: str | None,
+    timezone: str = "UTC",
+    actor: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Insert ``records`` (field name → value) into ``obj_name``; return their ids.
+
+    A currency value is a number (in the field's default currency) or
+    ``{"amount": ..., "currency_code": "USD"}``.
+    """
+    obj = model.objects[obj_name]
+    table = build_table(model, obj_name, schema=schema, dialect=conn.dialect.name)
+    today = dt.datetime.now(ZoneInfo(timezone)).date()
+    rows, ids = [], []
+    for record in records:
+        unknown = set(record) - set(obj.fields) - {"id", "owner"}
+        if unknown:
+            raise RecordError(f"{obj_name} has no field {sorted(unknown)[0]!r}")
+        record_id = uuid.UUID(str(record["id"])) if "id" in record else new_id()
+        now = dt.datetime.now(dt.UTC)
+        row: dict[str, Any] = {
+            "id": record_id,
+            "created_at": now,
+            "updated_at": now,
+            "created_by": actor,
+            "updated_by": actor,
+            "owner": record.get("owner", actor),
+        }
+        for field in obj.fields.values():
+            if field.type == "auto_number":
+                [row[field.name]] = allocate(
+                    conn, schema=schema, obj=obj_name, field=field, on=today
+                )
+                continue
+            if field.name not in record:
+                continue
+            value = record[field.name]
+            if field.type == "currency":
+                amount, code = (
+                    (value.get("amount"), value.get("currency_code"))
+                    if isinstance(value, Mapping)
+                    else (value, None)
+                )
+                row[field.name] = _coerce(obj_name, field, amount)
+                row[naming.currency_code_column(field.name)] = (
+                    None if amount is None else code or field.option("default_currency")
+                )
+            else:
+                row[field.name] = _coerce(obj_name, field, value)
+        rows.append(row)
+        ids.append(record_id)
+    if rows:
+        # Rows differ in which columns they set; insert each so defaults apply per row.
+        for row in rows:
+            conn.execute(insert(table).values(row))
+    return ids

@@ -1,0 +1,248 @@
+"""Build SQLAlchemy tables from a metadata model, for one tenant schema and dialect.
+
+This is the one place that decides how a field is stored: its column type, nullability,
+server default, foreign key and indexes. DDL (``editor``) and records (``records``) both
+read the tables built here, so storage never disagrees with itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    Time,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import TypeEngine
+
+from metadata.diff.conversions import AUTO_NUMBER_LENGTH, PICKLIST_LENGTH
+from metadata.model import Field, Model, ObjectDef
+from runtime.storage import naming
+from runtime.storage.types import GUID, UTCDateTime, json_type
+
+_ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
+#: Defaults that are SQL functions rather than constants. SQLite cannot ADD COLUMN with
+#: them, so the editor rebuilds the table instead.
+FUNCTION_DEFAULTS = {"today": "CURRENT_DATE", "now": "CURRENT_TIMESTAMP"}
+
+
+def column_type(field: Field) -> TypeEngine[Any]:
+    """Return the SQL type that stores ``field`` (its amount column, for currency)."""
+    kind = field.type
+    if kind in ("text", "email", "phone", "url"):
+        return String(field.option("max_length"))
+    if kind == "picklist":
+        return String(PICKLIST_LENGTH)
+    if kind == "auto_number":
+        return String(AUTO_NUMBER_LENGTH)
+    if kind in ("long_text", "rich_text"):
+        return Text()
+    if kind in ("integer", "duration"):
+        return BigInteger()
+    if kind in ("decimal", "currency", "percent"):
+        return Numeric(field.option("precision"), field.option("scale"), asdecimal=True)
+    if kind == "boolean":
+        return Boolean(create_constraint=False)
+    if kind == "date":
+        return Date()
+    if kind == "datetime":
+        return UTCDateTime()
+    if kind == "time":
+        return Time()
+    if kind in ("json", "multi_picklist"):
+        return json_type()
+    if kind in ("uuid", "lookup", "master_detail"):
+        return GUID()
+    raise ValueError(f"no storage type for field type {kind!r}")
+
+
+def server_default(field: Field, dialect: str) -> str | ClauseElement | None:
+    """Return the server default for ``field`` on ``dialect`` (None when it has none)."""
+    value = field.default
+    if value is None:
+        return None
+    if isinstance(value, str) and field.type in ("date", "datetime") and value in FUNCTION_DEFAULTS:
+        return text(FUNCTION_DEFAULTS[value])
+    if isinstance(value, bool):
+        return true() if value else false()
+    if isinstance(value, int | float):
+        return text(repr(value))
+    if field.type in ("json", "multi_picklist"):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if field.type == "datetime":
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
+        if dialect == "postgresql":
+            return moment.isoformat()
+        return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if field.type == "time" and dialect != "postgresql":
+        return dt.time.fromisoformat(value).strftime("%H:%M:%S.%f")
+    return str(value)
+
+
+def field_columns(field: Field, dialect: str) -> list[Column[Any]]:
+    """Return the columns that store ``field``: one, or two for currency (amount, code)."""
+    nullable = not field.required
+    columns = [
+        Column(
+            field.name,
+            column_type(field),
+            nullable=nullable,
+            server_default=server_default(field, dialect),
+            primary_key=field.name == "id" and field.system,
+        )
+    ]
+    if field.type == "currency":
+        code_default = field.option("default_currency") if field.default is not None else None
+        columns.append(
+            Column(
+                naming.currency_code_column(field.name),
+                String(3),
+                nullable=nullable,
+                server_default=code_default,
+            )
+        )
+    return columns
+
+
+def _system_column(field: Field) -> Column[Any]:
+    if field.name == "id":
+        return Column("id", GUID(), nullable=False)
+    if field.name in ("created_at", "updated_at"):
+        return Column(
+            field.name, UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")
+        )
+    if field.name == "row_version":
+        return Column("row_version", Integer(), nullable=False, server_default=text("1"))
+    return Column(field.name, column_type(field), nullable=True)
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """An index storage keeps: its kind prefix, name, columns and uniqueness."""
+
+    kind: str
+    name: str
+    columns: tuple[str, ...]
+
+    @property
+    def unique(self) -> bool:
+        return self.kind in ("ux", "uq")
+
+
+def index_specs(obj: ObjectDef) -> Iterator[IndexSpec]:
+    """Yield every index ``obj``'s table has: automatic, per-field unique, then declared."""
+    table = obj.name
+    yield IndexSpec("rx", naming.index_name("rx", table, ["owner"]), ("owner",))
+    for field in obj.fields.values():
+        if field.is_relation:
+            yield IndexSpec("rx", naming.index_name("rx", table, [field.name]), (field.name,))
+        if field.unique:
+            yield IndexSpec("uq", naming.index_name("uq", table, [field.name]), (field.name,))
+    for index in obj.indexes:
+        kind = "ux" if index.unique else "ix"
+        yield IndexSpec(kind, naming.index_name(kind, table, index.fields), index.fields)
+
+
+def sa_index(spec: IndexSpec, table: Table) -> Index:
+    """Return the SQLAlchemy Index for ``spec`` on ``table``.
+
+    Unique indexes ignore soft-deleted rows: deleting a contact must free its e-mail.
+    """
+    where = {}
+    if spec.unique:
+        live = table.c.deleted_at.is_(None)
+        where = {"postgresql_where": live, "sqlite_where": live}
+    return Index(spec.name, *(table.c[c] for c in spec.columns), unique=spec.unique, **where)
+
+
+def build_table(
+    model: Model,
+    object_name: str,
+    *,
+    schema: str | None,
+    dialect: str,
+    metadata: MetaData | None = None,
+) -> Table:
+    """Return the Table for one object, with stub tables for the objects it refers to.
+
+    Only the referred objects' ``id`` columns are built: enough for foreign keys to
+    compile, and cheap even when a plan rebuilds tables hundreds of times.
+    """
+    metadata = metadata if metadata is not None else MetaData()
+    obj = model.objects[object_name]
+    columns: list[Column[Any]] = [_system_column(f) for f in obj.all_fields() if f.system]
+    constraints: list[Any] = [PrimaryKeyConstraint("id", name=naming.primary_key_name(obj.name))]
+    for field in obj.fields.values():
+        columns += field_columns(field, dialect)
+        target = field.target
+        if target is None or target not in model.objects:
+            continue  # a target dropped earlier in the same plan keeps no foreign key
+        qualified = f"{schema}.{target}" if schema else target
+        if target != obj.name and qualified not in metadata.tables:
+            Table(target, metadata, Column("id", GUID(), primary_key=True), schema=schema)
+        on_delete = "cascade" if field.type == "master_detail" else field.option("on_delete")
+        constraints.append(
+            ForeignKeyConstraint(
+                [field.name],
+                [f"{qualified}.id"],
+                name=naming.foreign_key_name(obj.name, field.name),
+                ondelete=_ON_DELETE[on_delete],
+            )
+        )
+    table = Table(obj.name, metadata, *columns, *constraints, schema=schema)
+    for spec in index_specs(obj):
+        sa_index(spec, table)
+    return table
+
+
+def system_tables(schema: str | None) -> MetaData:
+    """Return the platform's own tables in a tenant: state, sequences and archives."""
+    metadata = MetaData(schema=schema)
+    Table(
+        naming.STATE_TABLE,
+        metadata,
+        Column("key", String(64), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    Table(
+        naming.SEQUENCES_TABLE,
+        metadata,
+        Column("object", String(63), primary_key=True),
+        Column("field", String(63), primary_key=True),
+        Column("period", String(10), primary_key=True),
+        Column("next_value", BigInteger, nullable=False),
+    )
+    Table(
+        naming.ARCHIVES_TABLE,
+        metadata,
+        Column("name", String(63), primary_key=True),
+        Column("kind", String(16), nullable=False),
+        Column("object", String(63), nullable=False),
+        Column("field", String(63)),
+        Column("version", Integer, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("definition", Text, nullable=False),
+        Column("row_count", BigInteger),
+        Column("archived_at", UTCDateTime, nullable=False),
+    )
+    return metadata

@@ -1,0 +1,515 @@
+"""Tenants and their metadata: the service the REST API and the CLI both call.
+
+Applying metadata must leave a tenant either fully on the new version or fully on the old
+one. On PostgreSQL that is a single transaction: registry rows and tenant DDL live in the
+same database. On SQLite the tenant is its own file, so an apply runs in two phases:
+
+1. under the tenant file's write lock, record a *pending* attempt in the control plane,
+   run the DDL and write the new hash into the tenant's ``_tessera_state``, commit;
+2. record the version and make it active.
+
+A crash between the phases leaves a pending attempt; ``recover`` settles it by asking the
+tenant file which hash it holds, so the control plane always ends up matching storage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+
+from metadata.diff import Plan, PlanRefused, diff
+from metadata.errors import Issue
+from metadata.registry.store import (
+    AttemptInfo,
+    Registry,
+    RegistryError,
+    TenantExists,
+    TenantInfo,
+    VersionConflict,
+    VersionInfo,
+    check_tenant,
+)
+from metadata.snapshot import Snapshot
+from metadata.validation import ValidMetadata
+from runtime.storage import naming
+from runtime.storage.backends import Backend, read_state, write_state
+from runtime.storage.migrator import Progress, RenderedStep, check_plan, render_plan, run_plan
+from runtime.storage.tables import system_tables
+
+log = logging.getLogger(__name__)
+
+
+class StorageDrift(RuntimeError):
+    """A tenant's tables no longer match its active metadata version."""
+
+    status, code = 409, "storage_drift"
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """A dry run: the plan, the SQL of each step and what blocks it, if anything."""
+
+    tenant: str
+    base_version: int | None
+    next_version: int
+    plan: Plan
+    steps: list[RenderedStep]
+    blockers: list[Issue]
+    """Refusals, destructive steps not yet allowed, and data conflicts (counted live)."""
+    warnings: list[Issue]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "base_version": self.base_version,
+            "next_version": self.next_version,
+            "changed": self.plan.changed,
+            "from_hash": self.plan.old.content_hash,
+            "to_hash": self.plan.new.content_hash,
+            "operations": [{**step.operation.to_dict(), "sql": step.sql} for step in self.steps],
+            "blockers": [i.to_dict() for i in self.blockers],
+            "warnings": [i.to_dict() for i in self.warnings],
+        }
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply did: the version it made (or None if nothing changed)."""
+
+    tenant: str
+    version: VersionInfo | None
+    plan: Plan
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "changed": self.version is not None,
+            "version": self.version.to_dict() if self.version else None,
+            "operations": [op.to_dict() for op in self.plan.operations],
+        }
+
+
+class TenantService:
+    """Create, delete and migrate tenants on one backend."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    # -- tenants -------------------------------------------------------------------------
+
+    def create_tenant(
+        self, name: str, display_name: str | None = None, timezone: str = "UTC"
+    ) -> TenantInfo:
+        """Register a tenant and create its (empty) storage."""
+        check_tenant(name, timezone)
+        if self.backend.shared_transaction:
+            with self.backend.begin_control() as conn:
+                tenant = Registry(conn).create_tenant(name, display_name, timezone)
+                self.backend.create_storage(name, conn)
+            return tenant
+        with self.backend.begin_control() as conn:
+            if Registry(conn).find_tenant(name) is not None:
+                raise TenantExists(f"tenant {name!r} already exists")
+        if self.backend.storage_exists(name):
+            raise TenantExists(
+                f"storage for tenant {name!r} already exists but it is not registered; move "
+                "the file away or delete it before creating the tenant again"
+            )
+        self.backend.create_storage(name)
+        try:
+            with self.backend.begin_control() as conn:
+                return Registry(conn).create_tenant(name, display_name, timezone)
+        except BaseException:
+            self.backend.drop_storage(name)
+            raise
+
+    def list_tenants(self) -> list[TenantInfo]:
+        with self.backend.connect_control() as conn:
+            return Registry(conn).list_tenants()
+
+    def get_tenant(self, name: str) -> TenantInfo:
+        with self.backend.connect_control() as conn:
+            return Registry(conn).get_tenant(name)
+
+    def delete_tenant(self, name: str) -> None:
+        """Delete a tenant with all its data and metadata history."""
+        with self.backend.begin_control() as conn:
+            Registry(conn).delete_tenant(name)
+            if self.backend.shared_transaction:
+                self.backend.drop_storage(name, conn)
+        if not self.backend.shared_transaction:
+            self.backend.drop_storage(name)
+
+    # -- metadata ------------------------------------------------------------------------
+
+    def active(self, name: str) -> tuple[VersionInfo | None, Snapshot]:
+        """Return the active version (None before the first apply) and its snapshot."""
+        self.recover(name)
+        with self.backend.connect_control() as conn:
+            registry = Registry(conn)
+            tenant = registry.get_tenant(name)
+            if tenant.active_version is None:
+                return None, registry.active_snapshot(tenant)
+            version = registry.version(tenant, tenant.active_version)
+            return version, version.snapshot
+
+    def history(self, name: str) -> list[VersionInfo]:
+        self.recover(name)
+        with self.backend.connect_control() as conn:
+            registry = Registry(conn)
+            return registry.versions(registry.get_tenant(name))
+
+    def version(self, name: str, number: int) -> VersionInfo:
+        with self.backend.connect_control() as conn:
+            registry = Registry(conn)
+            return registry.version(registry.get_tenant(name), number)
+
+    def attempts(self, name: str) -> list[AttemptInfo]:
+        with self.backend.connect_control() as conn:
+            registry = Registry(conn)
+            return registry.attempts(registry.get_tenant(name))
+
+    def plan(
+        self, name: str, metadata: ValidMetadata, *, allow_destructive: bool = False
+    ) -> PlanReport:
+        """Return the dry run of applying ``metadata`` to tenant ``name``.
+
+        Data conflicts (nulls where a field becomes required, duplicates where it becomes
+        unique) are counted on the live data, read-only.
+        """
+        self.recover(name)
+        with self.backend.connect_control() as conn:
+            registry = Registry(conn)
+            tenant = registry.get_tenant(name)
+            old = registry.active_snapshot(tenant)
+            number = registry.next_version_number(tenant)
+        plan = diff(old, Snapshot.of(metadata.model), document=metadata.document)
+        schema = self.backend.schema(name)
+        steps = render_plan(plan, dialect=self.backend.dialect, schema=schema, version=number)
+        blockers = plan.blocking_issues(allow_destructive=allow_destructive)
+        if not plan.refusals:
+            with self.backend.begin_tenant(name) as tconn:
+                blockers += check_plan(tconn, plan, schema=schema)
+                tconn.rollback()
+        return PlanReport(
+            tenant=name,
+            base_version=tenant.active_version,
+            next_version=number,
+            plan=plan,
+            steps=steps,
+            blockers=blockers,
+            warnings=list(metadata.warnings),
+        )
+
+    def apply(
+        self,
+        name: str,
+        metadata: ValidMetadata,
+        *,
+        allow_destructive: bool = False,
+        author: str = "tessera",
+        message: str = "",
+        expected_version: int | None = None,
+        progress: Progress | None = None,
+    ) -> ApplyResult:
+        """Make ``metadata`` tenant ``name``'s active version, changing its tables to match.
+
+        Raise PlanRefused (refused or unconsented destructive steps), DataConflict (rows in
+        the way) or VersionConflict (``expected_version`` is no longer active); in every
+        case the tenant stays on its previous version with its data untouched.
+        """
+        self.recover(name)
+        new = Snapshot.of(metadata.model)
+        if self.backend.shared_transaction:
+            return self._apply_shared(
+                name, metadata, new, allow_destructive, author, message, expected_version, progress
+            )
+        return self._apply_two_phase(
+            name, metadata, new, allow_destructive, author, message, expected_version, progress
+        )
+
+    def _prepare(
+        self,
+        registry: Registry,
+        name: str,
+        metadata: ValidMetadata,
+        new: Snapshot,
+        allow_destructive: bool,
+        expected_version: int | None,
+    ) -> tuple[TenantInfo, Plan, int]:
+        tenant = registry.get_tenant(name, lock=True)
+        if expected_version is not None and tenant.active_version != expected_version:
+            raise VersionConflict(
+                f"tenant {name!r} is at version {tenant.active_version}, not "
+                f"{expected_version}; review the plan against the current version"
+            )
+        plan = diff(registry.active_snapshot(tenant), new, document=metadata.document)
+        plan.check(allow_destructive=allow_destructive)
+        return tenant, plan, registry.next_version_number(tenant)
+
+    def _check_state(self, conn: Connection, name: str, plan: Plan) -> None:
+        recorded = read_state(conn, self.backend.schema(name)).get("metadata_hash", "")
+        # A new tenant's storage records no hash until its first apply.
+        allowed = {plan.old.content_hash} | (set() if plan.old.model.objects else {""})
+        if recorded not in allowed:
+            raise StorageDrift(
+                f"tenant {name!r} storage records metadata {recorded[:12]!r} "
+                f"but its active version is {plan.old.short_hash!r}; refusing to migrate "
+                "tables that do not match their metadata"
+            )
+
+    def _apply_shared(
+        self,
+        name: str,
+        metadata: ValidMetadata,
+        new: Snapshot,
+        allow_destructive: bool,
+        author: str,
+        message: str,
+        expected_version: int | None,
+        progress: Progress | None,
+    ) -> ApplyResult:
+        schema = self.backend.schema(name)
+        try:
+            with self.backend.begin_control() as conn:
+                # Serialise applies per tenant: the row lock below covers registry reads,
+                # the advisory lock covers a tenant with no row changes yet.
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                    {"k": f"tessera.apply.{name}"},
+                )
+                registry = Registry(conn)
+                tenant, plan, number = self._prepare(
+                    registry, name, metadata, new, allow_destructive, expected_version
+                )
+                if not plan.changed:
+                    return ApplyResult(name, None, plan)
+                self._check_state(conn, name, plan)
+                run_plan(
+                    conn,
+                    plan,
+                    schema=schema,
+                    version=number,
+                    timezone=tenant.timezone,
+                    progress=progress,
+                )
+                write_state(conn, schema, content_hash=new.content_hash, version=number)
+                operations = json.dumps(
+                    [op.to_dict() for op in plan.operations], ensure_ascii=False
+                )
+                registry.add_version(
+                    tenant, number, new.json, new.content_hash, operations, author, message
+                )
+                registry.activate(tenant, number)
+                registry.start_attempt(
+                    tenant,
+                    base_version=tenant.active_version,
+                    target_version=number,
+                    snapshot=new,
+                    operations_json=operations,
+                    author=author,
+                    message=message,
+                    status="applied",
+                )
+                version = registry.version(tenant, number)
+        except Exception as exc:
+            self._record_failure(name, new, author, message, exc)
+            raise
+        return ApplyResult(name, version, plan)
+
+    def _apply_two_phase(
+        self,
+        name: str,
+        metadata: ValidMetadata,
+        new: Snapshot,
+        allow_destructive: bool,
+        author: str,
+        message: str,
+        expected_version: int | None,
+        progress: Progress | None,
+    ) -> ApplyResult:
+        schema = self.backend.schema(name)
+        # Phase 1, under the tenant file's write lock (held until its commit).
+        with self.backend.begin_tenant(name, migration=True) as tconn:
+            with self.backend.begin_control() as conn:
+                registry = Registry(conn)
+                tenant, plan, number = self._prepare(
+                    registry, name, metadata, new, allow_destructive, expected_version
+                )
+                if not plan.changed:
+                    return ApplyResult(name, None, plan)
+                operations = json.dumps(
+                    [op.to_dict() for op in plan.operations], ensure_ascii=False
+                )
+                attempt = registry.start_attempt(
+                    tenant,
+                    base_version=tenant.active_version,
+                    target_version=number,
+                    snapshot=new,
+                    operations_json=operations,
+                    author=author,
+                    message=message,
+                )
+            try:
+                self._check_state(tconn, name, plan)
+                run_plan(
+                    tconn,
+                    plan,
+                    schema=schema,
+                    version=number,
+                    timezone=tenant.timezone,
+                    progress=progress,
+                )
+                write_state(tconn, schema, content_hash=new.content_hash, version=number)
+            except BaseException as exc:
+                tconn.rollback()
+                with self.backend.begin_control() as conn:
+                    Registry(conn).finish_attempt(attempt, "failed", _describe(exc))
+                raise
+        # Phase 2: storage is committed; make the registry say so.
+        with self.backend.begin_control() as conn:
+            registry = Registry(conn)
+            self._settle(registry, tenant, registry.attempts(tenant, status="pending"), new)
+            version = registry.version(tenant, number)
+        return ApplyResult(name, version, plan)
+
+    def _settle(
+        self, registry: Registry, tenant: TenantInfo, pending: list[AttemptInfo], applied: Snapshot
+    ) -> None:
+        for attempt in pending:
+            if attempt.content_hash == applied.content_hash and registry.finish_attempt(
+                attempt.id, "applied"
+            ):
+                registry.add_version(
+                    tenant,
+                    attempt.target_version,
+                    attempt.snapshot_json,
+                    attempt.content_hash,
+                    attempt.operations_json,
+                    attempt.author,
+                    attempt.message,
+                )
+                registry.activate(tenant, attempt.target_version)
+            elif attempt.content_hash != applied.content_hash:
+                registry.finish_attempt(
+                    attempt.id,
+                    "failed",
+                    "interrupted before its storage changes committed; nothing was changed",
+                )
+
+    def recover(self, name: str) -> None:
+        """Settle apply attempts a crash left pending (SQLite), to match the tenant file."""
+        if self.backend.shared_transaction:
+            return
+        with self.backend.connect_control() as conn:
+            registry = Registry(conn)
+            tenant = registry.find_tenant(name)
+            if tenant is None or not registry.attempts(tenant, status="pending"):
+                return
+        # Taking the tenant's write lock waits out an apply that is still running.
+        with self.backend.begin_tenant(name) as tconn:
+            state = read_state(tconn, None)
+            with self.backend.begin_control() as conn:
+                registry = Registry(conn)
+                tenant = registry.get_tenant(name)
+                pending = registry.attempts(tenant, status="pending")
+                current = next(
+                    (a for a in pending if a.content_hash == state.get("metadata_hash")), None
+                )
+                snapshot = Snapshot.from_json(current.snapshot_json) if current else None
+                if snapshot is None:
+                    for attempt in pending:
+                        registry.finish_attempt(
+                            attempt.id,
+                            "failed",
+                            "interrupted before its storage changes committed; nothing was changed",
+                        )
+                else:
+                    log.warning(
+                        "tenant %s: completing apply of version %s after a crash",
+                        name,
+                        current.target_version,
+                    )
+                    self._settle(registry, tenant, pending, snapshot)
+
+    def _record_failure(
+        self, name: str, new: Snapshot, author: str, message: str, exc: BaseException
+    ) -> None:
+        """Keep a failed apply in the attempt log (its transaction rolled back)."""
+        if isinstance(exc, PlanRefused | RegistryError):
+            return  # refused before anything ran: nothing to record
+        try:
+            with self.backend.begin_control() as conn:
+                registry = Registry(conn)
+                tenant = registry.find_tenant(name)
+                if tenant is None:
+                    return
+                registry.start_attempt(
+                    tenant,
+                    base_version=tenant.active_version,
+                    target_version=registry.next_version_number(tenant),
+                    snapshot=new,
+                    operations_json="[]",
+                    author=author,
+                    message=message,
+                    status="failed",
+                    error=_describe(exc),
+                )
+        except Exception:  # the original error matters more than its bookkeeping
+            log.exception("could not record the failed apply of tenant %s", name)
+
+    # -- archives ------------------------------------------------------------------------
+
+    def archives(self, name: str) -> list[dict[str, Any]]:
+        """Return the data archived by destructive changes, newest first."""
+        self.get_tenant(name)
+        schema = self.backend.schema(name)
+        table = system_tables(schema).tables[
+            f"{schema}.{naming.ARCHIVES_TABLE}" if schema else naming.ARCHIVES_TABLE
+        ]
+        with self.backend.begin_tenant(name) as conn:
+            rows = (
+                conn.execute(select(table).order_by(table.c.archived_at.desc(), table.c.name))
+                .mappings()
+                .all()
+            )
+        return [
+            {
+                **{k: v for k, v in r.items() if k != "definition"},
+                "archived_at": r["archived_at"].isoformat(),
+                "definition": json.loads(r["definition"]),
+            }
+            for r in rows
+        ]
+
+    def purge(self, name: str, archive_names: list[str]) -> list[str]:
+        """Delete archived data for good; return the archives removed."""
+        schema = self.backend.schema(name)
+        table = system_tables(schema).tables[
+            f"{schema}.{naming.ARCHIVES_TABLE}" if schema else naming.ARCHIVES_TABLE
+        ]
+        known = {a["name"] for a in self.archives(name)}
+        unknown = [n for n in archive_names if n not in known]
+        if unknown:
+            raise RegistryError(
+                f"no archive named {', '.join(map(repr, unknown))} in tenant {name!r}"
+            )
+        with self.backend.begin_tenant(name) as conn:
+            preparer = conn.dialect.identifier_preparer
+            for archive in archive_names:
+                qualified = (
+                    f"{preparer.quote(schema)}.{preparer.quote(archive)}"
+                    if schema
+                    else preparer.quote(archive)
+                )
+                conn.exec_driver_sql(f"DROP TABLE {qualified}")
+                conn.execute(table.delete().where(table.c.name == archive))
+        return archive_names
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
