@@ -94,6 +94,14 @@ def backend(request, tmp_path):
 
 
 @pytest.fixture
+def database_url(request, backend):
+    """Return the database URL of the current backend (for the CLI and the server)."""
+    if backend.dialect == "sqlite":
+        return f"sqlite:///{backend.path}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
 def service(backend):
     """Return a TenantService on the current backend."""
     return TenantService(backend)

@@ -1,0 +1,446 @@
+"""The ``tessera`` command line: tenants, metadata and the server.
+
+Commands talk to the same TenantService as the REST API. Every command that reports
+something takes ``--json`` for scripts; errors print each problem with its location and
+exit with status 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from metadata.errors import MetadataError
+from metadata.json_schema import SCHEMA_PATH, render_schema, write_schema
+from metadata.registry.store import RegistryError
+from metadata.validation import ValidMetadata, validate_file
+from runtime.cli import output
+from runtime.settings import Settings
+from runtime.storage.backends import make_backend
+from runtime.tenants import StorageDrift, TenantService
+
+
+class Context:
+    """What every command gets: settings, and the service built on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._service: TenantService | None = None
+
+    @property
+    def service(self) -> TenantService:
+        if self._service is None:
+            backend = make_backend(self.settings)
+            backend.prepare()
+            self._service = TenantService(backend)
+        return self._service
+
+
+pass_context = click.make_pass_decorator(Context)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected failures into readable messages (or JSON) and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = kwargs.get("as_json", False)
+        try:
+            return command(*args, **kwargs)
+        except MetadataError as exc:
+            if as_json:
+                output.emit_json({"error": exc.title, "issues": [i.to_dict() for i in exc.issues]})
+            else:
+                output.issues(exc.issues, title=f"{exc.title}:")
+            raise SystemExit(1) from None
+        except (RegistryError, StorageDrift, FileNotFoundError) as exc:
+            if as_json:
+                output.emit_json({"error": str(exc)})
+            else:
+                output.err.print(f"[bold red]Error:[/] {exc}")
+            raise SystemExit(1) from None
+
+    return wrapper
+
+
+def _load(path: str) -> ValidMetadata:
+    return validate_file(path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url",
+    envvar="TESSERA_DATABASE_URL",
+    default=None,
+    help="Control-plane database (default: sqlite:///.tessera/tessera.sqlite3).",
+)
+@click.version_option(package_name="tessera")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """Tessera: metadata-driven CRM platform."""
+    ctx.obj = Context(Settings.from_env(database_url=database_url))
+
+
+# -- tenants ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def tenant() -> None:
+    """Create, list and delete tenants."""
+
+
+@tenant.command("create")
+@click.argument("name")
+@click.option("--display-name", help="Human-readable name (default: NAME).")
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA zone for dates such as auto-number years, e.g. Asia/Shanghai.",
+)
+@click.option(
+    "--metadata",
+    "metadata_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Apply this metadata file right after creating the tenant.",
+)
+@json_option
+@pass_context
+@reports_errors
+def tenant_create(
+    ctx: Context,
+    name: str,
+    display_name: str | None,
+    timezone: str,
+    metadata_file: str | None,
+    as_json: bool,
+) -> None:
+    """Create tenant NAME with empty storage (optionally applying metadata)."""
+    metadata = _load(metadata_file) if metadata_file else None
+    info = ctx.service.create_tenant(name, display_name, timezone)
+    result = None
+    if metadata is not None:
+        result = ctx.service.apply(
+            name,
+            metadata,
+            author=getpass.getuser(),
+            message=f"initial metadata from {metadata_file}",
+        )
+    if as_json:
+        output.emit_json(
+            {
+                "tenant": ctx.service.get_tenant(name).to_dict(),
+                "apply": result.to_dict() if result else None,
+            }
+        )
+        return
+    output.out.print(f"Created tenant [bold]{info.name}[/] ({info.timezone}).")
+    if result and result.version:
+        output.out.print(f"Applied {metadata_file} as version {result.version.number}.")
+
+
+@tenant.command("list")
+@json_option
+@pass_context
+@reports_errors
+def tenant_list(ctx: Context, as_json: bool) -> None:
+    """List tenants."""
+    rows = ctx.service.list_tenants()
+    if as_json:
+        output.emit_json([t.to_dict() for t in rows])
+    else:
+        output.tenants(rows)
+
+
+@tenant.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_context
+@reports_errors
+def tenant_delete(ctx: Context, name: str, yes: bool, as_json: bool) -> None:
+    """Delete tenant NAME with all its data and metadata history."""
+    ctx.service.get_tenant(name)
+    if not yes:
+        click.confirm(
+            f"Delete tenant {name!r} and ALL its data? This cannot be undone", abort=True, err=True
+        )
+    ctx.service.delete_tenant(name)
+    if as_json:
+        output.emit_json({"deleted": name})
+    else:
+        output.out.print(f"Deleted tenant [bold]{name}[/].")
+
+
+# -- metadata --------------------------------------------------------------------------------
+
+
+@cli.group()
+def metadata() -> None:
+    """Validate, plan and apply metadata; see versions and archives."""
+
+
+@metadata.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+@reports_errors
+def metadata_validate(file: str, as_json: bool) -> None:
+    """Check FILE and report every problem with its location."""
+    result = _load(file)
+    objects = result.model.objects
+    if as_json:
+        output.emit_json(
+            {
+                "valid": True,
+                "objects": list(objects),
+                "warnings": [w.to_dict() for w in result.warnings],
+            }
+        )
+        return
+    fields = sum(len(o.fields) for o in objects.values())
+    output.out.print(f"[green]{file} is valid[/]: {len(objects)} object(s), {fields} field(s).")
+    if result.warnings:
+        output.issues(result.warnings, title=f"{len(result.warnings)} warning(s):", to=output.out)
+
+
+@metadata.command("plan")
+@click.argument("tenant_name", metavar="TENANT")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--allow-destructive", is_flag=True, help="Plan as if destructive changes were allowed."
+)
+@click.option("--sql/--no-sql", default=True, show_default=True, help="Show each step's SQL.")
+@json_option
+@pass_context
+@reports_errors
+def metadata_plan(
+    ctx: Context, tenant_name: str, file: str, allow_destructive: bool, sql: bool, as_json: bool
+) -> None:
+    """Show what applying FILE to TENANT would do, without changing anything."""
+    report = ctx.service.plan(tenant_name, _load(file), allow_destructive=allow_destructive)
+    data = report.to_dict()
+    if as_json:
+        output.emit_json(data)
+    else:
+        output.plan(data, show_sql=sql)
+    if report.blockers:
+        raise SystemExit(1)
+
+
+@metadata.command("apply")
+@click.argument("tenant_name", metavar="TENANT")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Allow dropping objects and fields and lossy conversions (the data is "
+    "archived until purged).",
+)
+@click.option("-m", "--message", default="", help="Why this change was made.")
+@click.option("--author", default=None, help="Who made it (default: the current user).")
+@click.option(
+    "--expect-version",
+    type=int,
+    default=None,
+    help="Refuse unless this version is still active (guards against races).",
+)
+@json_option
+@pass_context
+@reports_errors
+def metadata_apply(
+    ctx: Context,
+    tenant_name: str,
+    file: str,
+    allow_destructive: bool,
+    message: str,
+    author: str | None,
+    expect_version: int | None,
+    as_json: bool,
+) -> None:
+    """Apply FILE to TENANT: migrate its tables and make it the active version."""
+    metadata = _load(file)
+    if as_json:
+        result = ctx.service.apply(
+            tenant_name,
+            metadata,
+            allow_destructive=allow_destructive,
+            author=author or getpass.getuser(),
+            message=message,
+            expected_version=expect_version,
+        )
+        output.emit_json(result.to_dict())
+        return
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=output.err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Applying", total=None)
+
+        def advance(done: int, total: int, op: Any) -> None:
+            progress.update(task, completed=done, total=total, description=op.describe()[:60])
+
+        result = ctx.service.apply(
+            tenant_name,
+            metadata,
+            allow_destructive=allow_destructive,
+            author=author or getpass.getuser(),
+            message=message,
+            expected_version=expect_version,
+            progress=advance,
+        )
+    if result.version is None:
+        output.out.print(f"No changes: tenant {tenant_name!r} already has this metadata.")
+        return
+    for index, op in enumerate(result.plan.operations, start=1):
+        output.out.print(f"  {index:>2}. {op.describe()}")
+    output.out.print(
+        f"[green]Applied version {result.version.number}[/] to tenant "
+        f"{tenant_name!r} ({len(result.plan.operations)} operation(s))."
+    )
+
+
+@metadata.command("history")
+@click.argument("tenant_name", metavar="TENANT")
+@json_option
+@pass_context
+@reports_errors
+def metadata_history(ctx: Context, tenant_name: str, as_json: bool) -> None:
+    """List TENANT's metadata versions, oldest first."""
+    versions = ctx.service.history(tenant_name)
+    active = ctx.service.get_tenant(tenant_name).active_version
+    if as_json:
+        output.emit_json([{**v.to_dict(), "active": v.number == active} for v in versions])
+    else:
+        output.history(tenant_name, versions, active)
+
+
+@metadata.command("show")
+@click.argument("tenant_name", metavar="TENANT")
+@click.option("--version", "number", type=int, help="A past version (default: the active one).")
+@pass_context
+@reports_errors
+def metadata_show(ctx: Context, tenant_name: str, number: int | None) -> None:
+    """Print TENANT's metadata (canonical JSON), e.g. to save it as a file."""
+    if number is None:
+        _, snapshot = ctx.service.active(tenant_name)
+        text = snapshot.model.to_document()
+    else:
+        text = ctx.service.version(tenant_name, number).snapshot.model.to_document()
+    output.emit_json(text)
+
+
+@metadata.command("archives")
+@click.argument("tenant_name", metavar="TENANT")
+@json_option
+@pass_context
+@reports_errors
+def metadata_archives(ctx: Context, tenant_name: str, as_json: bool) -> None:
+    """List data kept from destructive changes, until it is purged."""
+    rows = ctx.service.archives(tenant_name)
+    if as_json:
+        output.emit_json(rows)
+        return
+    output.archives(tenant_name, rows)
+
+
+@metadata.command("purge")
+@click.argument("tenant_name", metavar="TENANT")
+@click.argument("archives", nargs=-1)
+@click.option("--all", "purge_all", is_flag=True, help="Purge every archive of TENANT.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_context
+@reports_errors
+def metadata_purge(
+    ctx: Context,
+    tenant_name: str,
+    archives: tuple[str, ...],
+    purge_all: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Delete archived data for good (name the ARCHIVES, or use --all)."""
+    names = list(archives)
+    if purge_all:
+        names = [a["name"] for a in ctx.service.archives(tenant_name)]
+    if not names:
+        raise click.UsageError("name the archives to purge, or pass --all")
+    if not yes:
+        click.confirm(
+            f"Permanently delete {len(names)} archive(s) of {tenant_name!r}?", abort=True, err=True
+        )
+    removed = ctx.service.purge(tenant_name, names)
+    if as_json:
+        output.emit_json({"purged": removed})
+    else:
+        output.out.print(f"Purged {len(removed)} archive(s).")
+
+
+@metadata.command("schema")
+@click.option("--write", is_flag=True, help=f"Write it to {SCHEMA_PATH.name} in the package.")
+def metadata_schema(write: bool) -> None:
+    """Print the JSON Schema metadata files must match."""
+    if write:
+        path = write_schema()
+        output.err.print(f"Wrote {path}")
+    else:
+        click.echo(render_schema(), nl=False)
+
+
+# -- server ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@pass_context
+def serve(ctx: Context, host: str | None, port: int | None) -> None:
+    """Run the HTTP server (REST admin API and OpenAPI docs)."""
+    from runtime.server.app import run
+
+    run(Settings.from_env(database_url=ctx.settings.database_url, host=host, port=port))
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--no-serve", is_flag=True, help="Set up the demo tenant, then exit.")
+@pass_context
+@reports_errors
+def demo(ctx: Context, host: str | None, port: int | None, no_serve: bool) -> None:
+    """Set up the demo tenant from apps/demo_crm and serve it."""
+    from runtime.demo import DEMO_TENANT, set_up_demo
+
+    summary = set_up_demo(ctx.service)
+    output.out.print(summary)
+    if no_serve:
+        return
+    settings = Settings.from_env(database_url=ctx.settings.database_url, host=host, port=port)
+    base = f"http://{settings.host}:{settings.port}"
+    output.out.print(
+        f"\nServing on [bold]{base}[/]\n"
+        f"  API docs:        {base}/schema/swagger\n"
+        f"  Demo metadata:   {base}/api/tenants/{DEMO_TENANT}/metadata\n"
+        f"  Version history: {base}/api/tenants/{DEMO_TENANT}/metadata/versions\n"
+        "Press Ctrl+C to stop."
+    )
+    from runtime.server.app import run
+
+    run(settings)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli(prog_name="tessera")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

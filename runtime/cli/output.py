@@ -1,0 +1,136 @@
+"""How the CLI shows things: rich tables and plans for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table
+
+from metadata.errors import Issue
+from metadata.registry.store import TenantInfo, VersionInfo
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def emit_json(data: Any) -> None:
+    """Write ``data`` as JSON on stdout (the only thing printed in --json mode)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def issues(items: Iterable[Issue], *, title: str | None = None, to=err) -> None:
+    """Print issues one per line: location, then the message."""
+    items = list(items)
+    if title:
+        to.print(f"[bold red]{escape(title)}[/]")
+    for issue in items:
+        colour = "yellow" if issue.severity == "warning" else "red"
+        to.print(f"  [{colour}]{issue.severity}[/] [cyan]{escape(issue.location())}[/]")
+        to.print(f"    {escape(issue.message)}")
+
+
+def tenants(rows: list[TenantInfo]) -> None:
+    table = Table(title="Tenants", title_justify="left")
+    for column in ("Name", "Display name", "Timezone", "Active version", "Created"):
+        table.add_column(column, overflow="fold")
+    for t in rows:
+        table.add_row(
+            t.name,
+            t.display_name,
+            t.timezone,
+            str(t.active_version) if t.active_version else "-",
+            t.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table if rows else "No tenants yet. Create one with `tessera tenant create NAME`.")
+
+
+def history(name: str, versions: list[VersionInfo], active: int | None) -> None:
+    if not versions:
+        out.print(f"Tenant {name!r} has no metadata versions yet.")
+        return
+    table = Table(title=f"Metadata history of {name}", title_justify="left")
+    for column in ("Version", "Hash", "Applied at (UTC)", "Author", "Changes", "Message"):
+        table.add_column(column, overflow="fold")
+    for v in versions:
+        marker = " (active)" if v.number == active else ""
+        table.add_row(
+            f"{v.number}{marker}",
+            v.content_hash[:12],
+            v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            v.author,
+            _changes_summary(v.operations),
+            v.message or "",
+        )
+    out.print(table)
+
+
+def archives(name: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        out.print(f"Tenant {name!r} has no archived data.")
+        return
+    table = Table(title=f"Archived data of {name}", title_justify="left")
+    # Names are what `tessera metadata purge` takes: keep them whole on one line.
+    table.add_column("Archive table", no_wrap=True, min_width=max(len(row["name"]) for row in rows))
+    for column in ("Object", "Field", "Version", "Rows", "Archived at"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["object"],
+            row["field"] or "(whole object)",
+            str(row["version"]),
+            str(row["row_count"]),
+            row["archived_at"][:19],
+        )
+    out.print(table)
+
+
+def _changes_summary(operations: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for op in operations:
+        counts[op["op"]] = counts.get(op["op"], 0) + 1
+    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()) or "-"
+
+
+def plan(report: dict[str, Any], *, show_sql: bool) -> None:
+    """Print a plan: each operation, flagged if destructive, with its SQL."""
+    ops = report["operations"]
+    base = report["base_version"] or "none"
+    if not report["changed"]:
+        out.print(
+            f"No changes: tenant {report['tenant']!r} already has this metadata (version {base})."
+        )
+        return
+    out.print(
+        f"[bold]Plan for tenant {escape(report['tenant'])}[/]: version {base} → "
+        f"{report['next_version']}, {len(ops)} operation(s)"
+    )
+    for index, op in enumerate(ops, start=1):
+        flag = " [bold red](destructive)[/]" if op["destructive"] else ""
+        dim = "" if op["touches_storage"] else " [dim](metadata only)[/]"
+        out.print(f"  {index:>2}. {escape(op['description'])}{flag}{dim}")
+        if show_sql and op["sql"]:
+            out.print(
+                Syntax(
+                    op["sql"],
+                    "sql",
+                    theme="ansi_dark",
+                    background_color="default",
+                    padding=(0, 0, 0, 6),
+                    word_wrap=True,
+                )
+            )
+    if report["blockers"]:
+        issues(
+            [Issue(**b) for b in report["blockers"]],
+            title=f"{len(report['blockers'])} problem(s) would stop this apply:",
+            to=out,
+        )
+    else:
+        out.print("[green]Nothing blocks this plan.[/]")

@@ -1,0 +1,55 @@
+"""Request bodies of the admin API (they document themselves in OpenAPI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TenantCreate:
+    name: str
+    """Identifier: 1-40 lowercase letters, digits and underscores, starting with a letter."""
+    display_name: str | None = None
+    timezone: str = "UTC"
+    """IANA time zone, e.g. Asia/Shanghai."""
+
+
+@dataclass
+class MetadataChange:
+    """A whole metadata document to plan or apply, as JSON or as YAML text."""
+
+    metadata: dict[str, Any] | None = None
+    """The document as JSON (``{"objects": {...}}``)."""
+    metadata_yaml: str | None = None
+    """The document as YAML or JSON text; errors then carry line numbers."""
+    allow_destructive: bool = False
+    message: str = ""
+    author: str = "api"
+    expected_version: int | None = None
+    """Refuse unless this version is still active (optimistic concurrency)."""
+
+
+@dataclass
+class DefinitionChange:
+    """An object or field definition (as in a metadata file, without its name)."""
+
+    definition: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    """Required when creating; ignored when replacing (the name is in the URL)."""
+    allow_destructive: bool = False
+    dry_run: bool = False
+    """Return the plan instead of applying it."""
+    message: str = ""
+    author: str = "api"
+    expected_version: int | None = None
+
+
+@dataclass
+class Rename:
+    to: str
+    allow_destructive: bool = False
+    dry_run: bool = False
+    message: str = ""
+    author: str = "api"
+    expected_version: int | None = None
