@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
+from metadata.diff import PlanRefused
 from metadata.registry.store import TenantNotFound
 from metadata.validation import validate_file
 from runtime.storage.records import insert_records
@@ -26,19 +27,27 @@ def set_up_demo(service: TenantService, directory: Path = DEMO_DIR) -> str:
     except TenantNotFound:
         service.create_tenant(DEMO_TENANT, "Demo CRM 演示", timezone="Asia/Shanghai")
         lines.append(f"Created tenant {DEMO_TENANT!r}.")
-    result = service.apply(
-        DEMO_TENANT,
-        validate_file(directory / "metadata.yaml"),
-        author="tessera demo",
-        message="demo CRM metadata",
-    )
-    if result.version is not None:
+    metadata = directory / "metadata.yaml"
+    try:
+        result = service.apply(
+            DEMO_TENANT, validate_file(metadata), author="tessera demo", message="demo CRM metadata"
+        )
+    except PlanRefused:
+        # Someone changed the demo's metadata (the README tour does): keep their version
+        # rather than undo it. Recreating the tenant brings the original back.
+        version = service.get_tenant(DEMO_TENANT).active_version
         lines.append(
-            f"Applied {directory / 'metadata.yaml'} as version "
-            f"{result.version.number} ({len(result.plan.operations)} operations)."
+            f"The demo tenant has metadata changes of its own (version {version}); "
+            "kept them. To start over: tessera tenant delete demo --yes"
         )
     else:
-        lines.append("Demo metadata is up to date.")
+        if result.version is not None:
+            lines.append(
+                f"Applied {metadata} as version {result.version.number} "
+                f"({len(result.plan.operations)} operations)."
+            )
+        else:
+            lines.append("Demo metadata is up to date.")
     counts = seed(service, DEMO_TENANT, directory / "sample_data.yaml")
     if counts:
         lines.append("Seeded " + ", ".join(f"{n} {obj}" for obj, n in counts.items()) + ".")
@@ -46,7 +55,10 @@ def set_up_demo(service: TenantService, directory: Path = DEMO_DIR) -> str:
 
 
 def seed(service: TenantService, tenant: str, path: Path) -> dict[str, int]:
-    """Insert the records in ``path`` unless the tenant already has some of each object."""
+    """Insert the records in ``path`` unless the tenant already has some of each object.
+
+    A lookup's value names the ``_key`` of an earlier record, in this object or another.
+    """
     data: dict[str, list[dict[str, Any]]] = yaml.safe_load(path.read_text(encoding="utf-8"))
     _, snapshot = service.active(tenant)
     model = snapshot.model
@@ -57,20 +69,22 @@ def seed(service: TenantService, tenant: str, path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     with backend.begin_tenant(tenant) as conn:
         for obj_name, records in data.items():
+            if obj_name not in model.objects:
+                continue
             table = build_table(model, obj_name, schema=schema, dialect=backend.dialect)
             if conn.execute(select(func.count()).select_from(table)).scalar_one():
                 continue
             obj = model.objects[obj_name]
-            rows = []
+            # One at a time, so a record can refer to an earlier one of the same object.
             for record in records:
                 row = {k: v for k, v in record.items() if k != "_key"}
                 for name, value in row.items():
                     if name in obj.fields and obj.fields[name].is_relation:
                         row[name] = keys[value]
-                rows.append(row)
-            ids = insert_records(conn, model, obj_name, rows, schema=schema, timezone=timezone)
-            for record, record_id in zip(records, ids, strict=True):
+                [record_id] = insert_records(
+                    conn, model, obj_name, [row], schema=schema, timezone=timezone
+                )
                 if "_key" in record:
                     keys[record["_key"]] = record_id
-            counts[obj_name] = len(ids)
+            counts[obj_name] = len(records)
     return counts

@@ -332,8 +332,8 @@ class AlterField(_FieldOperation):
         for change in self.changes:
             if change == "type":
                 parts.append(
-                    f"type {self.old.type} → {self.new.type} ({self.conversion.kind} "
-                    f"conversion: {self.conversion.reason})"
+                    f"type {_type_text(self.old)} → {_type_text(self.new)} "
+                    f"({self.conversion.kind} conversion: {self.conversion.reason})"
                 )
             elif change == "required":
                 parts.append("make required" if self.new.required else "make optional")
@@ -350,7 +350,10 @@ class AlterField(_FieldOperation):
                 "related_name",
             ):
                 before, after = _option(self.old, change), _option(self.new, change)
-                parts.append(f"{change.replace('_', ' ')} {before!r} → {after!r}")
+                if before is None and "type" in self.changes:
+                    continue  # an option the new type brings: shown with the type
+                shown = ["none" if v is None else repr(v) for v in (before, after)]
+                parts.append(f"{change.replace('_', ' ')} {shown[0]} → {shown[1]}")
             else:
                 parts.append(f"change {change.replace('_', ' ')}")
         if "type" not in self.changes and self.conversion.kind in ("lossy", "checked"):
@@ -388,6 +391,15 @@ STORAGE_CHANGES = frozenset(
         "default_currency",
     }
 )
+
+
+def _type_text(field: Field) -> str:
+    """Return a type with its size, e.g. ``decimal(22, 2)`` or ``text(255)``."""
+    if field.option("precision") is not None:
+        return f"{field.type}({field.option('precision')}, {field.option('scale')})"
+    if field.option("max_length") is not None:
+        return f"{field.type}({field.option('max_length')})"
+    return field.type
 
 
 def _option(field: Field, name: str) -> Any:

@@ -9,7 +9,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.syntax import Syntax
 from rich.table import Table
 
 from metadata.errors import Issue
@@ -116,16 +115,9 @@ def plan(report: dict[str, Any], *, show_sql: bool) -> None:
         dim = "" if op["touches_storage"] else " [dim](metadata only)[/]"
         out.print(f"  {index:>2}. {escape(op['description'])}{flag}{dim}")
         if show_sql and op["sql"]:
-            out.print(
-                Syntax(
-                    op["sql"],
-                    "sql",
-                    theme="ansi_dark",
-                    background_color="default",
-                    padding=(0, 0, 0, 6),
-                    word_wrap=True,
-                )
-            )
+            # Plain text, never cropped: a reviewer must see every statement whole.
+            sql = "\n".join("      " + line for line in op["sql"].splitlines() if line.strip())
+            out.print(escape(sql), style="cyan", soft_wrap=True)
     if report["blockers"]:
         issues(
             [Issue(**b) for b in report["blockers"]],

@@ -14,11 +14,18 @@ from typing import Any
 from alembic.operations import Operations
 from sqlalchemy import Column, ForeignKeyConstraint, Table, column, insert, select, text
 from sqlalchemy import table as table_clause
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from runtime.storage import naming
 from runtime.storage.ddl import AddReferenceColumn, CreateTableAs, RenameConstraint, RenameIndex
 from runtime.storage.tables import IndexSpec
+
+
+def _named(expression: ColumnElement[Any], name: str) -> ColumnElement[Any]:
+    """Label a copied expression, unless it is already the column of that name."""
+    if isinstance(expression, ColumnClause) and expression.name == name:
+        return expression
+    return expression.label(name)
 
 
 class SchemaEditor:
@@ -89,7 +96,7 @@ class SchemaEditor:
         targets = [c for c in new.columns if sources.get(c.name) is not None]
         copy = insert(self.clause(temp, *(c.name for c in targets))).from_select(
             [c.name for c in targets],
-            select(*(sources[c.name].label(c.name) for c in targets)).select_from(
+            select(*(_named(sources[c.name], c.name) for c in targets)).select_from(
                 self.clause(old.name, *(c.name for c in old.columns))
             ),
         )

@@ -8,9 +8,10 @@ offending rows first and say, in words, what to do about them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, column, func, select, table
+from sqlalchemy import Connection, Numeric, column, func, literal, select, table
 
 from metadata.diff import operations as ops
 from metadata.diff.conversions import integer_digits
@@ -109,7 +110,8 @@ def _alter_field(
             )
     numeric = {"integer", "decimal", "currency", "percent"}
     if op.conversion.kind == "checked" and op.old.type in numeric and op.new.type in numeric:
-        limit = 10 ** integer_digits(op.new)
+        # Bound as a wide numeric: 10**19 does not fit the bigint it would default to.
+        limit = literal(Decimal(10 ** integer_digits(op.new)), Numeric(38, 0))
         too_big = conn.execute(
             select(func.count()).select_from(t).where(func.abs(t.c[col]) >= limit)
         ).scalar_one()

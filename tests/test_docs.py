@@ -1,0 +1,48 @@
+"""Examples in the docs run: metadata examples validate, `# invalid` ones fail."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from metadata.errors import MetadataError
+from metadata.validation import validate_text
+
+DOCS = Path(__file__).parents[1] / "docs"
+BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)
+
+
+def yaml_examples():
+    for page in sorted(DOCS.glob("*.md")):
+        for number, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8")), 1):
+            if "objects:" in block:
+                yield pytest.param(block, id=f"{page.stem}-{number}")
+
+
+@pytest.mark.parametrize("text", list(yaml_examples()))
+def test_metadata_examples(text):
+    if text.startswith("# invalid"):
+        with pytest.raises(MetadataError) as caught:
+            validate_text(text)
+        assert caught.value.errors
+    else:
+        result = validate_text(text)
+        assert result.model.objects
+
+
+def test_every_cli_command_is_documented():
+    from runtime.cli.main import cli
+
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+
+    def commands(group, prefix):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from commands(command, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}"
+
+    missing = [c for c in commands(cli, "tessera ") if f"`{c}" not in page]
+    assert missing == []
