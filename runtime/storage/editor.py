@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from alembic.operations import Operations
-from sqlalchemy import Column, ForeignKeyConstraint, Table, column, insert, select, text
+from sqlalchemy import (
+    Column,
+    ForeignKeyConstraint,
+    PrimaryKeyConstraint,
+    Table,
+    column,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy import table as table_clause
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
@@ -62,9 +71,21 @@ class SchemaEditor:
         """Create ``table`` (optionally under another name) and its indexes."""
         name = name or table.name
         items: list[Any] = [c._copy() for c in table.columns]
-        for constraint in table.constraints:
-            if isinstance(constraint, ForeignKeyConstraint) or constraint is table.primary_key:
-                items.append(constraint._copy())
+        items.append(
+            PrimaryKeyConstraint(*table.primary_key.columns.keys(), name=table.primary_key.name)
+        )
+        # Constraints are rebuilt from plain values, not _copy()'d: a copied foreign key
+        # keeps the original's event listeners and, depending on set order, attached
+        # itself twice (an intermittent "constraint already exists" on PostgreSQL).
+        for fk in sorted(table.foreign_key_constraints, key=lambda c: str(c.name)):
+            items.append(
+                ForeignKeyConstraint(
+                    fk.column_keys,
+                    [element.target_fullname for element in fk.elements],
+                    name=fk.name,
+                    ondelete=fk.ondelete,
+                )
+            )
         self.op.create_table(name, *items, schema=self.schema)
 
     def create_indexes(self, table: Table, specs: list[IndexSpec]) -> None:
