@@ -163,7 +163,10 @@ class ObjectDef:
             out["description"] = self.description.to_json()
         out["plural_name"] = self.plural_name
         out["fields"] = {name: f.to_json() for name, f in self.fields.items()}
-        out["indexes"] = [i.to_json() for i in self.indexes]
+        # Index order means nothing either.
+        out["indexes"] = [
+            i.to_json() for i in sorted(self.indexes, key=lambda i: (i.fields, i.unique))
+        ]
         return out
 
 
@@ -178,8 +181,12 @@ class Model:
         return Model(objects=MappingProxyType(dict(objects)))
 
     def to_document(self) -> dict[str, Any]:
-        """Return the canonical document: the form snapshots are hashed and stored in."""
-        return {"objects": {name: obj.to_json() for name, obj in self.objects.items()}}
+        """Return the canonical document: the form snapshots are hashed and stored in.
+
+        Objects are sorted by name: their order means nothing, so declaring them in another
+        order must not make a new version. (Field order does mean something; it is kept.)
+        """
+        return {"objects": {name: self.objects[name].to_json() for name in sorted(self.objects)}}
 
 
 EMPTY_MODEL = Model()

@@ -13,8 +13,9 @@ from metadata.model import EMPTY_MODEL, Model, build_model
 def canonical_json(document: dict[str, Any]) -> str:
     """Return the exact text a document is hashed and stored as.
 
-    Keys keep their declared order on purpose: field and picklist order is what people
-    see in forms, so reordering is a real (metadata-only) change with its own version.
+    Fields and picklist values keep their declared order on purpose: that order is what
+    people see in forms, so reordering is a real (metadata-only) change with its own
+    version. Objects and indexes are sorted (see Model.to_document).
     """
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 

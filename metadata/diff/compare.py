@@ -77,7 +77,23 @@ def compute_operations(old: Model, new: Model) -> tuple[list[Operation], list[Is
         before = state.objects.get(name)
         if before is not None:
             _compare_object(before, after, out)
-    return out.ordered(), out.refusals
+    return _with_positions(old, out.ordered()), out.refusals
+
+
+def _with_positions(old: Model, operations: list[Operation]) -> list[Operation]:
+    """Record each dropped field's position at the moment it is dropped.
+
+    Only a replay knows it (earlier drops shift later ones), and ``DropField.reverse``
+    needs it to put the field back in its place.
+    """
+    state, result = old, []
+    for op in operations:
+        if isinstance(op, DropField):
+            position = list(state.objects[op.object].fields).index(op.field.name)
+            op = replace(op, position=position)
+        result.append(op)
+        state = op.state_forwards(state)
+    return result
 
 
 def _detect_renames(old: Model, new: Model, out: _Buckets) -> Model:
@@ -160,8 +176,10 @@ def _compare_object(before: ObjectDef, after: ObjectDef, out: _Buckets) -> None:
         for aspect in ("label", "plural", "description", "plural_name")
         if getattr(before, aspect) != getattr(after, aspect)
     ]
-    common = [n for n in after.fields if n in before.fields]
-    if [n for n in before.fields if n in after.fields] != common:
+    # Adds append at the end; if that is not the declared order, say so (metadata only).
+    produced = [n for n in before.fields if n in after.fields]
+    produced += [n for n in after.fields if n not in before.fields]
+    if produced != list(after.fields):
         changes.append("field order")
     if changes:
         out.add("alter_objects", AlterObject(before, after, tuple(changes)))

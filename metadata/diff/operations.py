@@ -226,6 +226,8 @@ class _FieldOperation(Operation):
 @dataclass(frozen=True)
 class AddField(_FieldOperation):
     field: Field
+    position: int | None = None
+    """Where among the object's fields to insert (None: at the end)."""
     kind: ClassVar[str] = "add_field"
 
     @property
@@ -237,15 +239,23 @@ class AddField(_FieldOperation):
         return f"Add {self.field.type} field {self.object}.{self.field.name}{extra}"
 
     def state_forwards(self, model: Model) -> Model:
-        return _replace_field(model, self.object, self.field)
+        if self.position is None:
+            return _replace_field(model, self.object, self.field)
+        obj = model.objects[self.object]
+        items = list(obj.fields.items())
+        items.insert(self.position, (self.field.name, self.field))
+        return _replace_object(model, obj.with_fields(dict(items)))
 
     def reverse(self) -> Operation:
-        return DropField(self.object, self.field)
+        return DropField(self.object, self.field, self.position)
 
 
 @dataclass(frozen=True)
 class DropField(_FieldOperation):
     field: Field
+    position: int | None = None
+    """The field's place among the object's fields just before the drop, so that the
+    reverse puts it back where it was (filled in by the diff)."""
     kind: ClassVar[str] = "drop_field"
 
     @property
@@ -266,7 +276,7 @@ class DropField(_FieldOperation):
         )
 
     def reverse(self) -> Operation:
-        return AddField(self.object, self.field)
+        return AddField(self.object, self.field, self.position)
 
 
 @dataclass(frozen=True)

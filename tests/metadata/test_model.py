@@ -79,6 +79,32 @@ def test_field_order_is_part_of_the_snapshot():
     assert Snapshot.of(one.model).content_hash != Snapshot.of(two.model).content_hash
 
 
+def test_object_and_index_order_do_not_change_the_hash():
+    one = validate_data(
+        {
+            "objects": {
+                "a": {
+                    "fields": {"x": {"type": "text"}, "y": {"type": "text"}},
+                    "indexes": [{"fields": ["x"]}, {"fields": ["y"]}],
+                },
+                "b": {},
+            }
+        }
+    )
+    two = validate_data(
+        {
+            "objects": {
+                "b": {},
+                "a": {
+                    "fields": {"x": {"type": "text"}, "y": {"type": "text"}},
+                    "indexes": [{"fields": ["y"]}, {"fields": ["x"]}],
+                },
+            }
+        }
+    )
+    assert Snapshot.of(one.model).content_hash == Snapshot.of(two.model).content_hash
+
+
 def test_snapshot_round_trip(demo_model):
     snapshot = Snapshot.of(demo_model)
     again = Snapshot.from_json(snapshot.json)
