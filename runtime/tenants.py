@@ -192,9 +192,8 @@ class TenantService:
         steps = render_plan(plan, dialect=self.backend.dialect, schema=schema, version=number)
         blockers = plan.blocking_issues(allow_destructive=allow_destructive)
         if not plan.refusals:
-            with self.backend.begin_tenant(name) as tconn:
+            with self.backend.read_tenant(name) as tconn:
                 blockers += check_plan(tconn, plan, schema=schema)
-                tconn.rollback()
         return PlanReport(
             tenant=name,
             base_version=tenant.active_version,
@@ -471,7 +470,7 @@ class TenantService:
         table = system_tables(schema).tables[
             f"{schema}.{naming.ARCHIVES_TABLE}" if schema else naming.ARCHIVES_TABLE
         ]
-        with self.backend.begin_tenant(name) as conn:
+        with self.backend.read_tenant(name) as conn:
             rows = (
                 conn.execute(select(table).order_by(table.c.archived_at.desc(), table.c.name))
                 .mappings()

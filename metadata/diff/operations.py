@@ -8,6 +8,7 @@ the way Alembic keeps its ops apart from their implementations.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -22,7 +23,7 @@ def _rename_key(mapping: Iterable[tuple[str, Any]], old: str, new: str, value: A
     return {(new if k == old else k): (value if k == old else v) for k, v in mapping}
 
 
-class Operation:
+class Operation(ABC):
     """Base class: every operation is a frozen dataclass with these methods."""
 
     kind: ClassVar[str]
@@ -35,26 +36,26 @@ class Operation:
         return False
 
     @property
+    @abstractmethod
     def object_name(self) -> str:
         """Return the object the operation is about (its new name for renames)."""
-        raise NotImplementedError  # every subclass defines the field or property
 
     @property
     def target_pointer(self) -> str:
         """Return the JSON pointer of what changed, in the new document."""
         return pointer("objects", self.object_name)
 
+    @abstractmethod
     def describe(self) -> str:
         """Return a plain sentence saying what the operation does."""
-        raise NotImplementedError
 
+    @abstractmethod
     def state_forwards(self, model: Model) -> Model:
         """Return the model as it is after this operation."""
-        raise NotImplementedError
 
+    @abstractmethod
     def reverse(self) -> Operation:
         """Return the operation that undoes this one."""
-        raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
         """Return the operation as JSON-ready data for plans and the REST API."""
@@ -212,8 +213,9 @@ class _FieldOperation(Operation):
         return self.object
 
     @property
+    @abstractmethod
     def field_name(self) -> str:
-        raise NotImplementedError
+        """Return the field the operation is about (its new name for renames)."""
 
     @property
     def target_pointer(self) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def _sqlite_engine(path: Path, *, translate: dict[str, str | None] | None = None
     return engine
 
 
-class Backend:
+class Backend(ABC):
     """What the layers above need from storage, whichever database is behind it."""
 
     dialect: str
@@ -62,9 +63,9 @@ class Backend:
     shared_transaction: bool
     control: Engine
 
+    @abstractmethod
     def schema(self, tenant: str) -> str | None:
         """Return the schema holding ``tenant``'s tables (None: its own database)."""
-        raise NotImplementedError
 
     @contextmanager
     def begin_control(self) -> Iterator[Connection]:
@@ -78,21 +79,36 @@ class Backend:
         """Return a read connection to the control plane (a context manager)."""
         return self.control.connect()
 
-    @contextmanager
-    def begin_tenant(self, tenant: str, *, migration: bool = False) -> Iterator[Connection]:
-        """Open a write transaction on ``tenant``'s tables."""
-        raise NotImplementedError
+    @abstractmethod
+    def begin_tenant(
+        self, tenant: str, *, migration: bool = False
+    ) -> AbstractContextManager[Connection]:
+        """Open a write transaction on ``tenant``'s tables (``migration``: for DDL)."""
 
+    @contextmanager
+    def read_tenant(self, tenant: str) -> Iterator[Connection]:
+        """Open a read-only transaction on ``tenant``'s tables (no write lock)."""
+        with self.tenant_engine(tenant).connect() as conn:
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    @abstractmethod
+    def tenant_engine(self, tenant: str) -> Engine:
+        """Return the engine that reaches ``tenant``'s tables."""
+
+    @abstractmethod
     def create_storage(self, tenant: str, conn: Connection | None = None) -> None:
         """Create ``tenant``'s schema or file with the platform's own tables."""
-        raise NotImplementedError
 
+    @abstractmethod
     def drop_storage(self, tenant: str, conn: Connection | None = None) -> None:
         """Remove ``tenant``'s schema or file and every table in it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def storage_exists(self, tenant: str) -> bool:
-        raise NotImplementedError
+        """Return whether ``tenant``'s schema or file exists."""
 
     def prepare(self) -> None:
         """Bring the control plane up to date (idempotent)."""
@@ -136,6 +152,9 @@ class PostgresBackend(Backend):
 
     def schema(self, tenant: str) -> str | None:
         return naming.tenant_schema(tenant)
+
+    def tenant_engine(self, tenant: str) -> Engine:
+        return self.control
 
     @contextmanager
     def begin_tenant(self, tenant: str, *, migration: bool = False) -> Iterator[Connection]:
@@ -182,7 +201,7 @@ class SqliteBackend(Backend):
     def tenant_path(self, tenant: str) -> Path:
         return self.tenant_dir / f"{tenant}.sqlite3"
 
-    def engine(self, tenant: str) -> Engine:
+    def tenant_engine(self, tenant: str) -> Engine:
         """Return the engine for ``tenant``'s file, keeping a bounded set open."""
         with self._lock:
             engine = self._engines.pop(tenant, None)
@@ -198,7 +217,7 @@ class SqliteBackend(Backend):
     def begin_tenant(self, tenant: str, *, migration: bool = False) -> Iterator[Connection]:
         if not self.tenant_path(tenant).exists():
             raise FileNotFoundError(f"tenant storage {self.tenant_path(tenant)} is missing")
-        with self.engine(tenant).connect() as conn:
+        with self.tenant_engine(tenant).connect() as conn:
             conn.execution_options(tessera_write=True, tessera_foreign_keys=not migration)
             with conn.begin():
                 yield conn
