@@ -122,34 +122,30 @@ def main() -> None:
                     "size_mb": after[1] / 2**20,
                 }
             )
-        with backend.control.begin() as conn:
-            before = table_file(conn, table)
-            started = time.perf_counter()
-            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN hand_written varchar(40)"))
-            seconds = time.perf_counter() - started
-            after = table_file(conn, table)
-        results.append(
-            {
-                "change": "baseline: hand-written ALTER TABLE ADD COLUMN",
-                "seconds": seconds,
-                "rewritten": before[0] != after[0],
-                "size_mb": after[1] / 2**20,
-            }
-        )
-        with backend.control.begin() as conn:
-            before = table_file(conn, table)
-            started = time.perf_counter()
-            conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN row_version TYPE bigint"))
-            seconds = time.perf_counter() - started
-            after = table_file(conn, table)
-        results.append(
-            {
-                "change": "baseline: a change that rewrites (ALTER COLUMN TYPE)",
-                "seconds": seconds,
-                "rewritten": before[0] != after[0],
-                "size_mb": after[1] / 2**20,
-            }
-        )
+        for label, sql in (
+            (
+                "baseline: hand-written ALTER TABLE ADD COLUMN",
+                f"ALTER TABLE {table} ADD COLUMN hand_written varchar(40)",
+            ),
+            (
+                "baseline: a change that rewrites (ALTER COLUMN TYPE)",
+                f"ALTER TABLE {table} ALTER COLUMN row_version TYPE bigint",
+            ),
+        ):
+            with backend.control.begin() as conn:
+                before = table_file(conn, table)
+                started = time.perf_counter()
+                conn.execute(text(sql))
+                seconds = time.perf_counter() - started
+                after = table_file(conn, table)
+            results.append(
+                {
+                    "change": label,
+                    "seconds": seconds,
+                    "rewritten": before[0] != after[0],
+                    "size_mb": after[1] / 2**20,
+                }
+            )
         with backend.control.connect() as conn:
             version = conn.exec_driver_sql("SHOW server_version").scalar()
         backend.dispose()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,24 @@ class ApplyResult:
             "version": self.version.to_dict() if self.version else None,
             "operations": [op.to_dict() for op in self.plan.operations],
         }
+
+
+@dataclass(frozen=True)
+class _ApplyRequest:
+    """One call to ``apply``, carried through its steps."""
+
+    name: str
+    metadata: ValidMetadata
+    new: Snapshot
+    allow_destructive: bool
+    author: str
+    message: str
+    expected_version: int | None
+    progress: Progress | None
+
+
+def _operations_json(plan: Plan) -> str:
+    return json.dumps([op.to_dict() for op in plan.operations], ensure_ascii=False)
 
 
 class TenantService:
@@ -222,148 +241,123 @@ class TenantService:
         case the tenant stays on its previous version with its data untouched.
         """
         self.recover(name)
-        new = Snapshot.of(metadata.model)
-        if self.backend.shared_transaction:
-            return self._apply_shared(
-                name, metadata, new, allow_destructive, author, message, expected_version, progress
-            )
-        return self._apply_two_phase(
-            name, metadata, new, allow_destructive, author, message, expected_version, progress
+        request = _ApplyRequest(
+            name,
+            metadata,
+            Snapshot.of(metadata.model),
+            allow_destructive,
+            author,
+            message,
+            expected_version,
+            progress,
         )
+        if self.backend.shared_transaction:
+            return self._apply_shared(request)
+        return self._apply_two_phase(request)
 
-    def _prepare(
-        self,
-        registry: Registry,
-        name: str,
-        metadata: ValidMetadata,
-        new: Snapshot,
-        allow_destructive: bool,
-        expected_version: int | None,
-    ) -> tuple[TenantInfo, Plan, int]:
-        tenant = registry.get_tenant(name, lock=True)
-        if expected_version is not None and tenant.active_version != expected_version:
+    def _prepare(self, registry: Registry, request: _ApplyRequest) -> tuple[TenantInfo, Plan, int]:
+        """Lock the tenant, check the expected version and return its plan and number."""
+        tenant = registry.get_tenant(request.name, lock=True)
+        expected = request.expected_version
+        if expected is not None and tenant.active_version != expected:
             raise VersionConflict(
-                f"tenant {name!r} is at version {tenant.active_version}, not "
-                f"{expected_version}; review the plan against the current version"
+                f"tenant {request.name!r} is at version {tenant.active_version}, not "
+                f"{expected}; review the plan against the current version"
             )
-        plan = diff(registry.active_snapshot(tenant), new, document=metadata.document)
-        plan.check(allow_destructive=allow_destructive)
+        plan = diff(
+            registry.active_snapshot(tenant), request.new, document=request.metadata.document
+        )
+        plan.check(allow_destructive=request.allow_destructive)
         return tenant, plan, registry.next_version_number(tenant)
 
-    def _check_state(self, conn: Connection, name: str, plan: Plan) -> None:
-        recorded = read_state(conn, self.backend.schema(name)).get("metadata_hash", "")
+    def _migrate(
+        self, conn: Connection, request: _ApplyRequest, tenant: TenantInfo, plan: Plan, number: int
+    ) -> None:
+        """Check the tables match the old version, run the plan, record the new hash."""
+        schema = self.backend.schema(request.name)
+        recorded = read_state(conn, schema).get("metadata_hash", "")
         # A new tenant's storage records no hash until its first apply.
         allowed = {plan.old.content_hash} | (set() if plan.old.model.objects else {""})
         if recorded not in allowed:
             raise StorageDrift(
-                f"tenant {name!r} storage records metadata {recorded[:12]!r} "
-                f"but its active version is {plan.old.short_hash!r}; refusing to migrate "
-                "tables that do not match their metadata"
+                f"tenant {request.name!r} storage records metadata {recorded[:12]!r} but its "
+                f"active version is {plan.old.short_hash!r}; refusing to migrate tables that "
+                "do not match their metadata"
             )
+        run_plan(
+            conn,
+            plan,
+            schema=schema,
+            version=number,
+            timezone=tenant.timezone,
+            progress=request.progress,
+        )
+        write_state(conn, schema, content_hash=request.new.content_hash, version=number)
 
-    def _apply_shared(
+    def _start_attempt(
         self,
-        name: str,
-        metadata: ValidMetadata,
-        new: Snapshot,
-        allow_destructive: bool,
-        author: str,
-        message: str,
-        expected_version: int | None,
-        progress: Progress | None,
-    ) -> ApplyResult:
-        schema = self.backend.schema(name)
+        registry: Registry,
+        request: _ApplyRequest,
+        tenant: TenantInfo,
+        plan: Plan,
+        number: int,
+        status: str,
+    ) -> uuid.UUID:
+        return registry.start_attempt(
+            tenant,
+            base_version=tenant.active_version,
+            target_version=number,
+            snapshot=request.new,
+            operations_json=_operations_json(plan),
+            author=request.author,
+            message=request.message,
+            status=status,
+        )
+
+    def _apply_shared(self, request: _ApplyRequest) -> ApplyResult:
+        """PostgreSQL: registry and DDL in one transaction."""
         try:
             with self.backend.begin_control() as conn:
                 # Serialise applies per tenant: the row lock below covers registry reads,
                 # the advisory lock covers a tenant with no row changes yet.
                 conn.execute(
                     text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                    {"k": f"tessera.apply.{name}"},
+                    {"k": f"tessera.apply.{request.name}"},
                 )
                 registry = Registry(conn)
-                tenant, plan, number = self._prepare(
-                    registry, name, metadata, new, allow_destructive, expected_version
-                )
+                tenant, plan, number = self._prepare(registry, request)
                 if not plan.changed:
-                    return ApplyResult(name, None, plan)
-                self._check_state(conn, name, plan)
-                run_plan(
-                    conn,
-                    plan,
-                    schema=schema,
-                    version=number,
-                    timezone=tenant.timezone,
-                    progress=progress,
-                )
-                write_state(conn, schema, content_hash=new.content_hash, version=number)
-                operations = json.dumps(
-                    [op.to_dict() for op in plan.operations], ensure_ascii=False
-                )
+                    return ApplyResult(request.name, None, plan)
+                self._migrate(conn, request, tenant, plan, number)
                 registry.add_version(
-                    tenant, number, new.json, new.content_hash, operations, author, message
+                    tenant,
+                    number,
+                    request.new.json,
+                    request.new.content_hash,
+                    _operations_json(plan),
+                    request.author,
+                    request.message,
                 )
                 registry.activate(tenant, number)
-                registry.start_attempt(
-                    tenant,
-                    base_version=tenant.active_version,
-                    target_version=number,
-                    snapshot=new,
-                    operations_json=operations,
-                    author=author,
-                    message=message,
-                    status="applied",
-                )
+                self._start_attempt(registry, request, tenant, plan, number, "applied")
                 version = registry.version(tenant, number)
         except Exception as exc:
-            self._record_failure(name, new, author, message, exc)
+            self._record_failure(request, exc)
             raise
-        return ApplyResult(name, version, plan)
+        return ApplyResult(request.name, version, plan)
 
-    def _apply_two_phase(
-        self,
-        name: str,
-        metadata: ValidMetadata,
-        new: Snapshot,
-        allow_destructive: bool,
-        author: str,
-        message: str,
-        expected_version: int | None,
-        progress: Progress | None,
-    ) -> ApplyResult:
-        schema = self.backend.schema(name)
+    def _apply_two_phase(self, request: _ApplyRequest) -> ApplyResult:
+        """SQLite: see the module docstring for the two phases and their recovery."""
         # Phase 1, under the tenant file's write lock (held until its commit).
-        with self.backend.begin_tenant(name, migration=True) as tconn:
+        with self.backend.begin_tenant(request.name, migration=True) as tconn:
             with self.backend.begin_control() as conn:
                 registry = Registry(conn)
-                tenant, plan, number = self._prepare(
-                    registry, name, metadata, new, allow_destructive, expected_version
-                )
+                tenant, plan, number = self._prepare(registry, request)
                 if not plan.changed:
-                    return ApplyResult(name, None, plan)
-                operations = json.dumps(
-                    [op.to_dict() for op in plan.operations], ensure_ascii=False
-                )
-                attempt = registry.start_attempt(
-                    tenant,
-                    base_version=tenant.active_version,
-                    target_version=number,
-                    snapshot=new,
-                    operations_json=operations,
-                    author=author,
-                    message=message,
-                )
+                    return ApplyResult(request.name, None, plan)
+                attempt = self._start_attempt(registry, request, tenant, plan, number, "pending")
             try:
-                self._check_state(tconn, name, plan)
-                run_plan(
-                    tconn,
-                    plan,
-                    schema=schema,
-                    version=number,
-                    timezone=tenant.timezone,
-                    progress=progress,
-                )
-                write_state(tconn, schema, content_hash=new.content_hash, version=number)
+                self._migrate(tconn, request, tenant, plan, number)
             except BaseException as exc:
                 tconn.rollback()
                 with self.backend.begin_control() as conn:
@@ -372,9 +366,9 @@ class TenantService:
         # Phase 2: storage is committed; make the registry say so.
         with self.backend.begin_control() as conn:
             registry = Registry(conn)
-            self._settle(registry, tenant, registry.attempts(tenant, status="pending"), new)
+            self._settle(registry, tenant, registry.attempts(tenant, status="pending"), request.new)
             version = registry.version(tenant, number)
-        return ApplyResult(name, version, plan)
+        return ApplyResult(request.name, version, plan)
 
     def _settle(
         self, registry: Registry, tenant: TenantInfo, pending: list[AttemptInfo], applied: Snapshot
@@ -435,31 +429,29 @@ class TenantService:
                     )
                     self._settle(registry, tenant, pending, snapshot)
 
-    def _record_failure(
-        self, name: str, new: Snapshot, author: str, message: str, exc: BaseException
-    ) -> None:
+    def _record_failure(self, request: _ApplyRequest, exc: BaseException) -> None:
         """Keep a failed apply in the attempt log (its transaction rolled back)."""
         if isinstance(exc, PlanRefused | RegistryError):
             return  # refused before anything ran: nothing to record
         try:
             with self.backend.begin_control() as conn:
                 registry = Registry(conn)
-                tenant = registry.find_tenant(name)
+                tenant = registry.find_tenant(request.name)
                 if tenant is None:
                     return
                 registry.start_attempt(
                     tenant,
                     base_version=tenant.active_version,
                     target_version=registry.next_version_number(tenant),
-                    snapshot=new,
+                    snapshot=request.new,
                     operations_json="[]",
-                    author=author,
-                    message=message,
+                    author=request.author,
+                    message=request.message,
                     status="failed",
                     error=_describe(exc),
                 )
         except Exception:  # the original error matters more than its bookkeeping
-            log.exception("could not record the failed apply of tenant %s", name)
+            log.exception("could not record the failed apply of tenant %s", request.name)
 
     # -- archives ------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from metadata.errors import MetadataError
 from metadata.json_schema import SCHEMA_PATH, render_schema, write_schema
@@ -265,29 +264,7 @@ def metadata_apply(
 ) -> None:
     """Apply FILE to TENANT: migrate its tables and make it the active version."""
     metadata = _load(file)
-    if as_json:
-        result = ctx.service.apply(
-            tenant_name,
-            metadata,
-            allow_destructive=allow_destructive,
-            author=author or getpass.getuser(),
-            message=message,
-            expected_version=expect_version,
-        )
-        output.emit_json(result.to_dict())
-        return
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=output.err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("Applying", total=None)
-
-        def advance(done: int, total: int, op: Any) -> None:
-            progress.update(task, completed=done, total=total, description=op.describe()[:60])
-
+    with output.progress_bar("Applying", enabled=not as_json) as advance:
         result = ctx.service.apply(
             tenant_name,
             metadata,
@@ -297,6 +274,9 @@ def metadata_apply(
             expected_version=expect_version,
             progress=advance,
         )
+    if as_json:
+        output.emit_json(result.to_dict())
+        return
     if result.version is None:
         output.out.print(f"No changes: tenant {tenant_name!r} already has this metadata.")
         return

@@ -4,18 +4,41 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from metadata.errors import Issue
 from metadata.registry.store import TenantInfo, VersionInfo
+from runtime.storage.migrator import Progress as ProgressCallback
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def progress_bar(label: str, *, enabled: bool) -> Iterator[ProgressCallback | None]:
+    """Show a progress bar on stderr while the block runs; yield its update callback."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int, op: Any) -> None:
+            bar.update(task, completed=done, total=total, description=op.describe()[:60])
+
+        yield advance
 
 
 def emit_json(data: Any) -> None:

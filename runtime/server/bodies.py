@@ -30,26 +30,28 @@ class MetadataChange:
     """Refuse unless this version is still active (optimistic concurrency)."""
 
 
-@dataclass
-class DefinitionChange:
-    """An object or field definition (as in a metadata file, without its name)."""
+@dataclass(kw_only=True)
+class ChangeOptions:
+    """How an object or field change is made (body fields, or query parameters of DELETE)."""
 
-    definition: dict[str, Any] = field(default_factory=dict)
-    name: str | None = None
-    """Required when creating; ignored when replacing (the name is in the URL)."""
     allow_destructive: bool = False
     dry_run: bool = False
     """Return the plan instead of applying it."""
     message: str = ""
     author: str = "api"
     expected_version: int | None = None
+    """Refuse unless this version is still active (default: the version the change read)."""
 
 
-@dataclass
-class Rename:
+@dataclass(kw_only=True)
+class DefinitionChange(ChangeOptions):
+    """An object or field definition (as in a metadata file, without its name)."""
+
+    definition: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    """Required when creating; ignored when replacing (the name is in the URL)."""
+
+
+@dataclass(kw_only=True)
+class Rename(ChangeOptions):
     to: str
-    allow_destructive: bool = False
-    dry_run: bool = False
-    message: str = ""
-    author: str = "api"
-    expected_version: int | None = None

@@ -16,53 +16,48 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from metadata.validation import validate_data
-from runtime.server.bodies import DefinitionChange, Rename
+from runtime.server.bodies import ChangeOptions, DefinitionChange, Rename
 from runtime.tenants import TenantService
 
 _ALLOW = QueryParameter(description="Allow destructive changes (data is archived).")
 _DRY_RUN = QueryParameter(description="Return the plan instead of applying it.")
 
 
-def _active(
-    service: NamedDependency[TenantService], tenant: FromPath[str]
-) -> tuple[int | None, dict[str, Any]]:
+def _active(service: TenantService, tenant: str) -> tuple[int | None, dict[str, Any]]:
     version, snapshot = service.active(tenant)
     return (version.number if version else None), snapshot.model.to_document()
 
 
 def _commit(
-    service: NamedDependency[TenantService],
-    tenant: FromPath[str],
+    service: TenantService,
+    tenant: str,
     base: int | None,
     document: dict[str, Any],
-    *,
+    change: ChangeOptions,
     message: str,
-    author: str,
-    allow_destructive: bool,
-    dry_run: bool,
-    expected_version: int | None,
 ) -> dict[str, Any]:
+    """Validate ``document``, then plan it (dry run) or apply it pinned to ``base``."""
     valid = validate_data(document)
-    if dry_run:
-        return service.plan(tenant, valid, allow_destructive=allow_destructive).to_dict()
+    if change.dry_run:
+        return service.plan(tenant, valid, allow_destructive=change.allow_destructive).to_dict()
     return service.apply(
         tenant,
         valid,
-        allow_destructive=allow_destructive,
-        author=author,
-        message=message,
-        expected_version=base if expected_version is None else expected_version,
+        allow_destructive=change.allow_destructive,
+        author=change.author,
+        message=change.message or message,
+        expected_version=base if change.expected_version is None else change.expected_version,
     ).to_dict()
 
 
-def _object(document: dict[str, Any], name: FromPath[str]) -> dict[str, Any]:
+def _object(document: dict[str, Any], name: str) -> dict[str, Any]:
     try:
         return document["objects"][name]
     except KeyError:
         raise NotFoundException(f"object {name!r} does not exist") from None
 
 
-def _field(document: dict[str, Any], obj: FromPath[str], name: FromPath[str]) -> dict[str, Any]:
+def _field(document: dict[str, Any], obj: str, name: str) -> dict[str, Any]:
     try:
         return _object(document, obj)["fields"][name]
     except KeyError:
@@ -107,17 +102,7 @@ class SchemaController(Controller):
         if data.name in document["objects"]:
             raise ClientException(f"object {data.name!r} already exists", status_code=409)
         document["objects"][data.name] = data.definition
-        return _commit(
-            service,
-            tenant,
-            base,
-            document,
-            message=data.message or f"create object {data.name}",
-            author=data.author,
-            allow_destructive=data.allow_destructive,
-            dry_run=data.dry_run,
-            expected_version=data.expected_version,
-        )
+        return _commit(service, tenant, base, document, data, f"create object {data.name}")
 
     @put("/{obj:str}", sync_to_thread=True, summary="Replace an object's definition")
     def replace_object(
@@ -130,17 +115,7 @@ class SchemaController(Controller):
         base, document = _active(service, tenant)
         _object(document, obj)
         document["objects"][obj] = data.definition
-        return _commit(
-            service,
-            tenant,
-            base,
-            document,
-            message=data.message or f"change object {obj}",
-            author=data.author,
-            allow_destructive=data.allow_destructive,
-            dry_run=data.dry_run,
-            expected_version=data.expected_version,
-        )
+        return _commit(service, tenant, base, document, data, f"change object {obj}")
 
     @delete(
         "/{obj:str}",
@@ -161,17 +136,10 @@ class SchemaController(Controller):
         base, document = _active(service, tenant)
         _object(document, obj)
         del document["objects"][obj]
-        return _commit(
-            service,
-            tenant,
-            base,
-            document,
-            message=message or f"drop object {obj}",
-            author=author,
-            allow_destructive=allow_destructive,
-            dry_run=dry_run,
-            expected_version=None,
+        change = ChangeOptions(
+            allow_destructive=allow_destructive, dry_run=dry_run, message=message, author=author
         )
+        return _commit(service, tenant, base, document, change, f"drop object {obj}")
 
     @post(
         "/{obj:str}/rename",
@@ -194,17 +162,7 @@ class SchemaController(Controller):
                 if field.get("to") == obj:
                     field["to"] = data.to
         document["objects"] = objects
-        return _commit(
-            service,
-            tenant,
-            base,
-            document,
-            message=data.message or f"rename object {obj} to {data.to}",
-            author=data.author,
-            allow_destructive=data.allow_destructive,
-            dry_run=data.dry_run,
-            expected_version=data.expected_version,
-        )
+        return _commit(service, tenant, base, document, data, f"rename object {obj} to {data.to}")
 
     # -- fields --------------------------------------------------------------------------
 
@@ -243,17 +201,7 @@ class SchemaController(Controller):
                 f"object {obj!r} already has a field {data.name!r}", status_code=409
             )
         fields[data.name] = data.definition
-        return _commit(
-            service,
-            tenant,
-            base,
-            document,
-            message=data.message or f"add field {obj}.{data.name}",
-            author=data.author,
-            allow_destructive=data.allow_destructive,
-            dry_run=data.dry_run,
-            expected_version=data.expected_version,
-        )
+        return _commit(service, tenant, base, document, data, f"add field {obj}.{data.name}")
 
     @put(
         "/{obj:str}/fields/{field:str}",
@@ -271,17 +219,7 @@ class SchemaController(Controller):
         base, document = _active(service, tenant)
         _field(document, obj, field)
         _object(document, obj)["fields"][field] = data.definition
-        return _commit(
-            service,
-            tenant,
-            base,
-            document,
-            message=data.message or f"change field {obj}.{field}",
-            author=data.author,
-            allow_destructive=data.allow_destructive,
-            dry_run=data.dry_run,
-            expected_version=data.expected_version,
-        )
+        return _commit(service, tenant, base, document, data, f"change field {obj}.{field}")
 
     @delete(
         "/{obj:str}/fields/{field:str}",
@@ -307,17 +245,10 @@ class SchemaController(Controller):
         definition["indexes"] = [
             i for i in definition.get("indexes", []) if field not in i["fields"]
         ]
-        return _commit(
-            service,
-            tenant,
-            base,
-            document,
-            message=message or f"drop field {obj}.{field}",
-            author=author,
-            allow_destructive=allow_destructive,
-            dry_run=dry_run,
-            expected_version=None,
+        change = ChangeOptions(
+            allow_destructive=allow_destructive, dry_run=dry_run, message=message, author=author
         )
+        return _commit(service, tenant, base, document, change, f"drop field {obj}.{field}")
 
     @post(
         "/{obj:str}/fields/{field:str}/rename",
@@ -342,13 +273,5 @@ class SchemaController(Controller):
             for i in copy.deepcopy(definition.get("indexes", []))
         ]
         return _commit(
-            service,
-            tenant,
-            base,
-            document,
-            message=data.message or f"rename field {obj}.{field} to {data.to}",
-            author=data.author,
-            allow_destructive=data.allow_destructive,
-            dry_run=data.dry_run,
-            expected_version=data.expected_version,
+            service, tenant, base, document, data, f"rename field {obj}.{field} to {data.to}"
         )
