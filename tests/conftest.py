@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import OperationalError
 
@@ -15,6 +16,12 @@ from metadata.validation import validate_file
 from runtime.settings import Settings
 from runtime.storage.backends import make_backend
 from runtime.tenants import TenantService
+
+# CI runs property tests on fixed examples so the gate is repeatable; local runs explore
+# new ones each time (that is how the conversion bugs in git history were found).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).parents[1]
 DEMO_METADATA = ROOT / "apps" / "demo_crm" / "metadata.yaml"

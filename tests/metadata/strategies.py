@@ -55,3 +55,34 @@ def documents(draw) -> dict:
             obj["indexes"] = [{"fields": indexable[:2]}]
         objects[name] = obj
     return {"objects": objects}
+
+
+@st.composite
+def evolutions(draw, before: dict) -> dict:
+    """Return a changed copy of ``before``: fields renamed (declared), retyped, dropped or
+    added, as an admin would edit a live document."""
+    after: dict = {"objects": {}}
+    for name, obj in before["objects"].items():
+        fields: dict = {}
+        for field_name, field in obj["fields"].items():
+            action = draw(st.sampled_from(["keep", "keep", "rename", "retype", "drop"]))
+            if action == "drop":
+                continue
+            if action == "rename" and field["type"] != "lookup":
+                new_name = f"{field_name}_renamed"
+                fields[new_name] = {**field, "renamed_from": field_name}
+            elif action == "retype" and field["type"] != "lookup":
+                fields[field_name] = {**draw(_scalar_fields), "label": field_name}
+            else:
+                fields[field_name] = dict(field)
+        if draw(st.booleans()):
+            fields["f_added"] = {**draw(_scalar_fields), "label": "f_added"}
+        kept = {n for n in fields}
+        indexes = [
+            i
+            for i in obj.get("indexes", [])
+            if set(i["fields"]) <= kept
+            and all(fields[f]["type"] in ("text", "integer", "date") for f in i["fields"])
+        ]
+        after["objects"][name] = {"fields": fields, **({"indexes": indexes} if indexes else {})}
+    return after

@@ -185,6 +185,22 @@ def test_destructive_changes_need_consent_and_archive_the_data(tenant):
             dt.datetime(2024, 2, 29, tzinfo=dt.UTC),
         ),
         ({"type": "integer"}, {"type": "text"}, 1234, "1234"),
+        # Text made from other types reads the same on both backends.
+        (
+            {"type": "datetime"},
+            {"type": "text"},
+            "2024-05-01T08:00:00.250+08:00",
+            "2024-05-01T00:00:00Z",
+        ),
+        ({"type": "time"}, {"type": "text"}, "08:30", "08:30:00"),
+        ({"type": "decimal", "scale": 2}, {"type": "text"}, "3.5", "3.50"),
+        ({"type": "date"}, {"type": "long_text"}, "2024-02-29", "2024-02-29"),
+        (
+            {"type": "uuid"},
+            {"type": "text"},
+            "0B3C1F9E-6A51-4F5E-9A43-2C8B1D1F7A10",
+            "0b3c1f9e-6a51-4f5e-9a43-2c8b1d1f7a10",
+        ),
         ({"type": "decimal"}, {"type": "currency"}, 9.5, Decimal("9.50")),
         ({"type": "text", "max_length": 20}, {"type": "text", "max_length": 200}, "abc", "abc"),
     ],
