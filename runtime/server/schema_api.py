@@ -11,7 +11,7 @@ import copy
 from typing import Annotated, Any
 
 from litestar import Controller, delete, get, post, put
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -21,6 +21,18 @@ from runtime.tenants import TenantService
 
 _ALLOW = QueryParameter(description="Allow destructive changes (data is archived).")
 _DRY_RUN = QueryParameter(description="Return the plan instead of applying it.")
+
+
+def change_from_query(
+    allow_destructive: Annotated[bool, _ALLOW] = False,
+    dry_run: Annotated[bool, _DRY_RUN] = False,
+    message: FromQuery[str] = "",
+    author: FromQuery[str] = "api",
+) -> ChangeOptions:
+    """Return the change options a DELETE takes as query parameters."""
+    return ChangeOptions(
+        allow_destructive=allow_destructive, dry_run=dry_run, message=message, author=author
+    )
 
 
 def _active(service: TenantService, tenant: str) -> tuple[int | None, dict[str, Any]]:
@@ -72,6 +84,7 @@ def _rekey(mapping: dict[str, Any], old: str, new: str, value: Any) -> dict[str,
 class SchemaController(Controller):
     path = "/api/tenants/{tenant:str}/metadata/objects"
     tags = ["objects and fields"]
+    dependencies = {"change": Provide(change_from_query, sync_to_thread=False)}
 
     # -- objects -------------------------------------------------------------------------
 
@@ -128,17 +141,11 @@ class SchemaController(Controller):
         service: NamedDependency[TenantService],
         tenant: FromPath[str],
         obj: FromPath[str],
-        allow_destructive: Annotated[bool, _ALLOW] = False,
-        dry_run: Annotated[bool, _DRY_RUN] = False,
-        message: FromQuery[str] = "",
-        author: FromQuery[str] = "api",
+        change: NamedDependency[ChangeOptions],
     ) -> dict[str, Any]:
         base, document = _active(service, tenant)
         _object(document, obj)
         del document["objects"][obj]
-        change = ChangeOptions(
-            allow_destructive=allow_destructive, dry_run=dry_run, message=message, author=author
-        )
         return _commit(service, tenant, base, document, change, f"drop object {obj}")
 
     @post(
@@ -233,10 +240,7 @@ class SchemaController(Controller):
         tenant: FromPath[str],
         obj: FromPath[str],
         field: FromPath[str],
-        allow_destructive: Annotated[bool, _ALLOW] = False,
-        dry_run: Annotated[bool, _DRY_RUN] = False,
-        message: FromQuery[str] = "",
-        author: FromQuery[str] = "api",
+        change: NamedDependency[ChangeOptions],
     ) -> dict[str, Any]:
         base, document = _active(service, tenant)
         _field(document, obj, field)
@@ -245,9 +249,6 @@ class SchemaController(Controller):
         definition["indexes"] = [
             i for i in definition.get("indexes", []) if field not in i["fields"]
         ]
-        change = ChangeOptions(
-            allow_destructive=allow_destructive, dry_run=dry_run, message=message, author=author
-        )
         return _commit(service, tenant, base, document, change, f"drop field {obj}.{field}")
 
     @post(
