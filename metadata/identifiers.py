@@ -199,6 +199,13 @@ GRAPHQL_RESERVED = frozenset(
         "upload",
         "void",
         "any",
+        "date_time",
+        "big_int",
+        "search",
+        "search_hit",
+        "search_record",
+        "order_direction",
+        "date_granularity",
     ]
 )
 
@@ -215,6 +222,9 @@ GENERATED_TYPE_SUFFIXES = (
     "_aggregates",
     "_group",
     "_group_by",
+    "_group_key",
+    "_group_field",
+    "_unique_field",
     "_payload",
 )
 

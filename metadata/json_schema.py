@@ -109,6 +109,24 @@ def build_schema() -> dict[str, Any]:
                     "additionalProperties": {"$ref": "#/$defs/field"},
                 },
                 "indexes": {"type": "array", "items": {"$ref": "#/$defs/index"}},
+                "search": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+                    "description": "Opt in to full-text search: the text fields it matches, "
+                    "most telling first (the first one titles a search hit).",
+                },
+                "junction": {
+                    "type": "object",
+                    "minProperties": 2,
+                    "maxProperties": 2,
+                    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                    "additionalProperties": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+                    "description": "Make this a junction object for a many-to-many relation: "
+                    "map each of its two reference fields to the name of the relation that "
+                    "the object it refers to gets, reaching the records of the other field.",
+                },
             },
         },
         "field": {

@@ -140,6 +140,10 @@ class ObjectDef:
     indexes: tuple[Index, ...] = ()
     description: Text | None = None
     renamed_from: str | None = field(default=None, compare=False)
+    search: tuple[str, ...] = ()
+    """Text fields full-text search matches; empty: the object is not searchable."""
+    junction: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """For a junction object: reference field → many-to-many relation name on its target."""
 
     def field(self, name: str) -> Field:
         """Return a user or system field by name; raise KeyError if there is none."""
@@ -167,6 +171,10 @@ class ObjectDef:
         out["indexes"] = [
             i.to_json() for i in sorted(self.indexes, key=lambda i: (i.fields, i.unique))
         ]
+        if self.search:
+            out["search"] = list(self.search)
+        if self.junction:
+            out["junction"] = dict(sorted(self.junction.items()))
         return out
 
 
@@ -290,6 +298,8 @@ def build_object(name: str, raw: Mapping[str, Any]) -> ObjectDef:
         ),
         description=_text(raw.get("description")),
         renamed_from=raw.get("renamed_from"),
+        search=tuple(raw.get("search") or ()),
+        junction=MappingProxyType(dict(raw.get("junction") or {})),
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,13 @@ class TenantService:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        #: Called with a tenant's name after its active metadata changed or it was
+        #: deleted, so caches built from that metadata (the GraphQL schema) drop it.
+        self.listeners: list[Callable[[str], None]] = []
+
+    def _changed(self, name: str) -> None:
+        for listener in self.listeners:
+            listener(name)
 
     # -- tenants -------------------------------------------------------------------------
 
@@ -162,6 +170,7 @@ class TenantService:
                 self.backend.drop_storage(name, conn)
         if not self.backend.shared_transaction:
             self.backend.drop_storage(name)
+        self._changed(name)
 
     # -- metadata ------------------------------------------------------------------------
 
@@ -251,9 +260,12 @@ class TenantService:
             expected_version,
             progress,
         )
-        if self.backend.shared_transaction:
-            return self._apply_shared(request)
-        return self._apply_two_phase(request)
+        try:
+            if self.backend.shared_transaction:
+                return self._apply_shared(request)
+            return self._apply_two_phase(request)
+        finally:
+            self._changed(name)
 
     def _prepare(self, registry: Registry, request: _ApplyRequest) -> tuple[TenantInfo, Plan, int]:
         """Lock the tenant, check the expected version and return its plan and number."""

@@ -173,7 +173,7 @@ def _compare_object(before: ObjectDef, after: ObjectDef, out: _Buckets) -> None:
             _compare_field(after.name, before.fields[name], field, out)
     changes = [
         aspect
-        for aspect in ("label", "plural", "description", "plural_name")
+        for aspect in ("label", "plural", "description", "plural_name", "search", "junction")
         if getattr(before, aspect) != getattr(after, aspect)
     ]
     # Adds append at the end; if that is not the declared order, say so (metadata only).

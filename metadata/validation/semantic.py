@@ -31,6 +31,8 @@ from metadata.validation.structural import suggest
 _LONGEST_COLUMN_SUFFIX = len("__currency")
 #: PostgreSQL allows 1,600 columns per table; leave room for system and generated columns.
 MAX_FIELDS_PER_OBJECT = 700
+#: Field types full-text search can match.
+SEARCHABLE_TYPES = ("text", "long_text", "email", "phone", "url", "auto_number")
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -72,6 +74,7 @@ class _Checker:
         for obj_name, field_name, field, ptr in self.fields():
             self.check_field(obj_name, field_name, field, ptr)
         self.check_reverse_relations()
+        self.check_search()
         self.check_master_detail_cycles()
         self.check_indexes()
         self.check_renames()
@@ -270,9 +273,11 @@ class _Checker:
                 )
             else:
                 taken[target][camel_case(related)] = owner
+        self.check_junctions(taken)
         for obj_name, obj in self.objects.items():
             seen: dict[str, str] = {}
-            for field_name in _mapping(_mapping(obj).get("fields")):
+            fields = _mapping(_mapping(obj).get("fields"))
+            for field_name in fields:
                 key = camel_case(field_name)
                 if key in seen:
                     self.error(
@@ -282,6 +287,73 @@ class _Checker:
                         "name_collision",
                     )
                 seen[key] = field_name
+            # A reference field `account` also gives GraphQL field `accountId`.
+            for field_name, field in fields.items():
+                if _mapping(field).get("type") in ("lookup", "master_detail"):
+                    id_key = camel_case(field_name) + "Id"
+                    if id_key in seen:
+                        self.error(
+                            pointer("objects", obj_name, "fields", seen[id_key]),
+                            f"field {seen[id_key]!r} would be GraphQL field {id_key!r}, which "
+                            f"reference field {field_name!r} already gives; rename one",
+                            "name_collision",
+                        )
+
+    def check_junctions(self, taken: dict[str, dict[str, str]]) -> None:
+        """A junction maps its two reference fields to free relation names on their targets."""
+        for obj_name, obj in self.objects.items():
+            junction = _mapping(_mapping(obj).get("junction"))
+            fields = _mapping(_mapping(obj).get("fields"))
+            for field_name, relation in junction.items():
+                ptr = pointer("objects", obj_name, "junction", field_name)
+                field = _mapping(fields.get(field_name))
+                if field.get("type") not in ("lookup", "master_detail"):
+                    self.error(
+                        ptr,
+                        f"junction field {field_name!r} must be a lookup or master_detail "
+                        f"field of {obj_name!r}"
+                        + suggest(field_name, [n for n in fields if n not in junction]),
+                        "invalid_junction",
+                    )
+                    continue
+                target = field.get("to")
+                if not isinstance(relation, str) or target not in taken:
+                    continue
+                problem = identifier_problem(relation, kind="field")
+                if problem:
+                    self.error(
+                        ptr, problem.replace("field name", "relation name", 1), "invalid_name"
+                    )
+                    continue
+                clash = taken[target].get(camel_case(relation))
+                if clash:
+                    self.error(
+                        ptr,
+                        f"the many-to-many relation {relation!r} on {target!r} is already "
+                        f"used by {clash}; choose another name",
+                        "name_collision",
+                    )
+                else:
+                    taken[target][camel_case(relation)] = f"junction {obj_name!r}"
+
+    def check_search(self) -> None:
+        """Search fields must be text fields of the object."""
+        for obj_name, obj in self.objects.items():
+            fields = _mapping(_mapping(obj).get("fields"))
+            for position, field_name in enumerate(_mapping(obj).get("search") or []):
+                if not isinstance(field_name, str):
+                    continue
+                kind = _mapping(fields.get(field_name)).get("type")
+                if kind not in SEARCHABLE_TYPES:
+                    texts = [
+                        n for n, f in fields.items() if _mapping(f).get("type") in SEARCHABLE_TYPES
+                    ]
+                    self.error(
+                        pointer("objects", obj_name, "search", str(position)),
+                        f"search field {field_name!r} must be a text field of {obj_name!r} "
+                        f"({', '.join(SEARCHABLE_TYPES)})" + suggest(field_name, texts),
+                        "invalid_search",
+                    )
 
     def check_master_detail_cycles(self) -> None:
         edges: dict[str, list[tuple[str, str]]] = {}

@@ -1,0 +1,78 @@
+"""Built schemas, shared by metadata content hash, and each tenant's active one.
+
+Building a schema takes milliseconds, but every request needs one, so they are kept: an
+LRU map from content hash to TenantApi (tenants with identical metadata share an entry),
+and a map from tenant to its active hash that the tenant service clears on every apply.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from threading import Lock
+
+from metadata.snapshot import Snapshot
+from runtime.graphql.executor import TenantApi
+from runtime.graphql.limits import Limits
+from runtime.graphql.schema import build_schema
+from runtime.graphql.shape import build_shape
+from runtime.tenants import TenantService
+
+
+class SchemaCache:
+    """LRU cache of TenantApi by metadata content hash."""
+
+    def __init__(self, size: int = 64, limits: Limits | None = None) -> None:
+        self.size = size
+        self.limits = limits or Limits()
+        self._apis: OrderedDict[str, TenantApi] = OrderedDict()
+        self._lock = Lock()
+        self.builds = 0
+        """How many schemas were built (tests check sharing with it)."""
+
+    def get(self, snapshot: Snapshot) -> TenantApi:
+        with self._lock:
+            api = self._apis.get(snapshot.content_hash)
+            if api is not None:
+                self._apis.move_to_end(snapshot.content_hash)
+                return api
+        shape = build_shape(snapshot.model)
+        api = TenantApi(shape, build_schema(shape, limits=self.limits), self.limits)
+        with self._lock:
+            self.builds += 1
+            self._apis[snapshot.content_hash] = api
+            while len(self._apis) > self.size:
+                self._apis.popitem(last=False)
+        return api
+
+
+class ActiveApis:
+    """Each tenant's active TenantApi and time zone, forgotten when its metadata changes."""
+
+    def __init__(self, service: TenantService, cache: SchemaCache) -> None:
+        self.service = service
+        self.cache = cache
+        self._active: dict[str, tuple[TenantApi, str]] = {}
+        self._generation: dict[str, int] = {}
+        self._lock = Lock()
+        service.listeners.append(self.forget)
+
+    def get(self, tenant: str) -> tuple[TenantApi, str]:
+        """Return the tenant's API and time zone (raise if the tenant does not exist)."""
+        with self._lock:
+            hit = self._active.get(tenant)
+            generation = self._generation.get(tenant, 0)
+        if hit is not None:
+            return hit
+        info = self.service.get_tenant(tenant)
+        _, snapshot = self.service.active(tenant)
+        entry = (self.cache.get(snapshot), info.timezone)
+        with self._lock:
+            # An apply that finished while we read must not be overwritten by what we read.
+            if self._generation.get(tenant, 0) == generation:
+                self._active[tenant] = entry
+        return entry
+
+    def forget(self, tenant: str) -> None:
+        with self._lock:
+            self._active.pop(tenant, None)
+            self._generation[tenant] = self._generation.get(tenant, 0) + 1

@@ -1,0 +1,152 @@
+"""Sort keys, keyset cursors and the predicates that resume after (or before) a cursor.
+
+Every ordering ends with the record id, so it is total and a cursor names one position.
+A cursor is the JSON array of the sort values of its row, as the response formats them;
+it is opaque to clients and checked when it comes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from metadata.model import SYSTEM_FIELDS, Field
+from runtime.graphql.compiler.context import Context, QueryError
+from runtime.graphql.compiler.filters import FALSE, col, live
+from runtime.graphql.dialects import BadValue
+from runtime.graphql.shape import ObjectShape
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """One sort key: an SQL expression over the row, its field and direction."""
+
+    sql: str
+    field: Field
+    descending: bool = False
+    nulls_last: bool = True
+
+    def clause(self, sql: str | None = None) -> str:
+        """Return the ORDER BY term, for ``sql`` (a column carrying this key) if given."""
+        return (
+            f"{sql or self.sql} {'DESC' if self.descending else 'ASC'} "
+            f"NULLS {'LAST' if self.nulls_last else 'FIRST'}"
+        )
+
+    def reversed(self) -> OrderKey:
+        return replace(self, descending=not self.descending, nulls_last=not self.nulls_last)
+
+
+_DIRECTIONS = {
+    "ASC": (False, True),
+    "DESC": (True, False),
+    "ASC_NULLS_FIRST": (False, False),
+    "ASC_NULLS_LAST": (False, True),
+    "DESC_NULLS_FIRST": (True, False),
+    "DESC_NULLS_LAST": (True, True),
+}
+
+
+def order_keys(
+    ctx: Context,
+    s: ObjectShape,
+    alias: str,
+    order_by: list[dict[str, Any]] | None,
+    path: list[str | int],
+) -> list[OrderKey]:
+    """Return the sort keys for ``orderBy``, ending with the id."""
+    keys: list[OrderKey] = []
+    for i, entry in enumerate(order_by or ()):
+        given = {k: v for k, v in entry.items() if v is not None}
+        if len(given) != 1:
+            raise QueryError(
+                f"orderBy[{i}] must name exactly one field, found {len(given)}; give one "
+                "entry per sort key",
+                field=[*path, i],
+            )
+        keys.append(_key(ctx, s, alias, given, [*path, i]))
+    keys.append(OrderKey(col(alias, "id"), SYSTEM_FIELDS["id"]))
+    return keys
+
+
+def _key(
+    ctx: Context, s: ObjectShape, alias: str, entry: dict[str, Any], path: list[str | int]
+) -> OrderKey:
+    [(name, value)] = entry.items()
+    if name in s.relations:
+        rel = s.relations[name]
+        target = ctx.shape.objects[rel.target]
+        inner = ctx.alias()
+        nested = _key(ctx, target, inner, {k: v for k, v in value.items() if v is not None}, path)
+        sql = (
+            f"(SELECT {nested.sql} FROM {ctx.dialect.table(rel.target)} {inner} WHERE "
+            f"{col(inner, 'id')} = {col(alias, rel.via)} AND {live(inner)})"
+        )
+        return replace(nested, sql=sql)
+    f = s.fields.get(name) or s.id_fields[name]
+    descending, nulls_last = _DIRECTIONS[value]
+    return OrderKey(col(alias, f.name), f, descending, nulls_last)
+
+
+def cursor_sql(ctx: Context, keys: list[OrderKey]) -> str:
+    """Return SQL building the cursor text of a row."""
+    values = [ctx.dialect.output(k.field, k.sql) for k in keys]
+    if ctx.dialect.name == "postgresql":
+        return f"CAST(json_build_array({', '.join(values)}) AS text)"
+    return f"(json_array({', '.join(values)}) || '')"
+
+
+def _parse(field: Field, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = field.type
+    if kind in ("decimal", "currency", "percent"):
+        return Decimal(value)
+    if kind == "datetime":
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if kind == "date":
+        return dt.date.fromisoformat(value)
+    if kind == "time":
+        return dt.time.fromisoformat(value)
+    return value
+
+
+def resume_after(ctx: Context, keys: list[OrderKey], cursor: str, path: list[str | int]) -> str:
+    """Return the condition that a row comes strictly after ``cursor`` in ``keys`` order."""
+    try:
+        raw = json.loads(cursor)
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            raise ValueError
+        values = [
+            ctx.dialect.bind(k.field, _parse(k.field, v)) for k, v in zip(keys, raw, strict=True)
+        ]
+    except (ValueError, TypeError, InvalidOperation, BadValue):
+        raise QueryError(
+            f"{path[-1]} is not a cursor of this list and ordering; use a cursor from the "
+            "same query's edges or pageInfo",
+            "INVALID_CURSOR",
+            field=path,
+        ) from None
+    params = [ctx.param(v) if v is not None else None for v in values]
+    branches = []
+    for i, key in enumerate(keys):
+        conds = [_equal(keys[j], params[j]) for j in range(i)]
+        later = _later(key, params[i])
+        if later == FALSE:
+            continue
+        branches.append(" AND ".join([*conds, later]))
+    return "(" + " OR ".join(f"({b})" for b in branches) + ")" if branches else FALSE
+
+
+def _equal(key: OrderKey, param: str | None) -> str:
+    return f"{key.sql} IS NULL" if param is None else f"{key.sql} = {param}"
+
+
+def _later(key: OrderKey, param: str | None) -> str:
+    if param is None:
+        return FALSE if key.nulls_last else f"{key.sql} IS NOT NULL"
+    compare = f"{key.sql} {'<' if key.descending else '>'} {param}"
+    return f"({compare} OR {key.sql} IS NULL)" if key.nulls_last else compare

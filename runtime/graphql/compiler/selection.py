@@ -1,0 +1,129 @@
+"""Compile a selection set on a record into SQL that builds its JSON object.
+
+Scalars become formatted columns; to-one relations become correlated subqueries; to-many
+and many-to-many relations become ordered, limited JSON arrays. All of it nests inside
+the one statement of the root field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import FieldNode, GraphQLObjectType, get_named_type
+
+from runtime.graphql.compiler.context import Context, QueryError
+from runtime.graphql.compiler.filters import col, live, related_rows, where
+from runtime.graphql.compiler.ordering import order_keys
+from runtime.graphql.dialects import currency_code
+from runtime.graphql.shape import ObjectShape, Relation
+
+
+def record_json(
+    ctx: Context, s: ObjectShape, alias: str, nodes: list[FieldNode], path: list[str | int]
+) -> str:
+    """Return SQL for the JSON object of the row ``alias`` of ``s`` with ``nodes``' fields."""
+    gtype = ctx.schema.get_type(s.type_name)
+    assert isinstance(gtype, GraphQLObjectType)
+    return record_json_of(ctx, s, alias, gtype, ctx.collect(gtype, nodes), path)
+
+
+def record_json_of(
+    ctx: Context,
+    s: ObjectShape,
+    alias: str,
+    gtype: GraphQLObjectType,
+    selected: dict[str, list[FieldNode]],
+    path: list[str | int],
+) -> str:
+    d = ctx.dialect
+    pairs: list[tuple[str, str]] = []
+    for key, nodes in selected.items():
+        name = nodes[0].name.value
+        if name == "__typename":
+            pairs.append((key, d.literal(s.type_name)))
+        elif name in s.fields:
+            f = s.fields[name]
+            if f.type == "currency":
+                pairs.append((key, _currency(ctx, f, alias, nodes)))
+            else:
+                pairs.append((key, d.output(f, col(alias, f.name))))
+        elif name in s.id_fields:
+            pairs.append((key, col(alias, s.id_fields[name].name)))
+        else:
+            rel = s.relations[name]
+            pairs.append((key, relation_json(ctx, rel, alias, gtype, nodes, [*path, key])))
+    return d.json_object(pairs)
+
+
+def _currency(ctx: Context, f: Any, alias: str, nodes: list[FieldNode]) -> str:
+    money = ctx.schema.get_type("CurrencyAmount")
+    assert isinstance(money, GraphQLObjectType)
+    pairs = []
+    for key, sub in ctx.collect(money, nodes).items():
+        name = sub[0].name.value
+        if name == "amount":
+            pairs.append((key, ctx.dialect.output(f, col(alias, f.name))))
+        elif name == "currencyCode":
+            pairs.append((key, currency_code(alias, f)))
+        else:
+            pairs.append((key, ctx.dialect.literal("CurrencyAmount")))
+    value = ctx.dialect.json_object(pairs)
+    return f"CASE WHEN {col(alias, f.name)} IS NULL THEN NULL ELSE {value} END"
+
+
+def relation_json(
+    ctx: Context,
+    rel: Relation,
+    alias: str,
+    parent: GraphQLObjectType,
+    nodes: list[FieldNode],
+    path: list[str | int],
+) -> str:
+    """Return SQL for a relation field: an object (to-one) or an array (to-many)."""
+    d = ctx.dialect
+    target = ctx.shape.objects[rel.target]
+    inner = ctx.alias()
+    table = d.table(rel.target)
+    if rel.kind == "to_one":
+        body = record_json(ctx, target, inner, nodes, path)
+        return d.embed(
+            f"(SELECT {body} FROM {table} {inner} WHERE {col(inner, 'id')} = "
+            f"{col(alias, rel.via)} AND {live(inner)})"
+        )
+    args = ctx.arguments(parent.fields[nodes[0].name.value], nodes[0])
+    condition = where(ctx, target, inner, args.get("filter"), [*path, "filter"])
+    keys = order_keys(ctx, target, inner, args.get("orderBy"), [*path, "orderBy"])
+    limit = page_size(ctx, args.get("first"), [*path, "first"])
+    offset = args.get("offset") or 0
+    if offset < 0:
+        raise QueryError("offset cannot be negative", field=[*path, "offset"])
+    body = record_json(ctx, target, inner, nodes, path)
+    sort_columns = ", ".join(f"{k.sql} AS k{i}" for i, k in enumerate(keys))
+    source = (
+        f"(SELECT {body} AS j, {sort_columns} FROM {table} {inner} "
+        f"WHERE {related_rows(ctx, rel, alias, inner)} AND {condition} "
+        f"ORDER BY {', '.join(k.clause() for k in keys)} "
+        f"LIMIT {ctx.param(limit)} OFFSET {ctx.param(offset)}) AS s"
+    )
+    order = ", ".join(k.clause(f"k{i}") for i, k in enumerate(keys))
+    return d.json_array("j", source, order)
+
+
+def page_size(ctx: Context, first: int | None, path: list[str | int]) -> int:
+    """Return the page size asked for, checked against the limits."""
+    if first is None:
+        return ctx.limits.default_page_size
+    if first < 0:
+        raise QueryError(f"{path[-1]} cannot be negative", field=path)
+    if first > ctx.limits.max_page_size:
+        raise QueryError(
+            f"{path[-1]} is {first}, above the page size limit of {ctx.limits.max_page_size}; "
+            "page through with cursors",
+            "LIMIT_EXCEEDED",
+            field=path,
+        )
+    return first
+
+
+def named(gtype: Any) -> Any:
+    return get_named_type(gtype)

@@ -1,0 +1,225 @@
+"""Run one GraphQL request against one tenant and return the response as JSON text.
+
+Queries: every data root field is compiled into one statement whose single value is that
+field's JSON, built by the database; the response is spliced together from those texts
+without parsing them. Introspection fields (``__schema``, ``__type``) describe the
+schema, not data, and run through graphql-core's own executor.
+
+Mutations run in order in one transaction: if any fails, none of them happens.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from threading import Lock
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    execute_sync,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from graphql.execution.values import VariableValues, get_variable_values
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from runtime.graphql.compiler.context import Context, QueryError
+from runtime.graphql.compiler.roots import compile_root
+from runtime.graphql.dialects import dialect_for
+from runtime.graphql.limits import Limits
+from runtime.graphql.shape import ApiShape
+from runtime.storage.backends import Backend
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TenantApi:
+    """A built schema with its shape and its cache of parsed, validated documents.
+
+    Tenants with the same metadata content hash share one TenantApi.
+    """
+
+    shape: ApiShape
+    schema: GraphQLSchema
+    limits: Limits
+    _documents: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = field(
+        default_factory=OrderedDict
+    )
+    _lock: Lock = field(default_factory=Lock)
+
+    def document(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        """Return ``query`` parsed and validated (cached), or the errors that stop it."""
+        with self._lock:
+            hit = self._documents.get(query)
+            if hit is not None:
+                self._documents.move_to_end(query)
+                return hit
+        try:
+            document: DocumentNode | None = parse(query)
+            errors = validate(self.schema, document)
+        except GraphQLError as exc:
+            document, errors = None, [exc]
+        entry = (document if not errors else None, list(errors))
+        with self._lock:
+            self._documents[query] = entry
+            while len(self._documents) > self.limits.document_cache_size:
+                self._documents.popitem(last=False)
+        return entry
+
+
+@dataclass(frozen=True)
+class Request:
+    """One GraphQL request for one tenant."""
+
+    tenant: str
+    query: str
+    variables: Mapping[str, Any] | None = None
+    operation_name: str | None = None
+    timezone: str = "UTC"
+
+
+def error_json(
+    message: str, code: str, path: list[Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"message": message}
+    if path:
+        out["path"] = path
+    out["extensions"] = {"code": code, **{k: v for k, v in extra.items() if v is not None}}
+    return out
+
+
+def _graphql_error(error: GraphQLError, code: str) -> dict[str, Any]:
+    out = error.formatted
+    out.setdefault("extensions", {})["code"] = code
+    return dict(out)
+
+
+def _response(data: list[tuple[str, str]] | None, errors: list[dict[str, Any]]) -> str:
+    parts = []
+    if errors:
+        parts.append('"errors":' + json.dumps(errors, ensure_ascii=False))
+    if data is not None:
+        parts.append('"data":{' + ",".join(f"{json.dumps(k)}:{v}" for k, v in data) + "}")
+    return "{" + ",".join(parts) + "}"
+
+
+def run(api: TenantApi, backend: Backend, request: Request) -> str:
+    """Execute ``request`` and return the response JSON text."""
+    document, errors = api.document(request.query)
+    if document is None:
+        return _response(None, [_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
+    operation = get_operation_ast(document, request.operation_name)
+    if operation is None:
+        message = (
+            f"no operation named {request.operation_name!r}"
+            if request.operation_name
+            else "the document has several operations: give operationName"
+        )
+        return _response(None, [error_json(message, "BAD_REQUEST")])
+    if operation.operation == OperationType.SUBSCRIPTION:
+        return _response(None, [error_json("subscriptions are not supported", "BAD_REQUEST")])
+    variables = get_variable_values(
+        api.schema, operation.variable_definitions or (), dict(request.variables or {})
+    )
+    if isinstance(variables, list):
+        return _response(None, [_graphql_error(e, "BAD_USER_INPUT") for e in variables])
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    schema_name = backend.schema(request.tenant)
+    ctx = Context(
+        schema=api.schema,
+        shape=api.shape,
+        dialect=dialect_for(backend.dialect, schema_name),
+        fragments=fragments,
+        variables=variables,
+        limits=api.limits,
+    )
+    if operation.operation == OperationType.MUTATION:
+        from runtime.graphql.mutations import run_mutations
+
+        return run_mutations(api, backend, request, ctx, operation)
+    root = api.schema.query_type
+    assert root is not None
+    selected = collect_root(ctx, root, operation.selection_set)
+    data: list[tuple[str, str]] = []
+    out_errors: list[dict[str, Any]] = []
+    with backend.read_tenant(request.tenant) as conn:
+        for key, nodes in selected.items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                data.append((key, json.dumps(root.name)))
+            elif name.startswith("__"):
+                data.append(
+                    (key, _introspect(api.schema, document, operation, variables, key, nodes))
+                )
+            else:
+                data.append((key, _query_field(ctx, conn, nodes[0], key, out_errors)))
+    return _response(data, out_errors)
+
+
+def collect_root(
+    ctx: Context, root: GraphQLObjectType, selection_set: SelectionSetNode
+) -> dict[str, list[FieldNode]]:
+    """Return the root fields of an operation by response key."""
+    holder = FieldNode(name=None, selection_set=selection_set)  # type: ignore[arg-type]
+    return ctx.collect(root, [holder])
+
+
+def _query_field(
+    ctx: Context, conn: Connection, node: FieldNode, key: str, errors: list[dict[str, Any]]
+) -> str:
+    ctx.params = {}
+    try:
+        sql = compile_root(ctx, node, key)
+        value = conn.exec_driver_sql(sql, ctx.params).scalar()
+    except QueryError as exc:
+        errors.append(error_json(exc.message, exc.code, [key], field=exc.field))
+        return "null"
+    except DBAPIError as exc:
+        log.exception("query of %s failed", key)
+        conn.rollback()
+        errors.append(
+            error_json(
+                f"the database could not answer {key!r}: {type(exc.orig).__name__}",
+                "INTERNAL_SERVER_ERROR",
+                [key],
+            )
+        )
+        return "null"
+    return "null" if value is None else value
+
+
+def _introspect(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+    key: str,
+    nodes: list[FieldNode],
+) -> str:
+    only = OperationDefinitionNode(
+        operation=operation.operation,
+        selection_set=SelectionSetNode(selections=tuple(nodes)),
+        variable_definitions=operation.variable_definitions,
+    )
+    fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    result = execute_sync(
+        schema, DocumentNode(definitions=(only, *fragments)), variable_values=variables.coerced
+    )
+    return json.dumps((result.data or {}).get(key), ensure_ascii=False)

@@ -1,0 +1,19 @@
+"""Bounds on what one request may ask for, with the defaults the API uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request bounds. Breaking one is a GraphQL error that names the limit."""
+
+    default_page_size: int = 100
+    """Records a list returns when the query gives no ``first``/``last``."""
+    max_page_size: int = 1000
+    """Largest ``first``/``last`` accepted on lists and connections."""
+    max_bulk_size: int = 500
+    """Most records one bulk mutation may create, update or delete."""
+    document_cache_size: int = 512
+    """Parsed and validated documents kept per schema."""

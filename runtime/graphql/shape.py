@@ -1,0 +1,134 @@
+"""The API's view of a model: GraphQL names, relations and what each field can do.
+
+Schema building and the SQL compiler both read this, so a name or relation is decided in
+one place. Everything here is derived from metadata alone and built once per content hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from metadata.identifiers import camel_case, pascal_case
+from metadata.model import Field, Model, ObjectDef
+
+#: Field types whose values can be summed and averaged.
+NUMERIC_TYPES = frozenset({"integer", "decimal", "currency", "percent", "duration"})
+#: Field types with an order: min/max, range filters and date grouping.
+ORDERED_TYPES = NUMERIC_TYPES | {"date", "datetime", "time"}
+#: Field types a groupBy can use.
+GROUPABLE_TYPES = frozenset(
+    {
+        "text",
+        "email",
+        "phone",
+        "url",
+        "picklist",
+        "auto_number",
+        "boolean",
+        "integer",
+        "duration",
+        "date",
+        "datetime",
+        "uuid",
+        "lookup",
+        "master_detail",
+    }
+)
+#: Field types that cannot be sorted or compared (large or structured values).
+UNSORTABLE_TYPES = frozenset({"long_text", "rich_text", "json", "multi_picklist"})
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A relation field of the API: to-one, reverse to-many, or many-to-many."""
+
+    name: str
+    """GraphQL field name on the source object."""
+    kind: Literal["to_one", "to_many", "many_to_many"]
+    source: str
+    target: str
+    via: str
+    """to_one: the reference field on source; to_many: the reference field on target that
+    points at source; many_to_many: the junction's reference field that points at source."""
+    junction: str | None = None
+    far: str | None = None
+    """many_to_many: the junction's reference field that points at target."""
+
+
+@dataclass(frozen=True)
+class ObjectShape:
+    """One object as the API presents it."""
+
+    obj: ObjectDef
+    type_name: str
+    single: str
+    """Root field for one record (``account``)."""
+    plural: str
+    """Root field for the connection (``accounts``)."""
+    fields: Mapping[str, Field]
+    """GraphQL field name → field, system fields included."""
+    id_fields: Mapping[str, Field]
+    """``accountId`` → the reference field ``account``."""
+    relations: Mapping[str, Relation]
+
+    @property
+    def name(self) -> str:
+        return self.obj.name
+
+    def unique_fields(self) -> list[Field]:
+        """Return the fields upserts can match on."""
+        return [f for f in self.obj.fields.values() if f.unique]
+
+
+@dataclass(frozen=True)
+class ApiShape:
+    """Every object of a model, as the API presents it."""
+
+    model: Model
+    objects: Mapping[str, ObjectShape]
+    by_type: Mapping[str, ObjectShape] = field(default_factory=dict)
+
+    def searchable(self) -> list[ObjectShape]:
+        """Return the objects that opted in to full-text search, by name."""
+        return [s for s in self.objects.values() if s.obj.search]
+
+
+def build_shape(model: Model) -> ApiShape:
+    """Return the API shape of a (validated) model."""
+    relations: dict[str, dict[str, Relation]] = {name: {} for name in model.objects}
+    for obj in model.objects.values():
+        for f in obj.fields.values():
+            if not f.is_relation or f.target not in model.objects:
+                continue
+            relations[obj.name][camel_case(f.name)] = Relation(
+                camel_case(f.name), "to_one", obj.name, f.target, f.name
+            )
+            related = f.option("related_name") or obj.plural_name
+            relations[f.target][camel_case(related)] = Relation(
+                camel_case(related), "to_many", f.target, obj.name, f.name
+            )
+        if len(obj.junction) == 2:
+            (near_a, name_a), (near_b, name_b) = obj.junction.items()
+            for near, far, name in ((near_a, near_b, name_a), (near_b, near_a, name_b)):
+                source = obj.fields[near].target
+                target = obj.fields[far].target
+                assert source is not None and target is not None
+                relations[source][camel_case(name)] = Relation(
+                    camel_case(name), "many_to_many", source, target, near, obj.name, far
+                )
+    shapes = {}
+    for obj in model.objects.values():
+        fields = {camel_case(f.name): f for f in obj.all_fields() if not f.is_relation}
+        id_fields = {camel_case(f.name) + "Id": f for f in obj.fields.values() if f.is_relation}
+        shapes[obj.name] = ObjectShape(
+            obj=obj,
+            type_name=pascal_case(obj.name),
+            single=camel_case(obj.name),
+            plural=camel_case(obj.plural_name),
+            fields=fields,
+            id_fields=id_fields,
+            relations=relations[obj.name],
+        )
+    return ApiShape(model=model, objects=shapes, by_type={s.type_name: s for s in shapes.values()})
