@@ -109,11 +109,17 @@ def _graphql_error(error: GraphQLError, code: str) -> dict[str, Any]:
     return dict(out)
 
 
-def _response(data: list[tuple[str, str]] | None, errors: list[dict[str, Any]]) -> str:
+def _response(
+    data: list[tuple[str, str]] | None, errors: list[dict[str, Any]], *, executed: bool = False
+) -> str:
+    """Return the response text; ``executed`` requests without data say ``"data": null``
+    (the spec's way to tell execution errors from request errors)."""
     parts = []
     if errors:
         parts.append('"errors":' + json.dumps(errors, ensure_ascii=False))
-    if data is not None:
+    if data is None and executed:
+        parts.append('"data":null')
+    elif data is not None:
         parts.append('"data":{' + ",".join(f"{json.dumps(k)}:{v}" for k, v in data) + "}")
     return "{" + ",".join(parts) + "}"
 

@@ -10,6 +10,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy import text
 
+from runtime.graphql.cache import ActiveApis, SchemaCache
+from runtime.server.graphql_api import GraphQLController
 from runtime.server.metadata_api import MetadataController
 from runtime.server.problems import EXCEPTION_HANDLERS
 from runtime.server.schema_api import SchemaController
@@ -45,12 +47,26 @@ def create_app(
         backend.prepare()
         service = TenantService(backend)
 
+    apis = ActiveApis(service, SchemaCache())
+
     def provide_service() -> TenantService:
         return service
 
+    def provide_apis() -> ActiveApis:
+        return apis
+
     return Litestar(
-        route_handlers=[health, TenantController, MetadataController, SchemaController],
-        dependencies={"service": Provide(provide_service, sync_to_thread=False)},
+        route_handlers=[
+            health,
+            TenantController,
+            MetadataController,
+            SchemaController,
+            GraphQLController,
+        ],
+        dependencies={
+            "service": Provide(provide_service, sync_to_thread=False),
+            "apis": Provide(provide_apis, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="Tessera admin API",

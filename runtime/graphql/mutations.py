@@ -1,0 +1,462 @@
+"""Mutations: create, update, soft delete, restore, bulk and upsert.
+
+All mutation fields of a request run in order in one transaction; the first error rolls
+all of them back and is reported with ``extensions.code`` and the path of the offending
+input field. Values are checked here (picklist values, lengths, scales, references)
+before the database sees them, so clients get a field path instead of a constraint name.
+After the writes, each field's returned records are read with one compiled statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from graphql import FieldNode, OperationDefinitionNode
+from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from metadata.field_types import TYPES
+from metadata.model import Field
+from runtime.graphql.compiler.context import Context, QueryError
+from runtime.graphql.compiler.filters import col
+from runtime.graphql.compiler.selection import record_json
+from runtime.graphql.shape import ObjectShape
+from runtime.storage import naming
+from runtime.storage.ids import new_id
+from runtime.storage.sequences import allocate
+from runtime.storage.tables import build_table
+
+if TYPE_CHECKING:
+    from runtime.graphql.executor import Request, TenantApi
+    from runtime.storage.backends import Backend
+
+_PATTERNS = {
+    kind: re.compile(TYPES[kind].default_schema["pattern"])  # type: ignore[index]
+    for kind in ("email", "phone", "url")
+}
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+class _Writer:
+    """Writes for one mutation field, on one connection."""
+
+    def __init__(
+        self, ctx: Context, conn: Connection, s: ObjectShape, schema: str | None, timezone: str
+    ) -> None:
+        self.ctx, self.conn, self.s = ctx, conn, s
+        self.table: Table = build_table(
+            ctx.shape.model, s.name, schema=schema, dialect=conn.dialect.name
+        )
+        self.schema = schema
+        self.timezone = timezone
+
+    # -- values --------------------------------------------------------------------------
+
+    def row(
+        self, values: Mapping[str, Any], path: list[str | int], *, create: bool
+    ) -> dict[str, Any]:
+        """Return the column values for input ``values`` (GraphQL names), checked."""
+        row: dict[str, Any] = {}
+        for key, value in values.items():
+            here = [*path, key]
+            if key == "owner":
+                row["owner"] = self._uuid(value, here)
+                continue
+            f = self.s.fields.get(key) or self.s.id_fields[key]
+            if value is None:
+                if f.required:
+                    raise QueryError(
+                        f"{key} is required and cannot be null", "REQUIRED", field=here
+                    )
+                row[f.name] = None
+                if f.type == "currency":
+                    row[naming.currency_code_column(f.name)] = None
+                continue
+            self._check(f, value, here)
+            if f.type == "currency":
+                row[f.name] = value["amount"]
+                code = value.get("currencyCode") or f.option("default_currency")
+                if not _CURRENCY_CODE.match(code):
+                    raise QueryError(
+                        f"currencyCode {code!r} is not an ISO 4217 code such as CNY or USD",
+                        field=[*here, "currencyCode"],
+                    )
+                row[naming.currency_code_column(f.name)] = code
+            elif f.is_relation or f.type == "uuid":
+                row[f.name] = self._uuid(value, here)
+            else:
+                row[f.name] = value
+        return row
+
+    def _uuid(self, value: Any, path: list[str | int]) -> uuid.UUID | None:
+        if value is None:
+            return None
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            raise QueryError(f"{value!r} is not a valid ID (a UUID)", field=path) from None
+
+    def _check(self, f: Field, value: Any, path: list[str | int]) -> None:
+        kind = f.type
+        name = path[-1]
+        if TYPES[kind].is_string and len(value) > f.option("max_length"):
+            raise QueryError(
+                f"{name} is {len(value)} characters long; the limit is {f.option('max_length')}",
+                "VALUE_TOO_LONG",
+                field=path,
+            )
+        if kind in _PATTERNS and not _PATTERNS[kind].match(value):
+            raise QueryError(f"{name}: {value!r} is not a valid {kind}", field=path)
+        if kind in ("picklist", "multi_picklist"):
+            allowed = [v.value for v in f.values if not v.inactive]
+            chosen = [value] if kind == "picklist" else value
+            for item in chosen:
+                if item not in allowed:
+                    raise QueryError(
+                        f"{name}: {item!r} is not one of {', '.join(allowed)}",
+                        "INVALID_VALUE",
+                        field=path,
+                    )
+            if kind == "multi_picklist" and len(set(value)) != len(value):
+                raise QueryError(f"{name} lists a value twice", "INVALID_VALUE", field=path)
+        if kind in ("decimal", "percent", "currency"):
+            amount: Decimal = value["amount"] if kind == "currency" else value
+            scale, precision = f.option("scale"), f.option("precision")
+            exponent = amount.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > scale:
+                raise QueryError(
+                    f"{name} has more than {scale} decimal places; round it first",
+                    "INVALID_VALUE",
+                    field=path,
+                )
+            if abs(amount) >= Decimal(10) ** (precision - scale):
+                raise QueryError(
+                    f"{name} is too large: at most {precision - scale} digits before the point",
+                    "INVALID_VALUE",
+                    field=path,
+                )
+        if kind == "duration" and value < 0:
+            raise QueryError(f"{name} cannot be negative", "INVALID_VALUE", field=path)
+
+    def check_references(
+        self, rows: list[dict[str, Any]], path: list[str | int], index: bool
+    ) -> None:
+        """Refuse references to records that do not exist or are deleted."""
+        for f in self.s.obj.fields.values():
+            if not f.is_relation:
+                continue
+            ids = {r[f.name] for r in rows if r.get(f.name) is not None}
+            if not ids:
+                continue
+            target = build_table(
+                self.ctx.shape.model,
+                f.target or "",
+                schema=self.schema,
+                dialect=self.conn.dialect.name,
+            )
+            found = set(
+                self.conn.execute(
+                    select(target.c.id).where(target.c.id.in_(ids), target.c.deleted_at.is_(None))
+                ).scalars()
+            )
+            for i, r in enumerate(rows):
+                if r.get(f.name) is not None and r[f.name] not in found:
+                    key = next(k for k, v in self.s.id_fields.items() if v.name == f.name)
+                    raise QueryError(
+                        f"{key}: no live {f.target} has id {r[f.name]}",
+                        "REFERENCE_NOT_FOUND",
+                        field=[*path, i, key] if index else [*path, key],
+                    )
+
+    # -- statements ----------------------------------------------------------------------
+
+    def insert(self, row: dict[str, Any], path: list[str | int]) -> uuid.UUID:
+        now = dt.datetime.now(dt.UTC)
+        record_id = new_id()
+        full = {"id": record_id, "created_at": now, "updated_at": now, **row}
+        today = dt.datetime.now(ZoneInfo(self.timezone)).date()
+        for f in self.s.obj.fields.values():
+            if f.type == "auto_number":
+                [full[f.name]] = allocate(
+                    self.conn, schema=self.schema, obj=self.s.name, field=f, on=today
+                )
+        self._run(insert(self.table).values(full), path)
+        return record_id
+
+    def update(
+        self,
+        record_id: uuid.UUID,
+        values: dict[str, Any],
+        version: int | None,
+        path: list[str | int],
+        *,
+        deleted: bool = False,
+    ) -> None:
+        t = self.table
+        statement = (
+            update(t)
+            .where(
+                t.c.id == record_id,
+                t.c.deleted_at.isnot(None) if deleted else t.c.deleted_at.is_(None),
+            )
+            .values(**values, updated_at=dt.datetime.now(dt.UTC), row_version=t.c.row_version + 1)
+        )
+        if version is not None:
+            statement = statement.where(t.c.row_version == version)
+        if self._run(statement, path).rowcount == 1:
+            return
+        current = self.conn.execute(
+            select(t.c.row_version, t.c.deleted_at).where(t.c.id == record_id)
+        ).first()
+        label = self.s.obj.label.get("en")
+        if current is None or (current.deleted_at is None) == deleted:
+            state = "deleted " if deleted else ""
+            raise QueryError(
+                f"no {state}{label} has id {record_id}",
+                "NOT_FOUND",
+                field=[*path[:-1], "id"] if path else None,
+            )
+        raise QueryError(
+            f"{label} {record_id} changed since you read it (rowVersion is now "
+            f"{current.row_version}, you sent {version}); read it again and retry",
+            "STALE_ROW_VERSION",
+            field=[*path[:-1], "rowVersion"],
+        )
+
+    def check_delete(self, record_id: uuid.UUID, path: list[str | int]) -> None:
+        """Refuse to delete a record that live records refer to with on_delete restrict."""
+        for obj in self.ctx.shape.model.objects.values():
+            for f in obj.fields.values():
+                if f.target != self.s.name or f.option("on_delete") != "restrict":
+                    continue
+                child = build_table(
+                    self.ctx.shape.model,
+                    obj.name,
+                    schema=self.schema,
+                    dialect=self.conn.dialect.name,
+                )
+                blocking = self.conn.execute(
+                    select(child.c.id)
+                    .where(child.c[f.name] == record_id, child.c.deleted_at.is_(None))
+                    .limit(1)
+                ).first()
+                if blocking is not None:
+                    raise QueryError(
+                        f"{self.s.obj.label.get('en')} {record_id} is still referred to by "
+                        f"{obj.name}.{f.name} (e.g. {blocking.id}); delete or reassign those first",
+                        "DELETE_RESTRICTED",
+                        field=path,
+                    )
+
+    def _run(self, statement: Any, path: list[str | int]) -> Any:
+        # No savepoint: any error rolls back the whole request anyway.
+        try:
+            return self.conn.execute(statement)
+        except IntegrityError as exc:
+            raise self._integrity(exc, path) from None
+
+    def _integrity(self, exc: IntegrityError, path: list[str | int]) -> QueryError:
+        """Translate a constraint failure into an error naming the input field.
+
+        PostgreSQL names the constraint (or column); SQLite's message names the columns,
+        as in ``UNIQUE constraint failed: contact.email``.
+        """
+        text = str(exc.orig)
+        diag = getattr(exc.orig, "diag", None)
+        constraint = getattr(diag, "constraint_name", None) or ""
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        not_null = sqlstate == "23502" or text.startswith("NOT NULL constraint failed")
+        unique = sqlstate == "23505" or text.startswith("UNIQUE constraint failed")
+        columns = text.split("failed: ")[-1].split(", ") if "failed: " in text else []
+        if diag is not None and getattr(diag, "column_name", None):
+            columns = [f"{self.s.name}.{diag.column_name}"]
+        label = self.s.obj.label.get("en")
+        for key, f in {**self.s.fields, **self.s.id_fields}.items():
+            named = f"{self.s.name}.{f.name}" in columns
+            if unique and (named or constraint == naming.index_name("uq", self.s.name, [f.name])):
+                return QueryError(
+                    f"another live {label} already has this {key}",
+                    "UNIQUE_VIOLATION",
+                    field=[*path, key],
+                )
+            if not_null and named:
+                return QueryError(f"{key} is required", "REQUIRED", field=[*path, key])
+        if unique:
+            return QueryError(
+                f"the values conflict with a unique index of {label}",
+                "UNIQUE_VIOLATION",
+                field=path,
+            )
+        return QueryError(
+            f"the change breaks a data rule of {label}", "CONSTRAINT_VIOLATION", field=path
+        )
+
+
+def _plural_type(s: ObjectShape) -> str:
+    return s.plural[:1].upper() + s.plural[1:]
+
+
+def _find(api: TenantApi, name: str) -> tuple[str, ObjectShape]:
+    for s in api.shape.objects.values():
+        t, p = s.type_name, _plural_type(s)
+        for verb, target in (
+            ("create", t),
+            ("create", p),
+            ("update", t),
+            ("update", p),
+            ("delete", t),
+            ("delete", p),
+            ("restore", t),
+            ("upsert", t),
+        ):
+            if name == verb + target:
+                return verb + ("_many" if target == p and p != t else ""), s
+    raise QueryError(f"unknown mutation {name!r}", "GRAPHQL_VALIDATION_FAILED")
+
+
+def _bulk(ctx: Context, items: list[Any], path: list[str | int]) -> None:
+    if len(items) > ctx.limits.max_bulk_size:
+        raise QueryError(
+            f"{len(items)} records in one bulk mutation; the limit is {ctx.limits.max_bulk_size}",
+            "LIMIT_EXCEEDED",
+            field=path,
+        )
+
+
+def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str) -> list[uuid.UUID]:
+    """Run one mutation field's writes; return the ids of the records it returns."""
+    if verb == "create":
+        row = w.row(args["input"], [key, "input"], create=True)
+        w.check_references([row], [key, "input"], index=False)
+        return [w.insert(row, [key, "input"])]
+    if verb == "create_many":
+        _bulk(ctx, args["inputs"], [key, "inputs"])
+        rows = [w.row(v, [key, "inputs", i], create=True) for i, v in enumerate(args["inputs"])]
+        w.check_references(rows, [key, "inputs"], index=True)
+        return [w.insert(row, [key, "inputs", i]) for i, row in enumerate(rows)]
+    if verb == "update":
+        record_id = w._uuid(args["id"], [key, "id"])
+        assert record_id is not None
+        row = w.row(args["input"], [key, "input"], create=False)
+        w.check_references([row], [key, "input"], index=False)
+        w.update(record_id, row, args.get("rowVersion"), [key, "input"])
+        return [record_id]
+    if verb == "update_many":
+        _bulk(ctx, args["inputs"], [key, "inputs"])
+        ids = []
+        for i, item in enumerate(args["inputs"]):
+            here: list[str | int] = [key, "inputs", i]
+            record_id = w._uuid(item["id"], [*here, "id"])
+            assert record_id is not None
+            row = w.row(item["input"], [*here, "input"], create=False)
+            w.check_references([row], [*here, "input"], index=False)
+            w.update(record_id, row, item.get("rowVersion"), [*here, "input"])
+            ids.append(record_id)
+        return ids
+    if verb in ("delete", "delete_many", "restore"):
+        raw = args["ids"] if verb == "delete_many" else [args["id"]]
+        _bulk(ctx, raw, [key, "ids"])
+        ids = []
+        for i, value in enumerate(raw):
+            here = [key, "ids", i] if verb == "delete_many" else [key, "id"]
+            record_id = w._uuid(value, here)
+            assert record_id is not None
+            if verb == "restore":
+                w.update(record_id, {"deleted_at": None}, None, [key, "x"], deleted=True)
+            else:
+                w.check_delete(record_id, here)
+                now = dt.datetime.now(dt.UTC)
+                w.update(record_id, {"deleted_at": now}, args.get("rowVersion"), [key, "x"])
+            ids.append(record_id)
+        return ids
+    # upsert
+    on = args["on"]
+    f = w.s.obj.fields[on]
+    gql_key = next(k for k, v in w.s.fields.items() if v.name == on)
+    value = args["input"].get(gql_key)
+    if value is None:
+        raise QueryError(
+            f"upsert on {gql_key} needs input.{gql_key}", "REQUIRED", field=[key, "input", gql_key]
+        )
+    row = w.row(args["input"], [key, "input"], create=True)
+    w.check_references([row], [key, "input"], index=False)
+    t = w.table
+    query = select(t.c.id).where(t.c[f.name] == row[f.name], t.c.deleted_at.is_(None))
+    if w.conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    existing = w.conn.execute(query).scalar()
+    if existing is None:
+        return [w.insert(row, [key, "input"])]
+    w.update(existing, row, None, [key, "input"])
+    return [existing]
+
+
+def _read(
+    ctx: Context,
+    conn: Connection,
+    s: ObjectShape,
+    node: FieldNode,
+    key: str,
+    ids: list[uuid.UUID],
+    many: bool,
+) -> str:
+    """Return the JSON of the records ``ids`` with ``node``'s selection, in that order."""
+    if not ids:
+        return "[]" if many else "null"
+    ctx.params = {}
+    alias = ctx.alias()
+    body = record_json(ctx, s, alias, [node], [key])
+    id_field = s.obj.field("id")
+    placeholders = ", ".join(ctx.param(ctx.dialect.bind(id_field, i)) for i in ids)
+    sql = (
+        f"SELECT {col(alias, 'id')}, {ctx.dialect.as_text(body)} FROM {ctx.dialect.table(s.name)} "
+        f"{alias} WHERE {col(alias, 'id')} IN ({placeholders})"
+    )
+    found = {str(row[0]): row[1] for row in conn.exec_driver_sql(sql, ctx.params)}
+    texts = [found[str(i)] for i in ids]
+    return "[" + ",".join(texts) + "]" if many else texts[0]
+
+
+def run_mutations(
+    api: TenantApi,
+    backend: Backend,
+    request: Request,
+    ctx: Context,
+    operation: OperationDefinitionNode,
+) -> str:
+    """Run a mutation operation in one transaction and return the response JSON text."""
+    from runtime.graphql.executor import _response, collect_root, error_json
+
+    root = api.schema.mutation_type
+    assert root is not None
+    selected = collect_root(ctx, root, operation.selection_set)
+    data: list[tuple[str, str]] = []
+    schema = backend.schema(request.tenant)
+    try:
+        with backend.begin_tenant(request.tenant) as conn:
+            for key, nodes in selected.items():
+                node = nodes[0]
+                name = node.name.value
+                if name == "__typename":
+                    data.append((key, json.dumps(root.name)))
+                    continue
+                verb, s = _find(api, name)
+                args = ctx.arguments(root.fields[name], node)
+                writer = _Writer(ctx, conn, s, schema, request.timezone)
+                ids = _mutate(ctx, writer, verb, args, key)
+                many = verb.endswith("_many")
+                data.append(
+                    (key, _read(ctx, conn, s, node, key, ids, many) if ids or many else "null")
+                )
+    except QueryError as exc:
+        path = [exc.field[0]] if exc.field else None
+        error = error_json(exc.message, exc.code, path, field=exc.field)
+        return _response(None, [error], executed=True)
+    return _response(data, [])
