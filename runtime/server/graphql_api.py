@@ -13,6 +13,7 @@ from graphql import OperationType, get_operation_ast
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath, JSONBody
 
 from runtime.graphql.cache import ActiveApis
 from runtime.graphql.executor import Request as GraphQLRequest
@@ -80,8 +81,8 @@ class GraphQLController(Controller):
         request: Request[Any, Any, Any],
         apis: NamedDependency[ActiveApis],
         service: NamedDependency[TenantService],
-        tenant: str,
-        data: dict[str, Any],
+        tenant: FromPath[str],
+        data: JSONBody[dict[str, Any]],
     ) -> Response[str]:
         return self._run(apis, service, tenant, data)
 
@@ -91,7 +92,7 @@ class GraphQLController(Controller):
         request: Request[Any, Any, Any],
         apis: NamedDependency[ActiveApis],
         service: NamedDependency[TenantService],
-        tenant: str,
+        tenant: FromPath[str],
     ) -> Response[str]:
         params = request.query_params
         if "query" not in params:
