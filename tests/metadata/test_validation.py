@@ -66,7 +66,13 @@ def test_messages_say_what_would_be_valid():
 
 def test_demo_metadata_is_valid_and_fully_translated():
     result = validate_file(Path(__file__).parents[2] / "apps" / "demo_crm" / "metadata.yaml")
-    assert set(result.model.objects) == {"account", "contact", "opportunity"}
+    assert set(result.model.objects) == {
+        "account",
+        "contact",
+        "opportunity",
+        "campaign",
+        "campaign_member",
+    }
     assert result.warnings == ()
 
 

@@ -75,7 +75,7 @@ def test_delete_asks_first(tessera, database_url):
 
 
 def test_validate_reports_every_error_with_its_line(tessera):
-    assert "is valid: 3 object(s)" in tessera("metadata", "validate", str(DEMO)).output
+    assert "is valid: 5 object(s)" in tessera("metadata", "validate", str(DEMO)).output
     result = tessera("metadata", "validate", str(BAD), code=1)
     assert result.output.count("error ") == 18
     assert "bad_crm.yaml:6:42 /objects/account/fields/name/max_lenght" in result.output
@@ -117,6 +117,7 @@ def test_destructive_apply_needs_the_flag_and_archives(tessera, tmp_path):
     tessera("tenant", "create", "acme", "--metadata", str(DEMO))
     document = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     del document["objects"]["account"]["fields"]["phone"]
+    document["objects"]["account"]["search"].remove("phone")
     smaller = tmp_path / "smaller.yaml"
     smaller.write_text(
         yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"

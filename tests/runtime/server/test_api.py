@@ -54,7 +54,7 @@ def test_tenant_lifecycle(client, acme):
 
 def test_plan_apply_and_history(client, acme, demo_document):
     plan = client.post(f"{acme}/metadata/plan", json={"metadata": demo_document}).json()
-    assert [op["op"] for op in plan["operations"]] == ["create_object"] * 3
+    assert [op["op"] for op in plan["operations"]] == ["create_object"] * 5
     assert "CREATE TABLE" in plan["operations"][0]["sql"] and plan["blockers"] == []
     assert client.get(f"{acme}/metadata").json()["version"] is None  # a dry run
 
@@ -66,6 +66,8 @@ def test_plan_apply_and_history(client, acme, demo_document):
     assert active["version"] == 1 and set(active["metadata"]["objects"]) == {
         "account",
         "contact",
+        "campaign",
+        "campaign_member",
         "opportunity",
     }
     [version] = client.get(f"{acme}/metadata/versions").json()
