@@ -32,11 +32,10 @@ class Text:
 
     def get(self, locale: str = "en") -> str:
         """Return the text for ``locale``, falling back to its language, then English."""
-        table = dict(self.translations)
-        language = locale.split("-")[0]
-        for key in (locale, language, "en"):
-            if key in table:
-                return table[key]
+        for wanted in (locale, locale.split("-")[0], "en"):
+            for key, text in self.translations:
+                if key == wanted:
+                    return text
         return self.translations[0][1]
 
     def to_json(self) -> dict[str, str]:
