@@ -138,9 +138,16 @@ def _connection(
     if not uses_page:
         return f"SELECT {body}"
     record = record_json(ctx, s, alias, node_nodes, path) if node_nodes else "NULL"
+    # Cursors cost a JSON array per row; build them only when the query shows one.
+    wants_cursor = any(
+        sub[0].name.value == "cursor"
+        for edges in edge_selections.values()
+        for sub in edges.values()
+    ) or any(n[0].name.value == "pageInfo" for n in selected.values())
+    cursor_column = cursor_sql(ctx, keys) if wants_cursor else "NULL"
     order = ", ".join(k.clause() for k in walk)
     return (
-        f"WITH page AS (SELECT {record} AS n, {cursor_sql(ctx, keys)} AS c, "
+        f"WITH page AS (SELECT {record} AS n, {cursor_column} AS c, "
         f"row_number() OVER (ORDER BY {order}) AS rn FROM {table} {alias} "
         f"WHERE {base} AND {resume} ORDER BY {order} LIMIT {limit + 1}) "
         f"SELECT {body}"
