@@ -30,6 +30,8 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/add_field_no_rewrite.py
+	$(BIN)/python benchmarks/schema_build.py
+	$(BIN)/python benchmarks/graphql_workloads.py
 
 clean:
 	rm -rf $(VENV) .tessera .pytest_cache .ruff_cache

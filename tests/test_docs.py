@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -46,3 +47,25 @@ def test_every_cli_command_is_documented():
 
     missing = [c for c in commands(cli, "tessera ") if f"`{c}" not in page]
     assert missing == []
+
+
+GRAPHQL_BLOCK = re.compile(r"```graphql\n(.*?)```", re.S)
+
+
+def graphql_examples():
+    page = (DOCS / "graphql.md").read_text(encoding="utf-8")
+    for number, block in enumerate(GRAPHQL_BLOCK.findall(page), 1):
+        yield pytest.param(block, id=f"graphql-{number}")
+
+
+@pytest.mark.parametrize("query", list(graphql_examples()))
+def test_graphql_examples_run_on_the_demo(query, service):
+    from runtime.demo import set_up_demo
+    from runtime.graphql.cache import ActiveApis, SchemaCache
+    from runtime.graphql.executor import Request, run
+
+    set_up_demo(service)
+    api, timezone = ActiveApis(service, SchemaCache()).get("demo")
+    body = json.loads(run(api, service.backend, Request("demo", query, None, None, timezone)))
+    assert "errors" not in body, body["errors"]
+    assert body["data"] and all(value is not None for value in body["data"].values())

@@ -42,3 +42,36 @@ def test_the_readme_tour(database_url, monkeypatch):
     # Running the demo again keeps the tour's version instead of failing or undoing it.
     again = run(database_url, "demo", "--no-serve")
     assert "changes of its own (version 2)" in again
+
+
+def test_the_readme_graphql_examples(service):
+    """Every curl example in the README answers without errors on the demo tenant."""
+    import re
+    import shlex
+
+    from litestar.testing import TestClient
+
+    from runtime.demo import set_up_demo
+    from runtime.server.app import create_app
+
+    set_up_demo(service)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [
+        c for c in re.findall(r"^curl .*?(?=\n\n|\n```)", readme, re.S | re.M) if "/graphql" in c
+    ]
+    assert len(commands) == 4
+    with TestClient(create_app(service=service)) as client:
+        for command in commands:
+            words = shlex.split(command.split("|")[0])
+            if "--data-urlencode" in words:
+                query = words[words.index("--data-urlencode") + 1].removeprefix("query=")
+                response = client.get("/t/demo/graphql", params={"query": query})
+            else:
+                response = client.post(
+                    "/t/demo/graphql",
+                    content=words[words.index("-d") + 1],
+                    headers={"content-type": "application/json"},
+                )
+            body = response.json()
+            assert response.status_code == 200 and "errors" not in body, body
+            assert all(value for value in body["data"].values())
