@@ -59,9 +59,7 @@ class _Writer:
 
     # -- values --------------------------------------------------------------------------
 
-    def row(
-        self, values: Mapping[str, Any], path: list[str | int], *, create: bool
-    ) -> dict[str, Any]:
+    def row(self, values: Mapping[str, Any], path: list[str | int]) -> dict[str, Any]:
         """Return the column values for input ``values`` (GraphQL names), checked."""
         row: dict[str, Any] = {}
         for key, value in values.items():
@@ -333,18 +331,18 @@ def _bulk(ctx: Context, items: list[Any], path: list[str | int]) -> None:
 def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str) -> list[uuid.UUID]:
     """Run one mutation field's writes; return the ids of the records it returns."""
     if verb == "create":
-        row = w.row(args["input"], [key, "input"], create=True)
+        row = w.row(args["input"], [key, "input"])
         w.check_references([row], [key, "input"], index=False)
         return [w.insert(row, [key, "input"])]
     if verb == "create_many":
         _bulk(ctx, args["inputs"], [key, "inputs"])
-        rows = [w.row(v, [key, "inputs", i], create=True) for i, v in enumerate(args["inputs"])]
+        rows = [w.row(v, [key, "inputs", i]) for i, v in enumerate(args["inputs"])]
         w.check_references(rows, [key, "inputs"], index=True)
         return [w.insert(row, [key, "inputs", i]) for i, row in enumerate(rows)]
     if verb == "update":
         record_id = w._uuid(args["id"], [key, "id"])
         assert record_id is not None
-        row = w.row(args["input"], [key, "input"], create=False)
+        row = w.row(args["input"], [key, "input"])
         w.check_references([row], [key, "input"], index=False)
         w.update(record_id, row, args.get("rowVersion"), [key, "input"])
         return [record_id]
@@ -355,7 +353,7 @@ def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str)
             here: list[str | int] = [key, "inputs", i]
             record_id = w._uuid(item["id"], [*here, "id"])
             assert record_id is not None
-            row = w.row(item["input"], [*here, "input"], create=False)
+            row = w.row(item["input"], [*here, "input"])
             w.check_references([row], [*here, "input"], index=False)
             w.update(record_id, row, item.get("rowVersion"), [*here, "input"])
             ids.append(record_id)
@@ -385,7 +383,7 @@ def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str)
         raise QueryError(
             f"upsert on {gql_key} needs input.{gql_key}", "REQUIRED", field=[key, "input", gql_key]
         )
-    row = w.row(args["input"], [key, "input"], create=True)
+    row = w.row(args["input"], [key, "input"])
     w.check_references([row], [key, "input"], index=False)
     t = w.table
     query = select(t.c.id).where(t.c[f.name] == row[f.name], t.c.deleted_at.is_(None))

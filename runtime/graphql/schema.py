@@ -32,6 +32,7 @@ from graphql import (
     GraphQLUnionType,
 )
 
+from metadata.identifiers import camel_case
 from metadata.model import Field
 from runtime.graphql.limits import Limits
 from runtime.graphql.scalars import BigInt, Date, DateTime, DecimalScalar, JSONScalar, Time
@@ -561,8 +562,6 @@ class _Builder:
         }
         uniques = s.unique_fields()
         if uniques:
-            from metadata.identifiers import camel_case
-
             enum = GraphQLEnumType(
                 f"{t}UniqueField", {camel_case(f.name): GraphQLEnumValue(f.name) for f in uniques}
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import FieldNode, GraphQLObjectType, get_named_type
+from graphql import FieldNode, GraphQLObjectType
 
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.filters import col, live, related_rows, where
@@ -123,7 +123,3 @@ def page_size(ctx: Context, first: int | None, path: list[str | int]) -> int:
             field=path,
         )
     return first
-
-
-def named(gtype: Any) -> Any:
-    return get_named_type(gtype)
