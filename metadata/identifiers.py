@@ -26,6 +26,9 @@ SYSTEM_FIELD_NAMES = frozenset(
     }
 )
 
+#: Field names the generated API gives objects itself (``fieldHistory``).
+API_FIELD_NAMES = frozenset({"field_history"})
+
 #: PostgreSQL's reserved key words (both "reserved" columns of its key word table) plus the
 #: SQL words SQLite refuses as bare identifiers. Quoting would make them legal, but a name
 #: people must quote in every hand-written report query is a trap, so we refuse it.
@@ -160,6 +163,8 @@ SQL_RESERVED = frozenset(
 #: ``query`` would generate a type ``Query`` and shadow the root operation type.
 GRAPHQL_RESERVED = frozenset(
     [
+        "field_change",
+        "share_access",
         "query",
         "mutation",
         "subscription",
@@ -253,6 +258,8 @@ def identifier_problem(name: str, *, kind: str) -> str | None:
         return f"{kind} name {name!r} is a reserved SQL word; choose another name"
     if kind == "field" and name in SYSTEM_FIELD_NAMES:
         return f"field name {name!r} is a system field every object already has"
+    if kind == "field" and name in API_FIELD_NAMES:
+        return f"field name {name!r} is taken by the GraphQL API; choose another name"
     if kind == "object":
         if name in GRAPHQL_RESERVED:
             return f"object name {name!r} is reserved by the GraphQL API; choose another name"

@@ -13,6 +13,13 @@ from typing import Any
 
 from metadata.field_types import COMMON_OPTIONS, TYPES
 from metadata.identifiers import IDENTIFIER_PATTERN
+from metadata.security import (
+    ACCESS_DEPTHS,
+    CRITERIA_OPERATORS,
+    FIELD_LEVELS,
+    OBJECT_ACTIONS,
+    SHARE_ACCESS,
+)
 
 SCHEMA_ID = "https://tessera.dev/schemas/metadata.schema.json"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "metadata.schema.json"
@@ -117,6 +124,14 @@ def build_schema() -> dict[str, Any]:
                     "description": "Opt in to full-text search: the text fields it matches, "
                     "most telling first (the first one titles a search hit).",
                 },
+                "history": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+                    "description": "Opt in to field history: changes to these fields are "
+                    "kept (old value, new value, who, when) and queryable in GraphQL.",
+                },
                 "junction": {
                     "type": "object",
                     "minProperties": 2,
@@ -146,11 +161,13 @@ def build_schema() -> dict[str, Any]:
     }
     for name in type_names:
         defs[f"field_{name}"] = _field_variant(name)
+    defs.update(_security_defs())
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "Tessera metadata",
-        "description": "Objects and fields of a Tessera tenant. See docs/metadata.md.",
+        "description": "Objects, fields and permissions of a Tessera tenant. See docs/metadata.md "
+        "and docs/security.md.",
         "type": "object",
         "additionalProperties": False,
         "properties": {
@@ -161,8 +178,132 @@ def build_schema() -> dict[str, Any]:
                 "propertyNames": {"pattern": IDENTIFIER_PATTERN},
                 "additionalProperties": {"$ref": "#/$defs/object"},
             },
+            "roles": {
+                "type": "object",
+                "description": "The role hierarchy, by role name.",
+                "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                "additionalProperties": {"$ref": "#/$defs/role"},
+            },
+            "permission_sets": {
+                "type": "object",
+                "description": "Permission sets by name; a user holds the union of theirs.",
+                "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                "additionalProperties": {"$ref": "#/$defs/permission_set"},
+            },
+            "sharing_rules": {
+                "type": "object",
+                "description": "Criteria-based sharing rules by name.",
+                "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                "additionalProperties": {"$ref": "#/$defs/sharing_rule"},
+            },
         },
         "$defs": defs,
+    }
+
+
+def _names(description: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "uniqueItems": True,
+        "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+        "description": description,
+    }
+
+
+def _security_defs() -> dict[str, Any]:
+    """Return the definitions of roles, permission sets and sharing rules."""
+    return {
+        "role": {
+            "type": ["object", "null"],
+            "description": "A role. Managers' roles see what their subtree owns.",
+            "additionalProperties": False,
+            "properties": {
+                "label": {"$ref": "#/$defs/text"},
+                "reports_to": _identifier("The role directly above this one."),
+            },
+        },
+        "permission_set": {
+            "type": "object",
+            "description": "Object, field and record-access permissions.",
+            "additionalProperties": False,
+            "properties": {
+                "label": {"$ref": "#/$defs/text"},
+                "description": {"$ref": "#/$defs/text"},
+                "roles": _names("Roles whose members all hold this set."),
+                "objects": {
+                    "type": "object",
+                    "description": "What the set allows, by object name.",
+                    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                    "additionalProperties": {"$ref": "#/$defs/object_grant"},
+                },
+            },
+        },
+        "object_grant": {
+            "type": "object",
+            "description": "Permissions on one object.",
+            "additionalProperties": False,
+            "required": ["allow"],
+            "properties": {
+                "allow": {
+                    "type": "array",
+                    "uniqueItems": True,
+                    "items": {"enum": list(OBJECT_ACTIONS)},
+                    "description": "Actions allowed; any of them implies read.",
+                },
+                "access": {
+                    "enum": list(ACCESS_DEPTHS),
+                    "description": "Which records: those one owns (own, the default), those "
+                    "owned in one's role subtree (subtree), or all (tenant).",
+                },
+                "fields": {
+                    "type": "object",
+                    "description": "Field levels below edit (the default): read or none.",
+                    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                    "additionalProperties": {"enum": list(FIELD_LEVELS)},
+                },
+            },
+        },
+        "sharing_rule": {
+            "type": "object",
+            "description": "Share the records of an object that match criteria with a role.",
+            "additionalProperties": False,
+            "required": ["object", "criteria", "share_with"],
+            "properties": {
+                "label": {"$ref": "#/$defs/text"},
+                "object": _identifier("The object whose records are shared."),
+                "criteria": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "description": "Field name → value (equals) or {operator: value}; all "
+                    "must hold.",
+                    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                    "additionalProperties": {
+                        "anyOf": [
+                            {"type": ["string", "number", "boolean"]},
+                            {
+                                "type": "object",
+                                "minProperties": 1,
+                                "maxProperties": 1,
+                                "propertyNames": {"enum": list(CRITERIA_OPERATORS)},
+                            },
+                        ]
+                    },
+                },
+                "share_with": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["role"],
+                    "properties": {
+                        "role": _identifier("The role the records are shared with."),
+                        "subordinates": {
+                            "type": "boolean",
+                            "description": "Also share with the roles below it.",
+                        },
+                    },
+                },
+                "access": {"enum": list(SHARE_ACCESS), "description": "read (default) or edit."},
+            },
+        },
     }
 
 

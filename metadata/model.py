@@ -15,32 +15,8 @@ from typing import Any
 
 from metadata.field_types import COMMON_OPTIONS, TYPES
 from metadata.identifiers import default_plural, humanize
-
-
-@dataclass(frozen=True)
-class Text:
-    """Translatable text: locale → string, English first."""
-
-    translations: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(cls, value: str | Mapping[str, str]) -> Text:
-        """Return Text from a plain (English) string or a locale map."""
-        if isinstance(value, str):
-            return cls((("en", value),))
-        return cls(tuple(sorted(value.items(), key=lambda kv: (kv[0] != "en", kv[0]))))
-
-    def get(self, locale: str = "en") -> str:
-        """Return the text for ``locale``, falling back to its language, then English."""
-        for wanted in (locale, locale.split("-")[0], "en"):
-            for key, text in self.translations:
-                if key == wanted:
-                    return text
-        return self.translations[0][1]
-
-    def to_json(self) -> dict[str, str]:
-        """Return the locale map."""
-        return dict(self.translations)
+from metadata.security import EMPTY_SECURITY, Security, build_security
+from metadata.text import Text
 
 
 @dataclass(frozen=True)
@@ -143,6 +119,8 @@ class ObjectDef:
     """Text fields full-text search matches; empty: the object is not searchable."""
     junction: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """For a junction object: reference field → many-to-many relation name on its target."""
+    history: tuple[str, ...] = ()
+    """Fields whose changes are kept in the field history (old value, new value, who, when)."""
 
     def field(self, name: str) -> Field:
         """Return a user or system field by name; raise KeyError if there is none."""
@@ -174,6 +152,8 @@ class ObjectDef:
             out["search"] = list(self.search)
         if self.junction:
             out["junction"] = dict(sorted(self.junction.items()))
+        if self.history:
+            out["history"] = list(self.history)
         return out
 
 
@@ -182,10 +162,16 @@ class Model:
     """A tenant's complete metadata: its objects by name."""
 
     objects: Mapping[str, ObjectDef] = field(default_factory=lambda: MappingProxyType({}))
+    security: Security = EMPTY_SECURITY
+    """Roles, permission sets and sharing rules."""
 
     def with_objects(self, objects: Mapping[str, ObjectDef]) -> Model:
         """Return a copy with ``objects`` replacing all objects."""
-        return Model(objects=MappingProxyType(dict(objects)))
+        return replace(self, objects=MappingProxyType(dict(objects)))
+
+    def with_security(self, security: Security) -> Model:
+        """Return a copy with ``security`` replacing the permission metadata."""
+        return replace(self, security=security)
 
     def to_document(self) -> dict[str, Any]:
         """Return the canonical document: the form snapshots are hashed and stored in.
@@ -193,7 +179,12 @@ class Model:
         Objects are sorted by name: their order means nothing, so declaring them in another
         order must not make a new version. (Field order does mean something; it is kept.)
         """
-        return {"objects": {name: self.objects[name].to_json() for name in sorted(self.objects)}}
+        # Permission sections appear only when present, so documents without any keep the
+        # content hash they had before permissions existed.
+        return {
+            "objects": {name: self.objects[name].to_json() for name in sorted(self.objects)},
+            **self.security.to_document(),
+        }
 
 
 EMPTY_MODEL = Model()
@@ -299,6 +290,7 @@ def build_object(name: str, raw: Mapping[str, Any]) -> ObjectDef:
         renamed_from=raw.get("renamed_from"),
         search=tuple(raw.get("search") or ()),
         junction=MappingProxyType(dict(raw.get("junction") or {})),
+        history=tuple(raw.get("history") or ()),
     )
 
 
@@ -307,4 +299,4 @@ def build_model(document: Mapping[str, Any]) -> Model:
     objects = {
         name: build_object(name, raw) for name, raw in (document.get("objects") or {}).items()
     }
-    return Model(objects=MappingProxyType(objects))
+    return Model(objects=MappingProxyType(objects), security=build_security(document))

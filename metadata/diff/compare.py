@@ -17,6 +17,7 @@ from metadata.diff.operations import (
     AddUniqueConstraint,
     AlterField,
     AlterObject,
+    ChangePermission,
     ChangePicklistValues,
     CreateObject,
     DropField,
@@ -51,6 +52,7 @@ class _Buckets:
         "alter_objects",
         "add_uniques",
         "add_indexes",
+        "permissions",
     )
 
     def __init__(self) -> None:
@@ -77,7 +79,20 @@ def compute_operations(old: Model, new: Model) -> tuple[list[Operation], list[Is
         before = state.objects.get(name)
         if before is not None:
             _compare_object(before, after, out)
+    _compare_permissions(old, new, out)
     return _with_positions(old, out.ordered()), out.refusals
+
+
+def _compare_permissions(old: Model, new: Model, out: _Buckets) -> None:
+    """Emit one metadata-only operation per role, permission set or rule that differs."""
+    for section in ("roles", "permission_sets", "sharing_rules"):
+        before, after = getattr(old.security, section), getattr(new.security, section)
+        for name in sorted(set(before) | set(after)):
+            if before.get(name) != after.get(name):
+                out.add(
+                    "permissions",
+                    ChangePermission(section, name, before.get(name), after.get(name)),
+                )
 
 
 def _with_positions(old: Model, operations: list[Operation]) -> list[Operation]:
@@ -173,7 +188,15 @@ def _compare_object(before: ObjectDef, after: ObjectDef, out: _Buckets) -> None:
             _compare_field(after.name, before.fields[name], field, out)
     changes = [
         aspect
-        for aspect in ("label", "plural", "description", "plural_name", "search", "junction")
+        for aspect in (
+            "label",
+            "plural",
+            "description",
+            "plural_name",
+            "search",
+            "junction",
+            "history",
+        )
         if getattr(before, aspect) != getattr(after, aspect)
     ]
     # Adds append at the end; if that is not the declared order, say so (metadata only).

@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from metadata.diff.conversions import Conversion, classify
@@ -191,6 +192,9 @@ class AlterObject(Operation):
                 plural=self.new.plural,
                 plural_name=self.new.plural_name,
                 description=self.new.description,
+                search=self.new.search,
+                junction=self.new.junction,
+                history=self.new.history,
             ).with_fields(ordered),
         )
 
@@ -553,6 +557,71 @@ class DropIndex(Operation):
         return {**super().to_dict(), "index": self.index.to_json()}
 
 
+# -- permissions ---------------------------------------------------------------------------
+
+_SECTION_WORDS = {
+    "roles": "role",
+    "permission_sets": "permission set",
+    "sharing_rules": "sharing rule",
+}
+
+
+@dataclass(frozen=True)
+class ChangePermission(Operation):
+    """A role, permission set or sharing rule was added, changed or removed (metadata only).
+
+    Permissions are compiled into each request's SQL, so no table changes; the audit log
+    records these operations as permission changes.
+    """
+
+    section: str
+    """``roles``, ``permission_sets`` or ``sharing_rules``."""
+    name: str
+    old: Any
+    new: Any
+    kind: ClassVar[str] = "change_permission"
+    touches_storage: ClassVar[bool] = False
+
+    @property
+    def object_name(self) -> str:
+        item = self.new if self.new is not None else self.old
+        return getattr(item, "object", "")
+
+    @property
+    def target_pointer(self) -> str:
+        return pointer(self.section, self.name)
+
+    def describe(self) -> str:
+        what = f"{_SECTION_WORDS[self.section]} {self.name}"
+        if self.old is None:
+            return f"Add {what} (permissions, metadata only)"
+        if self.new is None:
+            return f"Remove {what} (permissions, metadata only)"
+        return f"Change {what} (permissions, metadata only)"
+
+    def state_forwards(self, model: Model) -> Model:
+        items = dict(getattr(model.security, self.section))
+        if self.new is None:
+            items.pop(self.name, None)
+        else:
+            items[self.name] = self.new
+        return model.with_security(
+            replace(model.security, **{self.section: MappingProxyType(items)})
+        )
+
+    def reverse(self) -> Operation:
+        return ChangePermission(self.section, self.name, self.new, self.old)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "section": self.section,
+            "name": self.name,
+            "before": self.old.to_json() if self.old is not None else None,
+            "after": self.new.to_json() if self.new is not None else None,
+        }
+
+
 ALL_OPERATIONS: tuple[type[Operation], ...] = (
     CreateObject,
     DropObject,
@@ -567,4 +636,5 @@ ALL_OPERATIONS: tuple[type[Operation], ...] = (
     DropUniqueConstraint,
     AddIndex,
     DropIndex,
+    ChangePermission,
 )

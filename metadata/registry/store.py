@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from metadata.registry.models import ApplyAttempt, MetadataVersion, Tenant, utcnow
+from metadata.registry.models import (
+    ApiToken,
+    ApplyAttempt,
+    Membership,
+    MetadataVersion,
+    RefreshToken,
+    Tenant,
+    utcnow,
+)
 from metadata.snapshot import EMPTY_SNAPSHOT, Snapshot
 
 TENANT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
@@ -24,6 +32,9 @@ TENANT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 _tenants = Tenant.__table__
 _versions = MetadataVersion.__table__
 _attempts = ApplyAttempt.__table__
+_memberships = Membership.__table__
+_refresh = RefreshToken.__table__
+_api_tokens = ApiToken.__table__
 
 
 class RegistryError(Exception):
@@ -194,7 +205,8 @@ class Registry:
     def delete_tenant(self, name: str) -> None:
         tenant = self.get_tenant(name, lock=True)
         # Versions are insert-only, but they go with their tenant.
-        self.conn.execute(delete(_attempts).where(_attempts.c.tenant_id == tenant.id))
+        for table in (_memberships, _refresh, _api_tokens, _attempts):
+            self.conn.execute(delete(table).where(table.c.tenant_id == tenant.id))
         self.conn.execute(delete(_versions).where(_versions.c.tenant_id == tenant.id))
         self.conn.execute(delete(_tenants).where(_tenants.c.id == tenant.id))
 

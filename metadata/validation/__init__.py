@@ -9,6 +9,7 @@ from typing import Any
 from metadata.errors import Issue, MetadataError, sort_issues
 from metadata.model import Model, build_model
 from metadata.source import Document, load_file, parse_text
+from metadata.validation.permissions import check_permissions
 from metadata.validation.semantic import check_semantics
 from metadata.validation.structural import check_structure
 
@@ -24,7 +25,9 @@ class ValidMetadata:
 
 def validate(doc: Document) -> ValidMetadata:
     """Validate ``doc``; raise MetadataError with every error (and warning) found."""
-    issues = sort_issues([*doc.issues, *check_structure(doc), *check_semantics(doc)])
+    issues = sort_issues(
+        [*doc.issues, *check_structure(doc), *check_semantics(doc), *check_permissions(doc)]
+    )
     if any(i.severity == "error" for i in issues):
         raise MetadataError(issues)
     return ValidMetadata(document=doc, model=build_model(doc.data), warnings=tuple(issues))

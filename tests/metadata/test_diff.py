@@ -12,12 +12,12 @@ from metadata.snapshot import EMPTY_SNAPSHOT, Snapshot
 from metadata.validation import validate_data
 
 
-def snap(objects: dict) -> Snapshot:
-    return Snapshot.of(validate_data({"objects": objects}).model)
+def snap(objects: dict, **permissions: dict) -> Snapshot:
+    return Snapshot.of(validate_data({"objects": objects, **permissions}).model)
 
 
-def plan_of(before: dict, after: dict):
-    return diff(snap(before), snap(after))
+def plan_of(before: dict, after: dict, permissions: tuple[dict, dict] = ({}, {})):
+    return diff(snap(before, **permissions[0]), snap(after, **permissions[1]))
 
 
 def kinds(before: dict, after: dict) -> list[str]:
@@ -291,7 +291,11 @@ def test_every_operation_reverses():
         "b": {"renamed_from": "old_b"},
         "d": {},
     }
-    plan = plan_of(before, after)
+    permissions = (
+        {"roles": {"rep": {}, "gone": {}}},
+        {"roles": {"rep": {"label": "Sales rep"}, "boss": {}}},
+    )
+    plan = plan_of(before, after, permissions)
     forward = {type(op) for op in plan.operations}
     assert forward | {type(op.reverse()) for op in plan.operations} == set(ALL_OPERATIONS)
     state = plan.old.model
@@ -303,3 +307,40 @@ def test_every_operation_reverses():
         state = op.reverse().state_forwards(state)
     assert Snapshot.of(state).content_hash == plan.old.content_hash
     assert all(op.describe() for op in plan.operations)
+
+
+PERMISSIONS = {
+    "roles": {"director": {}, "manager": {"reports_to": "director"}},
+    "permission_sets": {
+        "sales": {"roles": ["manager"], "objects": {"account": {"allow": ["read"]}}}
+    },
+    "sharing_rules": {
+        "big": {
+            "object": "account",
+            "criteria": {"name": "Acme"},
+            "share_with": {"role": "director"},
+        }
+    },
+}
+
+
+def test_permission_changes_are_metadata_only_operations():
+    changed = copy.deepcopy(PERMISSIONS)
+    changed["roles"]["rep"] = {"reports_to": "manager"}
+    changed["permission_sets"]["sales"]["objects"]["account"]["access"] = "subtree"
+    del changed["sharing_rules"]
+    plan = plan_of({"account": ACCOUNT}, {"account": ACCOUNT}, (PERMISSIONS, changed))
+    described = [op.describe() for op in plan.operations]
+    assert described == [
+        "Add role rep (permissions, metadata only)",
+        "Change permission set sales (permissions, metadata only)",
+        "Remove sharing rule big (permissions, metadata only)",
+    ]
+    assert not any(op.touches_storage for op in plan.operations)
+    assert plan.operations[1].to_dict()["after"]["objects"]["account"]["access"] == "subtree"
+
+
+def test_documents_without_permissions_keep_their_hash():
+    with_empty = Snapshot.of(validate_data({"objects": {"account": ACCOUNT}, "roles": {}}).model)
+    assert with_empty.content_hash == snap({"account": ACCOUNT}).content_hash
+    assert "roles" not in with_empty.json
