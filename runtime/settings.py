@@ -24,6 +24,18 @@ class Settings:
     """Port ``tessera serve`` listens on."""
     sqlite_engine_cache: int = 64
     """How many tenant SQLite files keep an open connection pool at once."""
+    secret_key: str | None = None
+    """Signs access tokens. Unset: a random key kept in the data folder (``secret.key``);
+    set ``TESSERA_SECRET_KEY`` when several server processes must accept each other's."""
+    rate_per_minute: int = 600
+    """Requests a minute one token or signed-in user may make (0: unlimited)."""
+
+    @property
+    def data_dir(self) -> Path:
+        """Return the folder local state lives in: the SQLite control plane's, or .tessera."""
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url[len("sqlite:///") :]).parent
+        return DEFAULT_DATA_DIR
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -36,5 +48,9 @@ class Settings:
             settings = replace(settings, host=env["TESSERA_HOST"])
         if env.get("TESSERA_PORT"):
             settings = replace(settings, port=int(env["TESSERA_PORT"]))
+        if env.get("TESSERA_SECRET_KEY"):
+            settings = replace(settings, secret_key=env["TESSERA_SECRET_KEY"])
+        if env.get("TESSERA_RATE_PER_MINUTE"):
+            settings = replace(settings, rate_per_minute=int(env["TESSERA_RATE_PER_MINUTE"]))
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings

@@ -37,6 +37,7 @@ from metadata.registry.store import (
 )
 from metadata.snapshot import Snapshot
 from metadata.validation import ValidMetadata
+from runtime.security import audit
 from runtime.storage import naming
 from runtime.storage.backends import Backend, read_state, write_state
 from runtime.storage.migrator import Progress, RenderedStep, check_plan, render_plan, run_plan
@@ -129,7 +130,12 @@ class TenantService:
     # -- tenants -------------------------------------------------------------------------
 
     def create_tenant(
-        self, name: str, display_name: str | None = None, timezone: str = "UTC"
+        self,
+        name: str,
+        display_name: str | None = None,
+        timezone: str = "UTC",
+        *,
+        actor: str = "cli",
     ) -> TenantInfo:
         """Register a tenant and create its (empty) storage."""
         check_tenant(name, timezone)
@@ -137,6 +143,7 @@ class TenantService:
             with self.backend.begin_control() as conn:
                 tenant = Registry(conn).create_tenant(name, display_name, timezone)
                 self.backend.create_storage(name, conn)
+                audit.write(conn, tenant=name, actor=actor, kind="tenant_created")
             return tenant
         with self.backend.begin_control() as conn:
             if Registry(conn).find_tenant(name) is not None:
@@ -149,6 +156,7 @@ class TenantService:
         self.backend.create_storage(name)
         try:
             with self.backend.begin_control() as conn:
+                audit.write(conn, tenant=name, actor=actor, kind="tenant_created")
                 return Registry(conn).create_tenant(name, display_name, timezone)
         except BaseException:
             self.backend.drop_storage(name)
@@ -162,10 +170,11 @@ class TenantService:
         with self.backend.connect_control() as conn:
             return Registry(conn).get_tenant(name)
 
-    def delete_tenant(self, name: str) -> None:
-        """Delete a tenant with all its data and metadata history."""
+    def delete_tenant(self, name: str, *, actor: str = "cli") -> None:
+        """Delete a tenant with all its data and metadata history (the audit log stays)."""
         with self.backend.begin_control() as conn:
             Registry(conn).delete_tenant(name)
+            audit.write(conn, tenant=name, actor=actor, kind="tenant_deleted")
             if self.backend.shared_transaction:
                 self.backend.drop_storage(name, conn)
         if not self.backend.shared_transaction:
@@ -296,6 +305,7 @@ class TenantService:
                 f"active version is {plan.old.short_hash!r}; refusing to migrate tables that "
                 "do not match their metadata"
             )
+        self.backend.upgrade_storage(request.name, conn)
         run_plan(
             conn,
             plan,
@@ -352,6 +362,7 @@ class TenantService:
                 )
                 registry.activate(tenant, number)
                 self._start_attempt(registry, request, tenant, plan, number, "applied")
+                _audit_apply(conn, request.name, request.author, plan, number)
                 version = registry.version(tenant, number)
         except Exception as exc:
             self._record_failure(request, exc)
@@ -380,6 +391,7 @@ class TenantService:
             registry = Registry(conn)
             self._settle(registry, tenant, registry.attempts(tenant, status="pending"), request.new)
             version = registry.version(tenant, number)
+            _audit_apply(conn, request.name, request.author, plan, number)
         return ApplyResult(request.name, version, plan)
 
     def _settle(
@@ -516,3 +528,30 @@ class TenantService:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def _audit_apply(conn: Connection, tenant: str, author: str, plan: Plan, number: int) -> None:
+    """Log the new version, and separately the permission changes it carries."""
+    operations = [op.to_dict() for op in plan.operations]
+    audit.write(
+        conn,
+        tenant=tenant,
+        actor=author,
+        kind="metadata_applied",
+        version=number,
+        content_hash=plan.new.content_hash,
+        operations=[op["description"] for op in operations],
+    )
+    permissions = [op for op in operations if op["op"] == "change_permission"]
+    if permissions:
+        audit.write(
+            conn,
+            tenant=tenant,
+            actor=author,
+            kind="permissions_changed",
+            version=number,
+            changes=[
+                {k: op[k] for k in ("description", "section", "name", "before", "after")}
+                for op in permissions
+            ],
+        )

@@ -1,8 +1,9 @@
-"""Built schemas, shared by metadata content hash, and each tenant's active one.
+"""Built schemas, shared by metadata content hash and grants, and each tenant's active one.
 
 Building a schema takes milliseconds, but every request needs one, so they are kept: an
-LRU map from content hash to TenantApi (tenants with identical metadata share an entry),
-and a map from tenant to its active hash that the tenant service clears on every apply.
+LRU map from (content hash, grants key) to TenantApi — tenants with identical metadata,
+and members with identical permissions, share an entry — and a map from tenant to its
+active snapshot that the tenant service clears on every apply.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from runtime.graphql.executor import TenantApi
 from runtime.graphql.limits import Limits
 from runtime.graphql.schema import build_schema
 from runtime.graphql.shape import build_shape
+from runtime.security.grants import FULL, Grants, visible_model
 from runtime.tenants import TenantService
 
 
@@ -29,48 +31,54 @@ class SchemaCache:
         self.builds = 0
         """How many schemas were built (tests check sharing with it)."""
 
-    def get(self, snapshot: Snapshot) -> TenantApi:
+    def get(self, snapshot: Snapshot, grants: Grants = FULL) -> TenantApi:
+        """Return the API of ``snapshot`` as a member with ``grants`` sees it."""
+        key = f"{snapshot.content_hash}:{grants.key}"
         with self._lock:
-            api = self._apis.get(snapshot.content_hash)
+            api = self._apis.get(key)
             if api is not None:
-                self._apis.move_to_end(snapshot.content_hash)
+                self._apis.move_to_end(key)
                 return api
-        shape = build_shape(snapshot.model)
+        model = snapshot.model
+        shape = build_shape(visible_model(model, grants), grants, full=model)
         api = TenantApi(shape, build_schema(shape, limits=self.limits), self.limits)
         with self._lock:
             self.builds += 1
-            self._apis[snapshot.content_hash] = api
+            self._apis[key] = api
             while len(self._apis) > self.size:
                 self._apis.popitem(last=False)
         return api
 
 
 class ActiveApis:
-    """Each tenant's active TenantApi and time zone, forgotten when its metadata changes."""
+    """Each tenant's active snapshot and time zone, forgotten when its metadata changes."""
 
     def __init__(self, service: TenantService, cache: SchemaCache) -> None:
         self.service = service
         self.cache = cache
-        self._active: dict[str, tuple[TenantApi, str]] = {}
+        self._active: dict[str, tuple[Snapshot, str]] = {}
         self._generation: dict[str, int] = {}
         self._lock = Lock()
         service.listeners.append(self.forget)
 
-    def get(self, tenant: str) -> tuple[TenantApi, str]:
-        """Return the tenant's API and time zone (raise if the tenant does not exist)."""
+    def get(self, tenant: str, grants: Grants = FULL) -> tuple[TenantApi, str]:
+        """Return the tenant's API as ``grants`` see it, and its time zone (raise if the
+        tenant does not exist)."""
         with self._lock:
             hit = self._active.get(tenant)
             generation = self._generation.get(tenant, 0)
-        if hit is not None:
-            return hit
-        info = self.service.get_tenant(tenant)
-        _, snapshot = self.service.active(tenant)
-        entry = (self.cache.get(snapshot), info.timezone)
-        with self._lock:
-            # An apply that finished while we read must not be overwritten by what we read.
-            if self._generation.get(tenant, 0) == generation:
-                self._active[tenant] = entry
-        return entry
+        if hit is None:
+            info = self.service.get_tenant(tenant)
+            _, snapshot = self.service.active(tenant)
+            # Tenants made by an older release get the platform tables they lack.
+            self.service.backend.upgrade_storage(tenant)
+            hit = (snapshot, info.timezone)
+            with self._lock:
+                # An apply that finished while we read must not be overwritten by what we
+                # read.
+                if self._generation.get(tenant, 0) == generation:
+                    self._active[tenant] = hit
+        return self.cache.get(hit[0], grants), hit[1]
 
     def forget(self, tenant: str) -> None:
         with self._lock:

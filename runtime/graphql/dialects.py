@@ -83,6 +83,10 @@ class SqlDialect(ABC):
     @abstractmethod
     def json_bool(self, sql: str) -> str: ...
 
+    def json_text(self, sql: str) -> str:
+        """Return a text column holding JSON as a JSON value that nests unquoted."""
+        return f"CAST({sql} AS json)" if self.name == "postgresql" else f"json({sql})"
+
     def literal(self, text: str) -> str:
         """Return a string literal; only used for GraphQL names (no quotes or percent)."""
         assert "'" not in text and "%" not in text

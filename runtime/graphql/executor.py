@@ -39,9 +39,11 @@ from sqlalchemy.exc import DBAPIError
 
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.roots import compile_root
+from runtime.graphql.cost import check_limits
 from runtime.graphql.dialects import dialect_for
 from runtime.graphql.limits import Limits
 from runtime.graphql.shape import ApiShape
+from runtime.security.principal import Principal
 from runtime.storage.backends import Backend
 
 log = logging.getLogger(__name__)
@@ -84,9 +86,10 @@ class TenantApi:
 
 @dataclass(frozen=True)
 class Request:
-    """One GraphQL request for one tenant."""
+    """One GraphQL request for one tenant, run as ``principal``."""
 
     tenant: str
+    principal: Principal
     query: str
     variables: Mapping[str, Any] | None = None
     operation_name: str | None = None
@@ -126,6 +129,9 @@ def _response(
 
 def run(api: TenantApi, backend: Backend, request: Request) -> str:
     """Execute ``request`` and return the response JSON text."""
+    # Defence in depth: the caller resolved the principal for this very tenant.
+    if request.principal.tenant != request.tenant:
+        raise PermissionError("the principal belongs to another tenant")
     document, errors = api.document(request.query)
     if document is None:
         return _response(None, [_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
@@ -155,7 +161,18 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
         fragments=fragments,
         variables=variables,
         limits=api.limits,
+        principal=request.principal,
     )
+    root_type = (
+        api.schema.mutation_type
+        if operation.operation == OperationType.MUTATION
+        else api.schema.query_type
+    )
+    assert root_type is not None
+    try:
+        check_limits(ctx, root_type, operation.selection_set)
+    except QueryError as exc:
+        return _response(None, [error_json(exc.message, exc.code, exc.field, field=exc.field)])
     if operation.operation == OperationType.MUTATION:
         from runtime.graphql.mutations import run_mutations
 

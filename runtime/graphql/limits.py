@@ -17,3 +17,7 @@ class Limits:
     """Most records one bulk mutation may create, update or delete."""
     document_cache_size: int = 512
     """Parsed and validated documents kept per schema."""
+    max_depth: int = 12
+    """Deepest nesting of selection sets (the root field's selection is level 1)."""
+    max_cost: int = 2_000_000
+    """Most records a query may ask for: each list's page size times the lists above it."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from graphql import FieldNode, OperationDefinitionNode
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from metadata.field_types import TYPES
@@ -31,7 +31,7 @@ from runtime.graphql.shape import ObjectShape
 from runtime.storage import naming
 from runtime.storage.ids import new_id
 from runtime.storage.sequences import allocate
-from runtime.storage.tables import build_table
+from runtime.storage.tables import build_table, system_tables
 
 if TYPE_CHECKING:
     from runtime.graphql.executor import Request, TenantApi
@@ -51,8 +51,10 @@ class _Writer:
         self, ctx: Context, conn: Connection, s: ObjectShape, schema: str | None, timezone: str
     ) -> None:
         self.ctx, self.conn, self.s = ctx, conn, s
+        self.principal = ctx.principal
+        self.model = ctx.shape.complete
         self.table: Table = build_table(
-            ctx.shape.model, s.name, schema=schema, dialect=conn.dialect.name
+            self.model, s.name, schema=schema, dialect=conn.dialect.name
         )
         self.schema = schema
         self.timezone = timezone
@@ -65,7 +67,7 @@ class _Writer:
         for key, value in values.items():
             here = [*path, key]
             if key == "owner":
-                row["owner"] = self._uuid(value, here)
+                row["owner"] = self.member(value, here)
                 continue
             f = self.s.fields.get(key) or self.s.id_fields[key]
             if value is None:
@@ -92,6 +94,17 @@ class _Writer:
             else:
                 row[f.name] = value
         return row
+
+    def member(self, value: Any, path: list[str | int]) -> uuid.UUID | None:
+        """Return ``value`` as the id of a member of the tenant (records' owners)."""
+        user = self._uuid(value, path)
+        if (
+            user is not None
+            and self.principal.user_id is not None
+            and user not in self.principal.members
+        ):
+            raise QueryError(f"{value} is not a member of this tenant", "INVALID_VALUE", field=path)
+        return user
 
     def _uuid(self, value: Any, path: list[str | int]) -> uuid.UUID | None:
         if value is None:
@@ -153,17 +166,7 @@ class _Writer:
             ids = {r[f.name] for r in rows if r.get(f.name) is not None}
             if not ids:
                 continue
-            target = build_table(
-                self.ctx.shape.model,
-                f.target or "",
-                schema=self.schema,
-                dialect=self.conn.dialect.name,
-            )
-            found = set(
-                self.conn.execute(
-                    select(target.c.id).where(target.c.id.in_(ids), target.c.deleted_at.is_(None))
-                ).scalars()
-            )
+            found = {i for i, _ in self.accessible(f.target or "", ids)}
             for i, r in enumerate(rows):
                 if r.get(f.name) is not None and r[f.name] not in found:
                     key = next(k for k, v in self.s.id_fields.items() if v.name == f.name)
@@ -173,12 +176,62 @@ class _Writer:
                         field=[*path, i, key] if index else [*path, key],
                     )
 
+    def accessible(
+        self, obj: str, ids: set[uuid.UUID], *, deleted: bool = False
+    ) -> list[tuple[uuid.UUID, bool]]:
+        """Return which of ``ids`` the principal can read, each with whether they can
+        edit it; rows are locked until the transaction ends (PostgreSQL)."""
+        ctx, d = self.ctx, self.ctx.dialect
+        saved = ctx.params
+        ctx.params = {}
+        try:
+            alias = ctx.alias()
+            id_field = self.model.objects[obj].field("id")
+            placeholders = ", ".join(ctx.param(d.bind(id_field, i)) for i in ids)
+            state = f"{col(alias, 'deleted_at')} IS {'NOT ' if deleted else ''}NULL"
+            read = ctx.rows(obj, alias)
+            write = ctx.rows(obj, alias, write=True)
+            lock = " FOR UPDATE" if d.name == "postgresql" else ""
+            sql = (
+                f"SELECT {col(alias, 'id')}, {write or '1 = 1'} FROM {d.table(obj)} {alias} "
+                f"WHERE {col(alias, 'id')} IN ({placeholders}) AND {state}"
+                f"{' AND ' + read if read else ''}{lock}"
+            )
+            rows = self.conn.exec_driver_sql(sql, ctx.params).all()
+        finally:
+            ctx.params = saved
+        return [(uuid.UUID(str(r[0])), bool(r[1])) for r in rows]
+
+    def check_edit(
+        self, record_id: uuid.UUID, path: list[str | int], *, deleted: bool = False
+    ) -> None:
+        """Refuse a change to a record the principal cannot see (NOT_FOUND, so ids cannot
+        be probed) or can see but not edit (FORBIDDEN)."""
+        found = self.accessible(self.s.name, {record_id}, deleted=deleted)
+        label = self.s.obj.label.get("en")
+        if not found:
+            state = "deleted " if deleted else ""
+            raise QueryError(f"no {state}{label} has id {record_id}", "NOT_FOUND", field=path)
+        if not found[0][1]:
+            raise QueryError(
+                f"you can read {label} {record_id} but not change it", "FORBIDDEN", field=path
+            )
+
     # -- statements ----------------------------------------------------------------------
 
     def insert(self, row: dict[str, Any], path: list[str | int]) -> uuid.UUID:
         now = dt.datetime.now(dt.UTC)
         record_id = new_id()
-        full = {"id": record_id, "created_at": now, "updated_at": now, **row}
+        me = self.principal.user_id
+        full = {
+            "id": record_id,
+            "created_at": now,
+            "updated_at": now,
+            "created_by": me,
+            "updated_by": me,
+            "owner": me,
+            **row,
+        }
         today = dt.datetime.now(ZoneInfo(self.timezone)).date()
         for f in self.s.obj.fields.values():
             if f.type == "auto_number":
@@ -204,11 +257,24 @@ class _Writer:
                 t.c.id == record_id,
                 t.c.deleted_at.isnot(None) if deleted else t.c.deleted_at.is_(None),
             )
-            .values(**values, updated_at=dt.datetime.now(dt.UTC), row_version=t.c.row_version + 1)
+            .values(
+                **values,
+                updated_at=dt.datetime.now(dt.UTC),
+                updated_by=self.principal.user_id,
+                row_version=t.c.row_version + 1,
+            )
         )
         if version is not None:
             statement = statement.where(t.c.row_version == version)
+        tracked = [n for n in self.model.objects[self.s.name].history if n in values]
+        before = (
+            self.conn.execute(select(*(t.c[n] for n in tracked)).where(t.c.id == record_id)).first()
+            if tracked
+            else None
+        )
         if self._run(statement, path).rowcount == 1:
+            if before is not None:
+                self._record_history(record_id, tracked, before, values)
             return
         current = self.conn.execute(
             select(t.c.row_version, t.c.deleted_at).where(t.c.id == record_id)
@@ -228,14 +294,77 @@ class _Writer:
             field=[*path[:-1], "rowVersion"],
         )
 
+    def _record_history(
+        self, record_id: uuid.UUID, tracked: list[str], before: Any, values: dict[str, Any]
+    ) -> None:
+        """Append a field-history row per tracked field whose value changed."""
+        obj = self.model.objects[self.s.name]
+        now = dt.datetime.now(dt.UTC)
+        rows = []
+        for name, old in zip(tracked, before, strict=True):
+            new = values[name]
+            if _history_value(obj.fields[name], old) == _history_value(obj.fields[name], new):
+                continue
+            rows.append(
+                {
+                    "id": new_id(),
+                    "object": self.s.name,
+                    "record_id": record_id,
+                    "field": name,
+                    "old_value": _history_value(obj.fields[name], old),
+                    "new_value": _history_value(obj.fields[name], new),
+                    "changed_by": self.principal.user_id,
+                    "changed_at": now,
+                }
+            )
+        if rows:
+            self.conn.execute(insert(self._system(naming.HISTORY_TABLE)), rows)
+
+    def _system(self, name: str) -> Table:
+        tables = system_tables(self.schema).tables
+        return tables[f"{self.schema}.{name}" if self.schema else name]
+
+    def share(self, record_id: uuid.UUID, args: dict[str, Any], key: str, *, remove: bool) -> None:
+        """Add or remove a manual share of a record with one member or one role."""
+        user, role = args.get("userId"), args.get("role")
+        if (user is None) == (role is None):
+            raise QueryError("give exactly one of userId and role", field=[key, "userId"])
+        table = self._system(naming.SHARES_TABLE)
+        if user is not None:
+            who = table.c.user_id == self.member(user, [key, "userId"])
+        else:
+            known = self.model.security.roles
+            if role not in known:
+                raise QueryError(
+                    f"no role named {role!r}; roles: {', '.join(known) or 'none'}",
+                    "INVALID_VALUE",
+                    field=[key, "role"],
+                )
+            who = table.c.role == role
+        match = (table.c.record_id == record_id, table.c.object == self.s.name, who)
+        self.conn.execute(delete(table).where(*match))
+        if not remove:
+            self.conn.execute(
+                insert(table).values(
+                    id=new_id(),
+                    object=self.s.name,
+                    record_id=record_id,
+                    user_id=self.member(user, [key, "userId"]) if user is not None else None,
+                    role=role if user is None else None,
+                    access=args.get("access") or "read",
+                    shared_by=self.principal.user_id,
+                    shared_at=dt.datetime.now(dt.UTC),
+                )
+            )
+
     def check_delete(self, record_id: uuid.UUID, path: list[str | int]) -> None:
         """Refuse to delete a record that live records refer to with on_delete restrict."""
-        for obj in self.ctx.shape.model.objects.values():
+        for obj in self.model.objects.values():
             for f in obj.fields.values():
                 if f.target != self.s.name or f.option("on_delete") != "restrict":
                     continue
                 child = build_table(
-                    self.ctx.shape.model,
+                    self.model,
                     obj.name,
                     schema=self.schema,
                     dialect=self.conn.dialect.name,
@@ -297,6 +426,24 @@ class _Writer:
         )
 
 
+def _history_value(f: Field, value: Any) -> str | None:
+    """Return a value as the JSON text field history keeps (the API's own format)."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        out: Any = str(value.quantize(Decimal(1).scaleb(-(f.option("scale") or 0))))
+    elif isinstance(value, dt.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        out = moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    elif isinstance(value, dt.date | dt.time):
+        out = value.isoformat()
+    elif isinstance(value, uuid.UUID):
+        out = str(value)
+    else:
+        out = value
+    return json.dumps(out, ensure_ascii=False)
+
+
 def _plural_type(s: ObjectShape) -> str:
     return s.plural[:1].upper() + s.plural[1:]
 
@@ -313,8 +460,13 @@ def _find(api: TenantApi, name: str) -> tuple[str, ObjectShape]:
             ("delete", p),
             ("restore", t),
             ("upsert", t),
+            ("transfer", p),
+            ("share", t),
+            ("unshare", t),
         ):
             if name == verb + target:
+                if verb == "transfer":
+                    return verb, s
                 return verb + ("_many" if target == p and p != t else ""), s
     raise QueryError(f"unknown mutation {name!r}", "GRAPHQL_VALIDATION_FAILED")
 
@@ -342,9 +494,29 @@ def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str)
     if verb == "update":
         record_id = w._uuid(args["id"], [key, "id"])
         assert record_id is not None
+        w.check_edit(record_id, [key, "id"])
         row = w.row(args["input"], [key, "input"])
         w.check_references([row], [key, "input"], index=False)
         w.update(record_id, row, args.get("rowVersion"), [key, "input"])
+        return [record_id]
+    if verb == "transfer":
+        _bulk(ctx, args["ids"], [key, "ids"])
+        owner = w.member(args["ownerId"], [key, "ownerId"])
+        if owner is None:
+            raise QueryError("ownerId is required", "REQUIRED", field=[key, "ownerId"])
+        ids = []
+        for i, value in enumerate(args["ids"]):
+            record_id = w._uuid(value, [key, "ids", i])
+            assert record_id is not None
+            w.check_edit(record_id, [key, "ids", i])
+            w.update(record_id, {"owner": owner}, None, [key, "ids", i])
+            ids.append(record_id)
+        return ids
+    if verb in ("share", "unshare"):
+        record_id = w._uuid(args["id"], [key, "id"])
+        assert record_id is not None
+        w.check_edit(record_id, [key, "id"])
+        w.share(record_id, args, key, remove=verb == "unshare")
         return [record_id]
     if verb == "update_many":
         _bulk(ctx, args["inputs"], [key, "inputs"])
@@ -353,6 +525,7 @@ def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str)
             here: list[str | int] = [key, "inputs", i]
             record_id = w._uuid(item["id"], [*here, "id"])
             assert record_id is not None
+            w.check_edit(record_id, [*here, "id"])
             row = w.row(item["input"], [*here, "input"])
             w.check_references([row], [*here, "input"], index=False)
             w.update(record_id, row, item.get("rowVersion"), [*here, "input"])
@@ -367,8 +540,10 @@ def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str)
             record_id = w._uuid(value, here)
             assert record_id is not None
             if verb == "restore":
+                w.check_edit(record_id, here, deleted=True)
                 w.update(record_id, {"deleted_at": None}, None, [key, "x"], deleted=True)
             else:
+                w.check_edit(record_id, here)
                 w.check_delete(record_id, here)
                 now = dt.datetime.now(dt.UTC)
                 w.update(record_id, {"deleted_at": now}, args.get("rowVersion"), [key, "x"])
@@ -392,6 +567,7 @@ def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str)
     existing = w.conn.execute(query).scalar()
     if existing is None:
         return [w.insert(row, [key, "input"])]
+    w.check_edit(existing, [key, "input", gql_key])
     w.update(existing, row, None, [key, "input"])
     return [existing]
 
@@ -413,12 +589,16 @@ def _read(
     body = record_json(ctx, s, alias, [node], [key])
     id_field = s.obj.field("id")
     placeholders = ", ".join(ctx.param(ctx.dialect.bind(id_field, i)) for i in ids)
+    rows = ctx.rows(s.name, alias)
     sql = (
         f"SELECT {col(alias, 'id')}, {ctx.dialect.as_text(body)} FROM {ctx.dialect.table(s.name)} "
-        f"{alias} WHERE {col(alias, 'id')} IN ({placeholders})"
+        f"{alias} WHERE {col(alias, 'id')} IN ({placeholders}){' AND ' + rows if rows else ''}"
     )
     found = {str(row[0]): row[1] for row in conn.exec_driver_sql(sql, ctx.params)}
-    texts = [found[str(i)] for i in ids]
+    # A record given away (transfer) may no longer be readable: it comes back as null.
+    texts = [found.get(str(i), "null") for i in ids]
+    if many:
+        texts = [t for t in texts if t != "null"]
     return "[" + ",".join(texts) + "]" if many else texts[0]
 
 
@@ -449,7 +629,7 @@ def run_mutations(
                 args = ctx.arguments(root.fields[name], node)
                 writer = _Writer(ctx, conn, s, schema, request.timezone)
                 ids = _mutate(ctx, writer, verb, args, key)
-                many = verb.endswith("_many")
+                many = verb.endswith("_many") or verb == "transfer"
                 data.append(
                     (key, _read(ctx, conn, s, node, key, ids, many) if ids or many else "null")
                 )

@@ -142,6 +142,22 @@ class _Globals:
                 "endCursor": GraphQLField(GraphQLString),
             },
         )
+        self.share_access = GraphQLEnumType(
+            "ShareAccess",
+            {"READ": GraphQLEnumValue("read"), "EDIT": GraphQLEnumValue("edit")},
+            description="What a manual share grants on a record.",
+        )
+        self.field_change = ObjectType(
+            "FieldChange",
+            {
+                "field": GraphQLField(_nn(GraphQLString), description="API name of the field."),
+                "oldValue": GraphQLField(JSONScalar, description="Value before the change."),
+                "newValue": GraphQLField(JSONScalar, description="Value after the change."),
+                "changedBy": GraphQLField(GraphQLID, description="Member who made it."),
+                "changedAt": GraphQLField(_nn(DateTime)),
+            },
+            description="One change of a tracked field (objects opt in with `history`).",
+        )
         self.direction = GraphQLEnumType(
             "OrderDirection",
             {
@@ -287,6 +303,16 @@ class _Builder:
                             else f"{target.obj.plural.get('en')} linked through `{rel.junction}`."
                         ),
                     )
+            if s.obj.history:
+                tracked = ", ".join(camel_case(n) for n in s.obj.history)
+                out["fieldHistory"] = GraphQLField(
+                    _list(self.g.field_change),
+                    {
+                        "field": GraphQLArgument(GraphQLString, description="Only this field."),
+                        "first": GraphQLArgument(GraphQLInt, default_value=50),
+                    },
+                    description=f"Changes to tracked fields ({tracked}), newest first.",
+                )
             return out
 
         return thunk
@@ -494,7 +520,13 @@ class _Builder:
 
     def mutation_fields(self, s: ObjectShape) -> dict[str, GraphQLField]:
         node = self.object_type(s)
-        writable = {n: f for n, f in s.fields.items() if not f.system and f.type != "auto_number"}
+        if s.allow == {"read"}:
+            return {}
+        writable = {
+            n: f
+            for n, f in s.fields.items()
+            if not f.system and f.type != "auto_number" and f.name not in s.read_only
+        }
         create_fields = {
             n: GraphQLInputField(self.g.input(f, create=True)) for n, f in writable.items()
         }
@@ -502,11 +534,13 @@ class _Builder:
             n: GraphQLInputField(self.g.input(f, create=False)) for n, f in writable.items()
         }
         for name, f in s.id_fields.items():
+            if f.name in s.read_only:
+                continue
             create_fields[name] = GraphQLInputField(self.g.input(f, create=True))
             update_fields[name] = GraphQLInputField(self.g.input(f, create=False))
-        owner_doc = "User who owns the record (defaults to the caller)."
-        create_fields["owner"] = GraphQLInputField(GraphQLID, description=owner_doc)
-        update_fields["owner"] = GraphQLInputField(GraphQLID, description=owner_doc)
+        create_fields["owner"] = GraphQLInputField(
+            GraphQLID, description="Member who owns the record (defaults to the caller)."
+        )
         create = InputObjectType(f"{s.type_name}CreateInput", create_fields)
         update = InputObjectType(
             f"{s.type_name}UpdateInput",
@@ -528,7 +562,7 @@ class _Builder:
         )
         bulk = f"at most {self.limits.max_bulk_size} records"
         t = s.type_name
-        fields = {
+        every = {
             f"create{t}": GraphQLField(node, {"input": GraphQLArgument(_nn(create))}),
             f"create{self._plural_type(s)}": GraphQLField(
                 GraphQLList(_nn(node)),
@@ -559,9 +593,50 @@ class _Builder:
                 description=f"Soft-delete several ({bulk}).",
             ),
             f"restore{t}": GraphQLField(node, {"id": GraphQLArgument(_nn(GraphQLID))}),
+            f"transfer{self._plural_type(s)}": GraphQLField(
+                GraphQLList(_nn(node)),
+                {
+                    "ids": GraphQLArgument(_list(GraphQLID)),
+                    "ownerId": GraphQLArgument(_nn(GraphQLID), description="The new owner."),
+                },
+                description=f"Give records to another member ({bulk}); needs edit access.",
+            ),
+            f"share{t}": GraphQLField(
+                node,
+                {
+                    "id": GraphQLArgument(_nn(GraphQLID)),
+                    "userId": GraphQLArgument(GraphQLID),
+                    "role": GraphQLArgument(GraphQLString),
+                    "access": GraphQLArgument(self.g.share_access, default_value="read"),
+                },
+                description="Share the record with one member or one role (give exactly "
+                "one); needs edit access.",
+            ),
+            f"unshare{t}": GraphQLField(
+                node,
+                {
+                    "id": GraphQLArgument(_nn(GraphQLID)),
+                    "userId": GraphQLArgument(GraphQLID),
+                    "role": GraphQLArgument(GraphQLString),
+                },
+                description="Remove a manual share; needs edit access.",
+            ),
         }
+        needs = {
+            f"create{t}": "create",
+            f"create{self._plural_type(s)}": "create",
+            f"update{t}": "update",
+            f"update{self._plural_type(s)}": "update",
+            f"delete{t}": "delete",
+            f"delete{self._plural_type(s)}": "delete",
+            f"restore{t}": "restore",
+            f"transfer{self._plural_type(s)}": "update",
+            f"share{t}": "update",
+            f"unshare{t}": "update",
+        }
+        fields = {name: f for name, f in every.items() if needs[name] in s.allow}
         uniques = s.unique_fields()
-        if uniques:
+        if uniques and {"create", "update"} <= s.allow:
             enum = GraphQLEnumType(
                 f"{t}UniqueField", {camel_case(f.name): GraphQLEnumValue(f.name) for f in uniques}
             )

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from metadata.identifiers import camel_case, pascal_case
 from metadata.model import Field, Model, ObjectDef
+from metadata.security import OBJECT_ACTIONS
+
+if TYPE_CHECKING:
+    from runtime.security.grants import Grants
 
 #: Field types whose values can be summed and averaged.
 NUMERIC_TYPES = frozenset({"integer", "decimal", "currency", "percent", "duration"})
@@ -72,6 +76,10 @@ class ObjectShape:
     id_fields: Mapping[str, Field]
     """``accountId`` → the reference field ``account``."""
     relations: Mapping[str, Relation]
+    allow: frozenset[str] = frozenset(OBJECT_ACTIONS)
+    """Actions the schema offers (the reader's object permissions)."""
+    read_only: frozenset[str] = frozenset()
+    """Field names the reader sees but may not edit."""
 
     @property
     def name(self) -> str:
@@ -87,16 +95,30 @@ class ApiShape:
     """Every object of a model, as the API presents it."""
 
     model: Model
+    """The model as the reader sees it (unreadable objects and fields removed)."""
     objects: Mapping[str, ObjectShape]
     by_type: Mapping[str, ObjectShape] = field(default_factory=dict)
+    full: Model | None = None
+    """The whole model, for what the platform checks on the reader's behalf (sharing
+    criteria, delete restrictions); ``model`` when nothing is hidden."""
+
+    @property
+    def complete(self) -> Model:
+        return self.full if self.full is not None else self.model
 
     def searchable(self) -> list[ObjectShape]:
         """Return the objects that opted in to full-text search, by name."""
         return [s for s in self.objects.values() if s.obj.search]
 
 
-def build_shape(model: Model) -> ApiShape:
-    """Return the API shape of a (validated) model."""
+def build_shape(
+    model: Model, grants: Grants | None = None, *, full: Model | None = None
+) -> ApiShape:
+    """Return the API shape of a (validated) model, as a reader with ``grants`` sees it.
+
+    Pass the model ``visible_model`` returned for those grants: objects and fields it
+    left out are simply absent here, and relations to absent objects are dropped.
+    """
     relations: dict[str, dict[str, Relation]] = {name: {} for name in model.objects}
     for obj in model.objects.values():
         for f in obj.fields.values():
@@ -109,7 +131,8 @@ def build_shape(model: Model) -> ApiShape:
             relations[f.target][camel_case(related)] = Relation(
                 camel_case(related), "to_many", f.target, obj.name, f.name
             )
-        if len(obj.junction) == 2:
+        ends = [obj.fields[n].target for n in obj.junction if n in obj.fields]
+        if len(obj.junction) == 2 and len(ends) == 2 and all(e in model.objects for e in ends):
             (near_a, name_a), (near_b, name_b) = obj.junction.items()
             for near, far, name in ((near_a, near_b, name_a), (near_b, near_a, name_b)):
                 source = obj.fields[near].target
@@ -122,6 +145,8 @@ def build_shape(model: Model) -> ApiShape:
     for obj in model.objects.values():
         fields = {camel_case(f.name): f for f in obj.all_fields() if not f.is_relation}
         id_fields = {camel_case(f.name) + "Id": f for f in obj.fields.values() if f.is_relation}
+        access = grants.on(obj.name) if grants is not None else None
+        extra = {"allow": access.allow, "read_only": access.read_only} if access else {}
         shapes[obj.name] = ObjectShape(
             obj=obj,
             type_name=pascal_case(obj.name),
@@ -130,5 +155,11 @@ def build_shape(model: Model) -> ApiShape:
             fields=fields,
             id_fields=id_fields,
             relations=relations[obj.name],
+            **extra,
         )
-    return ApiShape(model=model, objects=shapes, by_type={s.type_name: s for s in shapes.values()})
+    return ApiShape(
+        model=model,
+        objects=shapes,
+        by_type={s.type_name: s for s in shapes.values()},
+        full=full,
+    )

@@ -5,12 +5,17 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy import text
 
 from runtime.graphql.cache import ActiveApis, SchemaCache
+from runtime.security.identity import Identity, load_secret
+from runtime.security.principal import Principals
+from runtime.security.rate import RateLimiter
+from runtime.server.auth import AuthController, MemberController, UserController
 from runtime.server.graphql_api import GraphQLController
 from runtime.server.metadata_api import MetadataController
 from runtime.server.problems import EXCEPTION_HANDLERS
@@ -38,22 +43,56 @@ def health(service: NamedDependency[TenantService]) -> Response[dict[str, Any]]:
     return Response({"status": "ok", "database": service.backend.dialect, "version": _version()})
 
 
+class _Acting(TenantService):
+    """The tenant service as one signed-in caller uses it: applies are recorded (and
+    audited) under the caller's name, whatever author a request body claims."""
+
+    def __init__(self, service: TenantService, actor: str) -> None:  # no super(): a view
+        self._service, self._actor = service, actor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+    def apply(self, *args: Any, **kwargs: Any) -> Any:
+        return self._service.apply(*args, **{**kwargs, "author": self._actor})
+
+    def create_tenant(self, *args: Any, **kwargs: Any) -> Any:
+        return self._service.create_tenant(*args, **{**kwargs, "actor": self._actor})
+
+    def delete_tenant(self, *args: Any, **kwargs: Any) -> Any:
+        return self._service.delete_tenant(*args, **{**kwargs, "actor": self._actor})
+
+
 def create_app(
     settings: Settings | None = None, *, service: NamedDependency[TenantService] | None = None
 ) -> Litestar:
     """Return the application, building the service from ``settings`` unless given one."""
+    settings = settings or Settings.from_env()
     if service is None:
-        backend = make_backend(settings or Settings.from_env())
+        backend = make_backend(settings)
         backend.prepare()
         service = TenantService(backend)
 
     apis = ActiveApis(service, SchemaCache())
+    identity = Identity(service.backend, load_secret(settings.secret_key, settings.data_dir))
+    principals = Principals(service, identity)
+    limiter = RateLimiter(settings.rate_per_minute)
 
-    def provide_service() -> TenantService:
-        return service
+    def provide_service(request: Request[Any, Any, Any]) -> TenantService:
+        actor = getattr(request.state, "actor", None)
+        return _Acting(service, actor) if actor else service  # type: ignore[return-value]
 
     def provide_apis() -> ActiveApis:
         return apis
+
+    def provide_identity() -> Identity:
+        return identity
+
+    def provide_principals() -> Principals:
+        return principals
+
+    def provide_limiter() -> RateLimiter:
+        return limiter
 
     return Litestar(
         route_handlers=[
@@ -62,17 +101,25 @@ def create_app(
             MetadataController,
             SchemaController,
             GraphQLController,
+            AuthController,
+            MemberController,
+            UserController,
         ],
         dependencies={
             "service": Provide(provide_service, sync_to_thread=False),
             "apis": Provide(provide_apis, sync_to_thread=False),
+            "identity": Provide(provide_identity, sync_to_thread=False),
+            "principals": Provide(provide_principals, sync_to_thread=False),
+            "limiter": Provide(provide_limiter, sync_to_thread=False),
         },
+        state=State({"identity": identity, "principals": principals, "limiter": limiter}),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="Tessera admin API",
             version=_version(),
-            description="Tenants and their metadata: JSONBody[plan], apply, history, archives. "
-            "Errors are RFC 9457 problem details; see docs/rest-api.md.",
+            description="Sign-in, tenants, their metadata, members, API tokens and audit log. "
+            "Send Authorization: Bearer <token>. Errors are RFC 9457 problem details; see "
+            "docs/rest-api.md and docs/security.md.",
             path="/schema",
         ),
         on_shutdown=[service.backend.dispose],

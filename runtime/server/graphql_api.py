@@ -18,6 +18,8 @@ from litestar.params import FromPath, JSONBody
 from runtime.graphql.cache import ActiveApis
 from runtime.graphql.executor import Request as GraphQLRequest
 from runtime.graphql.executor import run
+from runtime.security.principal import Principal
+from runtime.server.auth import authenticate
 from runtime.tenants import TenantService
 
 _GRAPHIQL = """<!doctype html>
@@ -56,12 +58,25 @@ def _variables(raw: Any) -> dict[str, Any] | None:
     return raw
 
 
+def _principal(request: Request[Any, Any, Any], tenant: str) -> Principal:
+    """Authenticate the request, resolve it in ``tenant`` and count it against the rate."""
+    caller = authenticate(request)
+    principal = request.app.state.principals.resolve(caller, tenant)
+    request.app.state.limiter.check(principal.rate_key)
+    return principal
+
+
 class GraphQLController(Controller):
     path = "/t/{tenant:str}/graphql"
     tags = ["graphql"]
 
     def _run(
-        self, apis: ActiveApis, service: TenantService, tenant: str, body: dict[str, Any]
+        self,
+        request: Request[Any, Any, Any],
+        apis: ActiveApis,
+        service: TenantService,
+        tenant: str,
+        body: dict[str, Any],
     ) -> Response[str]:
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
@@ -69,11 +84,12 @@ class GraphQLController(Controller):
         operation = body.get("operationName")
         if operation is not None and not isinstance(operation, str):
             raise ValidationException("operationName must be a string")
-        api, timezone = apis.get(tenant)
-        request = GraphQLRequest(
-            tenant, query, _variables(body.get("variables")), operation, timezone
+        principal = _principal(request, tenant)
+        api, timezone = apis.get(tenant, principal.grants)
+        graphql_request = GraphQLRequest(
+            tenant, principal, query, _variables(body.get("variables")), operation, timezone
         )
-        return Response(run(api, service.backend, request), media_type=MediaType.JSON)
+        return Response(run(api, service.backend, graphql_request), media_type=MediaType.JSON)
 
     @post("/", sync_to_thread=True, status_code=200, summary="Run a GraphQL request")
     def post_graphql(
@@ -84,7 +100,7 @@ class GraphQLController(Controller):
         tenant: FromPath[str],
         data: JSONBody[dict[str, Any]],
     ) -> Response[str]:
-        return self._run(apis, service, tenant, data)
+        return self._run(request, apis, service, tenant, data)
 
     @get("/", sync_to_thread=True, summary="GraphiQL, or a query given as parameters")
     def get_graphql(
@@ -96,12 +112,12 @@ class GraphQLController(Controller):
     ) -> Response[str]:
         params = request.query_params
         if "query" not in params:
-            service.get_tenant(tenant)  # 404 for a tenant that does not exist
+            # The page itself holds no data; its requests carry the credentials.
             return Response(_GRAPHIQL.format(tenant=tenant), media_type=MediaType.HTML)
-        api, _ = apis.get(tenant)
+        api, _ = apis.get(tenant, _principal(request, tenant).grants)
         document, _errors = api.document(params["query"])
         op = get_operation_ast(document, params.get("operationName")) if document else None
         if op is not None and op.operation == OperationType.MUTATION:
             raise ValidationException("mutations change data, so they need POST")
         body = {k: params.get(k) for k in ("query", "variables", "operationName")}
-        return self._run(apis, service, tenant, body)
+        return self._run(request, apis, service, tenant, body)

@@ -10,6 +10,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 
 from metadata.validation import ValidMetadata, validate_data, validate_text
+from runtime.server.auth import tenant_admin
 from runtime.server.bodies import MetadataChange
 from runtime.tenants import TenantService
 
@@ -27,6 +28,7 @@ def parse_change(data: JSONBody[MetadataChange]) -> ValidMetadata:
 
 class MetadataController(Controller):
     path = "/api/tenants/{tenant:str}/metadata"
+    guards = [tenant_admin]
     tags = ["metadata"]
 
     @get("/", sync_to_thread=True, summary="The active metadata")

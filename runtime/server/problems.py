@@ -16,6 +16,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from metadata.diff import PlanRefused
 from metadata.errors import MetadataError
 from metadata.registry.store import RegistryError
+from runtime.security.rate import RateLimited
 from runtime.storage.migrator import DataConflict
 from runtime.tenants import StorageDrift
 
@@ -67,13 +68,16 @@ def _metadata_error(request: Request[Any, Any, Any], exc: MetadataError) -> Resp
 
 
 def _registry_error(request: Request[Any, Any, Any], exc: RegistryError) -> Response[Any]:
-    return problem(
+    response = problem(
         request,
         status=exc.status,
         kind=exc.code.replace("_", "-"),
         title=exc.code.replace("_", " ").capitalize(),
         detail=str(exc),
     )
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tessera"'
+    return response
 
 
 def _drift(request: Request[Any, Any, Any], exc: StorageDrift) -> Response[Any]:
@@ -115,7 +119,16 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     )
 
 
+def _rate_limited(request: Request[Any, Any, Any], exc: RateLimited) -> Response[Any]:
+    response = problem(
+        request, status=429, kind="rate-limited", title="Too many requests", detail=str(exc)
+    )
+    response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return response
+
+
 EXCEPTION_HANDLERS = {
+    RateLimited: _rate_limited,
     MetadataError: _metadata_error,
     RegistryError: _registry_error,
     StorageDrift: _drift,

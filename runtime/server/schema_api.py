@@ -16,6 +16,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from metadata.validation import validate_data
+from runtime.server.auth import tenant_admin
 from runtime.server.bodies import ChangeOptions, DefinitionChange, Rename
 from runtime.tenants import TenantService
 
@@ -83,6 +84,7 @@ def _rekey(mapping: dict[str, Any], old: str, new: str, value: Any) -> dict[str,
 
 class SchemaController(Controller):
     path = "/api/tenants/{tenant:str}/metadata/objects"
+    guards = [tenant_admin]
     tags = ["objects and fields"]
     dependencies = {"change": Provide(change_from_query, sync_to_thread=False)}
 

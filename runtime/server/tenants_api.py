@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from runtime.server.auth import platform_admin, tenant_admin
 from runtime.server.bodies import TenantCreate
 from runtime.tenants import TenantService
 
@@ -17,17 +18,22 @@ class TenantController(Controller):
     path = "/api/tenants"
     tags = ["tenants"]
 
-    @get("/", sync_to_thread=True, summary="List tenants")
+    @get("/", sync_to_thread=True, summary="List tenants", guards=[platform_admin])
     def list_tenants(self, service: NamedDependency[TenantService]) -> list[dict[str, Any]]:
         return [t.to_dict() for t in service.list_tenants()]
 
-    @post("/", sync_to_thread=True, summary="Create a tenant with empty storage")
+    @post(
+        "/",
+        sync_to_thread=True,
+        summary="Create a tenant with empty storage",
+        guards=[platform_admin],
+    )
     def create_tenant(
         self, service: NamedDependency[TenantService], data: JSONBody[TenantCreate]
     ) -> dict[str, Any]:
         return service.create_tenant(data.name, data.display_name, data.timezone).to_dict()
 
-    @get("/{tenant:str}", sync_to_thread=True, summary="Show a tenant")
+    @get("/{tenant:str}", sync_to_thread=True, summary="Show a tenant", guards=[tenant_admin])
     def show_tenant(
         self, service: NamedDependency[TenantService], tenant: FromPath[str]
     ) -> dict[str, Any]:
@@ -39,6 +45,7 @@ class TenantController(Controller):
         status_code=200,
         summary="Delete a tenant with all its data",
         description="Irreversible. Pass ?confirm=<tenant name> to show you mean it.",
+        guards=[platform_admin],
     )
     def delete_tenant(
         self,

@@ -117,6 +117,14 @@ class Backend(ABC):
     def dispose(self) -> None:
         self.control.dispose()
 
+    def upgrade_storage(self, tenant: str, conn: Connection | None = None) -> None:
+        """Create platform tables a tenant made by an older release lacks (idempotent)."""
+        if conn is not None:
+            system_tables(self.schema(tenant)).create_all(conn, checkfirst=True)
+            return
+        with self.begin_tenant(tenant) as own:
+            system_tables(self.schema(tenant)).create_all(own, checkfirst=True)
+
     def _create_system_tables(self, conn: Connection, tenant: str) -> None:
         metadata = system_tables(self.schema(tenant))
         metadata.create_all(conn)

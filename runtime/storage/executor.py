@@ -182,8 +182,10 @@ def _rename_object(step: Step) -> None:
 
 @implements(ops.AlterObject)
 @implements(ops.ChangePicklistValues)
+@implements(ops.ChangePermission)
 def _metadata_only(step: Step) -> None:
-    """Labels, field order and picklist values live in metadata; storage is unchanged."""
+    """Labels, field order, picklist values and permissions live in metadata; storage is
+    unchanged."""
 
 
 # -- fields --------------------------------------------------------------------------------

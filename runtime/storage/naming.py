@@ -16,6 +16,8 @@ TENANT_SCHEMA_PREFIX = "tenant_"
 STATE_TABLE = "_tessera_state"
 SEQUENCES_TABLE = "_tessera_sequences"
 ARCHIVES_TABLE = "_tessera_archives"
+SHARES_TABLE = "_tessera_shares"
+HISTORY_TABLE = "_tessera_history"
 
 
 def fit(name: str) -> str:

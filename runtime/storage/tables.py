@@ -245,4 +245,32 @@ def system_tables(schema: str | None) -> MetaData:
         Column("row_count", BigInteger),
         Column("archived_at", UTCDateTime, nullable=False),
     )
+    # Manual sharing: one row per record shared with a user or a role.
+    shares = Table(
+        naming.SHARES_TABLE,
+        metadata,
+        Column("id", GUID, primary_key=True),
+        Column("object", String(63), nullable=False),
+        Column("record_id", GUID, nullable=False),
+        Column("user_id", GUID),
+        Column("role", String(63)),
+        Column("access", String(8), nullable=False),
+        Column("shared_by", GUID),
+        Column("shared_at", UTCDateTime, nullable=False),
+    )
+    Index("ix__tessera_shares__record", shares.c.record_id, shares.c.object)
+    # Field history of objects that opt in: written in the same transaction as the change.
+    history = Table(
+        naming.HISTORY_TABLE,
+        metadata,
+        Column("id", GUID, primary_key=True),
+        Column("object", String(63), nullable=False),
+        Column("record_id", GUID, nullable=False),
+        Column("field", String(63), nullable=False),
+        Column("old_value", Text),
+        Column("new_value", Text),
+        Column("changed_by", GUID),
+        Column("changed_at", UTCDateTime, nullable=False),
+    )
+    Index("ix__tessera_history__record", history.c.record_id, history.c.changed_at)
     return metadata

@@ -27,6 +27,8 @@ from graphql.execution.values import VariableValues
 from runtime.graphql.dialects import SqlDialect
 from runtime.graphql.limits import Limits
 from runtime.graphql.shape import ApiShape
+from runtime.security.principal import Principal
+from runtime.security.rows import row_predicate
 
 
 class QueryError(Exception):
@@ -52,6 +54,8 @@ class Context:
     fragments: dict[str, FragmentDefinitionNode]
     variables: VariableValues
     limits: Limits
+    principal: Principal
+    """Who the request runs as; their row predicate goes wherever a table is read."""
     params: dict[str, Any] = field(default_factory=dict)
     _aliases: int = 0
 
@@ -60,6 +64,11 @@ class Context:
         key = f"p{len(self.params)}"
         self.params[key] = value
         return self.dialect.placeholder(key)
+
+    def rows(self, obj: str, alias: str, *, write: bool = False) -> str | None:
+        """Return the principal's row predicate on ``alias`` of ``obj`` (None: all rows)."""
+        definition = self.shape.complete.objects[obj]
+        return row_predicate(self, self.principal, definition, alias, write=write)
 
     def alias(self) -> str:
         """Return a fresh table alias."""

@@ -24,6 +24,12 @@ def live(alias: str) -> str:
     return f'{alias}."deleted_at" IS NULL'
 
 
+def visible(ctx: Context, obj: str, alias: str) -> str:
+    """Return the condition that row ``alias`` of ``obj`` is live and readable."""
+    rows = ctx.rows(obj, alias)
+    return f"{live(alias)} AND {rows}" if rows else live(alias)
+
+
 def where(
     ctx: Context, s: ObjectShape, alias: str, spec: dict[str, Any] | None, path: list[str | int]
 ) -> str:
@@ -61,7 +67,7 @@ def _relation(
         cond = where(ctx, target, inner, value, path)
         return (
             f"EXISTS (SELECT 1 FROM {table} {inner} WHERE {col(inner, 'id')} = "
-            f"{col(alias, rel.via)} AND {live(inner)} AND {cond})"
+            f"{col(alias, rel.via)} AND {visible(ctx, rel.target, inner)} AND {cond})"
         )
     link = related_rows(ctx, rel, alias, inner)
     out = []
@@ -83,13 +89,13 @@ def _relation(
 def related_rows(ctx: Context, rel: Relation, alias: str, inner: str) -> str:
     """Return the condition that row ``inner`` of the target is related to ``alias``."""
     if rel.kind == "to_many":
-        return f"{col(inner, rel.via)} = {col(alias, 'id')} AND {live(inner)}"
+        return f"{col(inner, rel.via)} = {col(alias, 'id')} AND {visible(ctx, rel.target, inner)}"
     assert rel.junction and rel.far
     j = ctx.alias()
     return (
-        f"{live(inner)} AND {col(inner, 'id')} IN (SELECT {col(j, rel.far)} FROM "
-        f"{ctx.dialect.table(rel.junction)} {j} WHERE {col(j, rel.via)} = {col(alias, 'id')} "
-        f"AND {live(j)})"
+        f"{visible(ctx, rel.target, inner)} AND {col(inner, 'id')} IN (SELECT "
+        f"{col(j, rel.far)} FROM {ctx.dialect.table(rel.junction)} {j} WHERE "
+        f"{col(j, rel.via)} = {col(alias, 'id')} AND {visible(ctx, rel.junction, j)})"
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from metadata.model import SYSTEM_FIELDS, Field
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.compiler.filters import FALSE, col, live
+from runtime.graphql.compiler.filters import FALSE, col, visible
 from runtime.graphql.dialects import BadValue
 from runtime.graphql.shape import ObjectShape
 
@@ -83,7 +83,7 @@ def _key(
         nested = _key(ctx, target, inner, {k: v for k, v in value.items() if v is not None}, path)
         sql = (
             f"(SELECT {nested.sql} FROM {ctx.dialect.table(rel.target)} {inner} WHERE "
-            f"{col(inner, 'id')} = {col(alias, rel.via)} AND {live(inner)})"
+            f"{col(inner, 'id')} = {col(alias, rel.via)} AND {visible(ctx, rel.target, inner)})"
         )
         return replace(nested, sql=sql)
     f = s.fields.get(name) or s.id_fields[name]

@@ -12,7 +12,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLObjectType, GraphQLUnionType
 
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.compiler.filters import TRUE, col, live, search_terms, where
+from runtime.graphql.compiler.filters import TRUE, col, live, search_terms, visible, where
 from runtime.graphql.compiler.ordering import OrderKey, cursor_sql, order_keys, resume_after
 from runtime.graphql.compiler.selection import page_size, record_json, record_json_of
 from runtime.graphql.shape import ObjectShape
@@ -44,6 +44,9 @@ def _base(
     ctx: Context, s: ObjectShape, alias: str, args: dict[str, Any], path: list[str | int]
 ) -> str:
     parts = [] if args.get("includeDeleted") else [live(alias)]
+    rows = ctx.rows(s.name, alias)
+    if rows:
+        parts.append(rows)
     condition = where(ctx, s, alias, args.get("filter"), [*path, "filter"])
     if condition != TRUE:
         parts.append(condition)
@@ -62,6 +65,9 @@ def _single(
         raise QueryError(f"id: {exc}", field=[*path, "id"]) from None
     body = ctx.dialect.as_text(record_json(ctx, s, alias, [node], path))
     deleted = "" if args.get("includeDeleted") else f" AND {live(alias)}"
+    rows = ctx.rows(s.name, alias)
+    if rows:
+        deleted += f" AND {rows}"
     table = ctx.dialect.table(s.name)
     return f"SELECT {body} FROM {table} {alias} WHERE {col(alias, 'id')} = {record_id}{deleted}"
 
@@ -324,7 +330,7 @@ def _search(ctx: Context, node: FieldNode, args: dict[str, Any], path: list[str 
         branches.append(
             f"SELECT {d.json_object(pairs)} AS j, {rank} AS r0, {col(alias, 'updated_at')} AS r1, "
             f"{col(alias, 'id')} AS r2 FROM {d.table(s.name)} {alias} "
-            f"WHERE {live(alias)} AND {search_terms(ctx, s, alias, text)}"
+            f"WHERE {visible(ctx, s.name, alias)} AND {search_terms(ctx, s, alias, text)}"
         )
     order = "r0 ASC, r1 DESC, r2 DESC"
     source = (

@@ -11,11 +11,14 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLObjectType
 
+from metadata.identifiers import camel_case
+from metadata.model import SYSTEM_FIELDS
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.compiler.filters import col, live, related_rows, where
+from runtime.graphql.compiler.filters import col, related_rows, visible, where
 from runtime.graphql.compiler.ordering import order_keys
 from runtime.graphql.dialects import currency_code
 from runtime.graphql.shape import ObjectShape, Relation
+from runtime.storage import naming
 
 
 def record_json(
@@ -49,10 +52,64 @@ def record_json_of(
                 pairs.append((key, d.output(f, col(alias, f.name))))
         elif name in s.id_fields:
             pairs.append((key, col(alias, s.id_fields[name].name)))
+        elif name == "fieldHistory":
+            pairs.append((key, _history(ctx, s, alias, gtype, nodes, [*path, key])))
         else:
             rel = s.relations[name]
             pairs.append((key, relation_json(ctx, rel, alias, gtype, nodes, [*path, key])))
     return d.json_object(pairs)
+
+
+def _history(
+    ctx: Context,
+    s: ObjectShape,
+    alias: str,
+    gtype: GraphQLObjectType,
+    nodes: list[FieldNode],
+    path: list[str | int],
+) -> str:
+    """Return SQL for the record's field history: changes to tracked fields the reader can
+    read (``s.obj.history`` already leaves out the others), newest first."""
+    d = ctx.dialect
+    args = ctx.arguments(gtype.fields["fieldHistory"], nodes[0])
+    api_names = {camel_case(n): n for n in s.obj.history}
+    wanted = args.get("field")
+    if wanted is not None and wanted not in api_names:
+        raise QueryError(
+            f"{wanted!r} is not a tracked field; tracked: {', '.join(api_names) or 'none'}",
+            field=[*path, "field"],
+        )
+    names = [api_names[wanted]] if wanted else list(api_names.values())
+    limit = page_size(ctx, args.get("first"), [*path, "first"])
+    h = ctx.alias()
+    change = ctx.schema.get_type("FieldChange")
+    assert isinstance(change, GraphQLObjectType)
+    label = (
+        "CASE "
+        + " ".join(
+            f"WHEN {col(h, 'field')} = {d.literal(n)} THEN {d.literal(camel_case(n))}"
+            for n in names
+        )
+        + " END"
+    )
+    columns = {
+        "field": label,
+        "oldValue": d.json_text(col(h, "old_value")),
+        "newValue": d.json_text(col(h, "new_value")),
+        "changedBy": col(h, "changed_by"),
+        "changedAt": d.output(SYSTEM_FIELDS["updated_at"], col(h, "changed_at")),
+        "__typename": d.literal("FieldChange"),
+    }
+    pairs = [(k, columns[sub[0].name.value]) for k, sub in ctx.collect(change, nodes).items()]
+    fields = ", ".join(ctx.param(n) for n in names)
+    source = (
+        f"(SELECT {d.json_object(pairs)} AS j, {col(h, 'changed_at')} AS k0, {col(h, 'id')} AS k1 "
+        f"FROM {d.table(naming.HISTORY_TABLE)} {h} WHERE {col(h, 'record_id')} = "
+        f"{col(alias, 'id')} AND {col(h, 'object')} = {ctx.param(s.name)} AND "
+        f"{col(h, 'field')} IN ({fields}) ORDER BY k0 DESC, k1 DESC "
+        f"LIMIT {ctx.param(limit)}) AS s"
+    )
+    return d.json_array("j", source, "k0 DESC, k1 DESC")
 
 
 def _currency(ctx: Context, f: Any, alias: str, nodes: list[FieldNode]) -> str:
@@ -88,7 +145,7 @@ def relation_json(
         body = record_json(ctx, target, inner, nodes, path)
         return d.embed(
             f"(SELECT {body} FROM {table} {inner} WHERE {col(inner, 'id')} = "
-            f"{col(alias, rel.via)} AND {live(inner)})"
+            f"{col(alias, rel.via)} AND {visible(ctx, rel.target, inner)})"
         )
     args = ctx.arguments(parent.fields[nodes[0].name.value], nodes[0])
     condition = where(ctx, target, inner, args.get("filter"), [*path, "filter"])

@@ -1,0 +1,175 @@
+"""A caller resolved against one tenant: grants, role subtree and the sharing that reaches them.
+
+Resolving needs the tenant's active permission metadata and its memberships, so
+``Principals`` caches each tenant's directory (members and their roles) and each
+resolved principal, and forgets a tenant when its metadata (``TenantService.listeners``)
+or its memberships (``Identity.listeners``) change. Another server process learns of a
+change within ``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from metadata.model import Model
+from metadata.security import SharingRule
+from runtime.security.grants import FULL, Grants, effective, sets_of
+from runtime.security.identity import Caller, Forbidden, Identity, MemberInfo
+from runtime.tenants import TenantService
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a GraphQL request runs as, in one tenant."""
+
+    tenant: str
+    user_id: uuid.UUID | None
+    """None only for the platform itself (CLI, demo loader)."""
+    actor: str
+    grants: Grants
+    role: str | None = None
+    team: tuple[uuid.UUID, ...] = ()
+    """Members whose role is in this principal's role subtree, the principal included."""
+    rules: Mapping[str, tuple[SharingRule, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """Sharing rules that reach this principal, by object."""
+    members: frozenset[uuid.UUID] = frozenset()
+    """Every member of the tenant (ownership can only go to one of them)."""
+    rate_key: str = ""
+    tenant_admin: bool = False
+
+    @classmethod
+    def system(cls, tenant: str, actor: str = "platform") -> Principal:
+        """Return the platform acting on its own behalf: full access, no owner."""
+        return cls(tenant=tenant, user_id=None, actor=actor, grants=FULL, tenant_admin=True)
+
+
+@dataclass(frozen=True)
+class _Directory:
+    model: Model
+    members: Mapping[uuid.UUID, MemberInfo]
+
+
+class Principals:
+    """Resolve callers to principals, with a per-tenant cache."""
+
+    def __init__(
+        self,
+        service: TenantService,
+        identity: Identity,
+        *,
+        ttl: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.service = service
+        self.identity = identity
+        self.ttl = ttl
+        self._clock = clock
+        self._directories: dict[str, tuple[float, _Directory]] = {}
+        self._principals: dict[tuple[str, uuid.UUID, str | None], tuple[float, Principal]] = {}
+        self._generation: dict[str, int] = {}
+        self._lock = threading.Lock()
+        service.listeners.append(self.forget)
+        identity.listeners.append(self.forget)
+
+    def forget(self, tenant: str) -> None:
+        with self._lock:
+            self._directories.pop(tenant, None)
+            for key in [k for k in self._principals if k[0] == tenant]:
+                del self._principals[key]
+            self._generation[tenant] = self._generation.get(tenant, 0) + 1
+
+    def model(self, tenant: str) -> Model:
+        return self._directory(tenant).model
+
+    def _directory(self, tenant: str) -> _Directory:
+        now = self._clock()
+        with self._lock:
+            hit = self._directories.get(tenant)
+            generation = self._generation.get(tenant, 0)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        _, snapshot = self.service.active(tenant)
+        members = {m.user.id: m for m in self.identity.members(tenant)}
+        directory = _Directory(snapshot.model, MappingProxyType(members))
+        with self._lock:
+            if self._generation.get(tenant, 0) == generation:
+                self._directories[tenant] = (now, directory)
+        return directory
+
+    def resolve(self, caller: Caller, tenant: str) -> Principal:
+        """Return ``caller``'s principal in ``tenant``; raise Forbidden if they have none.
+
+        A credential issued for one tenant never works in another; a platform admin's
+        platform sign-in (no tenant) has full access everywhere.
+        """
+        if caller.tenant is not None and caller.tenant != tenant:
+            raise Forbidden(f"this credential is for another tenant, not {tenant!r}")
+        if caller.tenant is None and not caller.platform_admin:
+            raise Forbidden(f"sign in to tenant {tenant!r} first")
+        key = (tenant, caller.user_id, caller.token_role if caller.token_id else "")
+        now = self._clock()
+        with self._lock:
+            hit = self._principals.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        principal = self._build(caller, tenant)
+        with self._lock:
+            self._principals[key] = (now, principal)
+        return principal
+
+    def _build(self, caller: Caller, tenant: str) -> Principal:
+        directory = self._directory(tenant)
+        member = directory.members.get(caller.user_id)
+        everyone = frozenset(directory.members)
+        if member is None or not member.user.active:
+            if caller.platform_admin and caller.tenant is None:
+                return Principal(
+                    tenant,
+                    caller.user_id,
+                    caller.actor,
+                    FULL,
+                    members=everyone,
+                    rate_key=caller.rate_key,
+                    tenant_admin=True,
+                )
+            raise Forbidden(f"{caller.email} is not a member of tenant {tenant!r}")
+        model = directory.model
+        security = model.security
+        if caller.token_id is not None:
+            # A token acts with its own role and that role's sets, never as an admin.
+            role, extra, admin = caller.token_role or member.role, (), False
+        else:
+            role, extra, admin = member.role, member.permission_sets, member.tenant_admin
+        grants = FULL if admin else effective(model, sets_of(security, role, extra))
+        subtree = set(security.subtree(role)) if role else set()
+        team = tuple(
+            sorted(
+                {m.user.id for m in directory.members.values() if m.role in subtree}
+                | {caller.user_id},
+                key=str,
+            )
+        )
+        reach = {role, *security.ancestors(role)} if role else set()
+        rules: dict[str, list[SharingRule]] = {}
+        for rule in security.sharing_rules.values():
+            if rule.role == role or (rule.subordinates and rule.role in reach):
+                rules.setdefault(rule.object, []).append(rule)
+        return Principal(
+            tenant=tenant,
+            user_id=caller.user_id,
+            actor=caller.actor,
+            grants=grants,
+            role=role,
+            team=team,
+            rules=MappingProxyType({k: tuple(v) for k, v in rules.items()}),
+            members=everyone,
+            rate_key=caller.rate_key,
+            tenant_admin=admin,
+        )
