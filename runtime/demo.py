@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from metadata.diff import PlanRefused
 from metadata.registry.store import TenantNotFound
 from metadata.validation import validate_file
+from runtime.security.identity import Identity, UserNotFound
 from runtime.storage.records import insert_records
 from runtime.storage.tables import build_table
 from runtime.tenants import TenantService
@@ -19,8 +20,24 @@ DEMO_TENANT = "demo"
 DEMO_DIR = Path(__file__).resolve().parents[1] / "apps" / "demo_crm"
 
 
-def set_up_demo(service: TenantService, directory: Path = DEMO_DIR) -> str:
-    """Create or update the demo tenant and seed it once; return a summary for people."""
+#: Demo sign-ins (e-mail, role, tenant admin). Demo only: the password is public.
+DEMO_PASSWORD = "tessera-demo-2026"
+DEMO_USERS = (
+    ("admin@demo.tessera.dev", None, True),
+    ("director@demo.tessera.dev", "sales_director", False),
+    ("manager@demo.tessera.dev", "sales_manager", False),
+    ("rep@demo.tessera.dev", "sales_rep", False),
+    ("marketing@demo.tessera.dev", "marketing", False),
+)
+
+
+def set_up_demo(
+    service: TenantService, directory: Path = DEMO_DIR, identity: Identity | None = None
+) -> str:
+    """Create or update the demo tenant and seed it once; return a summary for people.
+
+    With ``identity``, also create the demo users (see DEMO_USERS) as members.
+    """
     lines = []
     try:
         service.get_tenant(DEMO_TENANT)
@@ -51,7 +68,27 @@ def set_up_demo(service: TenantService, directory: Path = DEMO_DIR) -> str:
     counts = seed(service, DEMO_TENANT, directory / "sample_data.yaml")
     if counts:
         lines.append("Seeded " + ", ".join(f"{n} {obj}" for obj, n in counts.items()) + ".")
+    if identity is not None:
+        lines += _demo_users(identity)
     return "\n".join(lines)
+
+
+def _demo_users(identity: Identity) -> list[str]:
+    made = []
+    for email, role, admin in DEMO_USERS:
+        try:
+            identity.user(email)
+        except UserNotFound:
+            identity.create_user(email, DEMO_PASSWORD, actor="tessera demo")
+            made.append(email)
+        identity.set_membership(
+            DEMO_TENANT, email, role=role, tenant_admin=admin, actor="tessera demo"
+        )
+    if not made:
+        return []
+    return [
+        f"Demo users (password {DEMO_PASSWORD!r}): " + ", ".join(e for e, _, _ in DEMO_USERS) + "."
+    ]
 
 
 def seed(service: TenantService, tenant: str, path: Path) -> dict[str, int]:

@@ -19,6 +19,7 @@ from metadata.json_schema import SCHEMA_PATH, render_schema, write_schema
 from metadata.registry.store import RegistryError
 from metadata.validation import ValidMetadata, validate_file
 from runtime.cli import output
+from runtime.security.identity import Identity, load_secret
 from runtime.settings import Settings
 from runtime.storage.backends import make_backend
 from runtime.tenants import StorageDrift, TenantService
@@ -30,6 +31,7 @@ class Context:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._service: TenantService | None = None
+        self._identity: Identity | None = None
 
     @property
     def service(self) -> TenantService:
@@ -38,6 +40,13 @@ class Context:
             backend.prepare()
             self._service = TenantService(backend)
         return self._service
+
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            secret = load_secret(self.settings.secret_key, self.settings.data_dir)
+            self._identity = Identity(self.service.backend, secret)
+        return self._identity
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -400,7 +409,7 @@ def demo(ctx: Context, host: str | None, port: int | None, no_serve: bool) -> No
     """Set up the demo tenant from apps/demo_crm and serve it."""
     from runtime.demo import DEMO_TENANT, set_up_demo
 
-    summary = set_up_demo(ctx.service)
+    summary = set_up_demo(ctx.service, identity=ctx.identity)
     output.out.print(summary)
     if no_serve:
         return
@@ -424,3 +433,8 @@ def main() -> None:  # pragma: no cover - console entry point
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+from runtime.cli import identity_commands  # noqa: E402  (registers user, token, audit)
+
+identity_commands.register(cli, pass_context, reports_errors, json_option)

@@ -149,3 +149,19 @@ def plan(report: dict[str, Any], *, show_sql: bool) -> None:
         )
     else:
         out.print("[green]Nothing blocks this plan.[/]")
+
+
+def table(
+    columns: list[str], rows: list[list[Any]], *, title: str, no_wrap: tuple[str, ...] = ()
+) -> None:
+    """Print rows under column headings (cells shown as text, never as markup).
+
+    Columns named in ``no_wrap`` (timestamps, identifiers) are kept on one line so they
+    stay readable; the others wrap to the terminal width.
+    """
+    shown = Table(title=title, title_justify="left")
+    for name in columns:
+        shown.add_column(name, no_wrap=name in no_wrap)
+    for row in rows:
+        shown.add_row(*(escape(str(cell)) for cell in row))
+    out.print(shown)

@@ -1,0 +1,299 @@
+"""``tessera user``, ``tessera token`` and ``tessera audit``: identity from the command line.
+
+The CLI talks to the control plane directly, so it is trusted like a database login:
+these commands are how the first platform admin comes to exist.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from runtime.cli import output
+from runtime.security import audit
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _summary(detail: dict[str, Any]) -> str:
+    """One readable line per audit entry: ``key=value``, lists shortened to their gist."""
+    parts = []
+    for key, value in detail.items():
+        if isinstance(value, list):
+            items = [v.get("description", v) if isinstance(v, dict) else v for v in value]
+            shown = "; ".join(str(v) for v in items[:3])
+            more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
+            parts.append(f"{key}: {shown or '-'}{more}")
+        else:
+            parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+def _known(ctx: Any, tenant: str) -> tuple[set[str], set[str]]:
+    _, snapshot = ctx.service.active(tenant)
+    security = snapshot.model.security
+    return set(security.roles), set(security.permission_sets)
+
+
+def register(
+    cli: click.Group, pass_context: Any, reports_errors: Callable, json_option: Any
+) -> None:
+    @cli.group()
+    def user() -> None:
+        """Create users and manage their tenant memberships."""
+
+    @user.command("create")
+    @click.argument("email")
+    @click.option("--password", help="Password (asked for when not given; at least 10 characters).")
+    @click.option("--no-password", is_flag=True, help="A user who acts only through API tokens.")
+    @click.option("--name", "display_name", help="Display name (default: the e-mail's name).")
+    @click.option("--platform-admin", is_flag=True, help="May create and delete tenants.")
+    @click.option("--tenant", help="Also make the user a member of this tenant.")
+    @click.option("--role", help="Their role in --tenant.")
+    @click.option("--tenant-admin", is_flag=True, help="Admin of --tenant.")
+    @json_option
+    @pass_context
+    @reports_errors
+    def user_create(
+        ctx: Any,
+        email: str,
+        password: str | None,
+        no_password: bool,
+        display_name: str | None,
+        platform_admin: bool,
+        tenant: str | None,
+        role: str | None,
+        tenant_admin: bool,
+        as_json: bool,
+    ) -> None:
+        """Create a user with e-mail EMAIL."""
+        if password is None and not no_password:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        identity = ctx.identity
+        made = identity.create_user(
+            email,
+            None if no_password else password,
+            display_name=display_name,
+            platform_admin=platform_admin,
+            actor=_actor(),
+        )
+        member = None
+        if tenant:
+            roles, sets = _known(ctx, tenant)
+            member = identity.set_membership(
+                tenant,
+                email,
+                role=role,
+                tenant_admin=tenant_admin,
+                actor=_actor(),
+                known_roles=roles,
+                known_sets=sets,
+            )
+        if as_json:
+            output.emit_json({"user": made.to_dict(), "membership": member and member.to_dict()})
+            return
+        output.out.print(f"Created user [bold]{made.email}[/] ({made.id}).")
+        if member:
+            output.out.print(f"Member of {tenant!r} with role {role or '-'}.")
+
+    @user.command("list")
+    @json_option
+    @pass_context
+    @reports_errors
+    def user_list(ctx: Any, as_json: bool) -> None:
+        """List every user."""
+        users = [u.to_dict() for u in ctx.identity.users()]
+        if as_json:
+            output.emit_json(users)
+            return
+        output.table(
+            ["email", "name", "platform admin", "active", "id"],
+            [
+                [u["email"], u["display_name"], u["platform_admin"], u["active"], u["id"]]
+                for u in users
+            ],
+            title="Users",
+        )
+
+    @user.command("grant")
+    @click.argument("email")
+    @click.option("--tenant", required=True, help="The tenant.")
+    @click.option("--role", help="Role in the tenant (from its metadata).")
+    @click.option("--permission-set", "sets", multiple=True, help="Extra permission set (repeat).")
+    @click.option(
+        "--tenant-admin", is_flag=True, help="May manage the tenant's metadata and users."
+    )
+    @json_option
+    @pass_context
+    @reports_errors
+    def user_grant(
+        ctx: Any,
+        email: str,
+        tenant: str,
+        role: str | None,
+        sets: tuple[str, ...],
+        tenant_admin: bool,
+        as_json: bool,
+    ) -> None:
+        """Make EMAIL a member of a tenant, or change their role and sets."""
+        roles, known_sets = _known(ctx, tenant)
+        member = ctx.identity.set_membership(
+            tenant,
+            email,
+            role=role,
+            permission_sets=list(sets),
+            tenant_admin=tenant_admin,
+            actor=_actor(),
+            known_roles=roles,
+            known_sets=known_sets,
+        )
+        if as_json:
+            output.emit_json(member.to_dict())
+        else:
+            output.out.print(f"{member.user.email} in {tenant!r}: role {role or '-'}.")
+
+    @user.command("members")
+    @click.option("--tenant", required=True)
+    @json_option
+    @pass_context
+    @reports_errors
+    def user_members(ctx: Any, tenant: str, as_json: bool) -> None:
+        """List a tenant's members."""
+        members = [m.to_dict() for m in ctx.identity.members(tenant)]
+        if as_json:
+            output.emit_json(members)
+            return
+        output.table(
+            ["email", "role", "permission sets", "tenant admin"],
+            [
+                [
+                    m["user"]["email"],
+                    m["role"] or "-",
+                    ", ".join(m["permission_sets"]) or "-",
+                    m["tenant_admin"],
+                ]
+                for m in members
+            ],
+            title=f"Members of {tenant}",
+        )
+
+    @cli.group()
+    def token() -> None:
+        """Create, list and revoke API tokens."""
+
+    @token.command("create")
+    @click.option("--tenant", required=True, help="The tenant the token works in.")
+    @click.option("--user", "email", required=True, help="The member the token acts as.")
+    @click.option("--role", help="The role it acts with (default: the member's).")
+    @click.option("--name", required=True, help="What the token is for.")
+    @click.option("--expires-in-days", type=int, help="Expiry (default: never).")
+    @json_option
+    @pass_context
+    @reports_errors
+    def token_create(
+        ctx: Any,
+        tenant: str,
+        email: str,
+        role: str | None,
+        name: str,
+        expires_in_days: int | None,
+        as_json: bool,
+    ) -> None:
+        """Create an API token; its secret is printed once and never stored."""
+        roles, _ = _known(ctx, tenant)
+        info, secret = ctx.identity.create_token(
+            tenant,
+            email,
+            name=name,
+            role=role,
+            expires_in_days=expires_in_days,
+            actor=_actor(),
+            known_roles=roles,
+        )
+        if as_json:
+            output.emit_json({**info.to_dict(), "secret": secret})
+            return
+        output.out.print(f"Token {info.id} for {email} in {tenant!r} (role {role or 'member'}).")
+        output.out.print("Secret (shown once; store it now):")
+        output.out.print(secret, markup=False, highlight=False)
+
+    @token.command("list")
+    @click.option("--tenant", required=True)
+    @json_option
+    @pass_context
+    @reports_errors
+    def token_list(ctx: Any, tenant: str, as_json: bool) -> None:
+        """List a tenant's API tokens (never their secrets)."""
+        tokens = [t.to_dict() for t in ctx.identity.tokens(tenant)]
+        if as_json:
+            output.emit_json(tokens)
+            return
+        output.table(
+            ["id", "name", "user", "role", "expires", "revoked", "last used"],
+            [
+                [
+                    t["id"],
+                    t["name"],
+                    t["user"],
+                    t["role"] or "-",
+                    t["expires_at"] or "never",
+                    t["revoked_at"] or "-",
+                    t["last_used_at"] or "-",
+                ]
+                for t in tokens
+            ],
+            title=f"API tokens of {tenant}",
+        )
+
+    @token.command("revoke")
+    @click.argument("token_id")
+    @json_option
+    @pass_context
+    @reports_errors
+    def token_revoke(ctx: Any, token_id: str, as_json: bool) -> None:
+        """Revoke the API token TOKEN_ID at once."""
+        ctx.identity.revoke_token(token_id, actor=_actor())
+        if as_json:
+            output.emit_json({"revoked": token_id})
+        else:
+            output.out.print(f"Revoked token {token_id}.")
+
+    @cli.command("audit")
+    @click.option("--tenant", help="Only this tenant's events.")
+    @click.option("--kind", "kinds", multiple=True, type=click.Choice(audit.KINDS))
+    @click.option("--limit", type=int, default=50, show_default=True)
+    @json_option
+    @pass_context
+    @reports_errors
+    def audit_log(
+        ctx: Any, tenant: str | None, kinds: tuple[str, ...], limit: int, as_json: bool
+    ) -> None:
+        """Show the audit log, newest first."""
+        with ctx.service.backend.connect_control() as conn:
+            entries = [
+                e.to_dict()
+                for e in audit.read(conn, tenant=tenant, kinds=list(kinds) or None, limit=limit)
+            ]
+        if as_json:
+            output.emit_json(entries)
+            return
+        output.table(
+            ["at", "tenant", "actor", "kind", "detail"],
+            [
+                [
+                    str(e["at"])[:19].replace("T", " "),
+                    e["tenant"] or "-",
+                    e["actor"],
+                    e["kind"],
+                    _summary(e["detail"]),
+                ]
+                for e in entries
+            ],
+            title="Audit log",
+            no_wrap=("at", "kind"),
+        )
