@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -112,3 +115,25 @@ def database_url(request, backend):
 def service(backend):
     """Return a TenantService on the current backend."""
     return TenantService(backend)
+
+
+# -- signed-in clients ---------------------------------------------------------------------
+
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@contextmanager
+def admin_client(service: TenantService) -> Iterator[Any]:
+    """Yield a TestClient of the app signed in as a fresh platform admin (no tenant)."""
+    from litestar.testing import TestClient
+
+    from runtime.server.app import create_app
+
+    app = create_app(service=service)
+    with TestClient(app) as client:
+        identity = app.state.identity
+        email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+        identity.create_user(email, ADMIN_PASSWORD, platform_admin=True)
+        token = identity.login(email, ADMIN_PASSWORD, None)["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client

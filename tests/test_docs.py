@@ -63,9 +63,11 @@ def test_graphql_examples_run_on_the_demo(query, service):
     from runtime.demo import set_up_demo
     from runtime.graphql.cache import ActiveApis, SchemaCache
     from runtime.graphql.executor import Request, run
+    from runtime.security.principal import Principal
 
     set_up_demo(service)
     api, timezone = ActiveApis(service, SchemaCache()).get("demo")
-    body = json.loads(run(api, service.backend, Request("demo", query, None, None, timezone)))
+    request = Request("demo", Principal.system("demo"), query, None, None, timezone)
+    body = json.loads(run(api, service.backend, request))
     assert "errors" not in body, body["errors"]
     assert body["data"] and all(value is not None for value in body["data"].values())

@@ -49,10 +49,8 @@ def test_the_readme_graphql_examples(service):
     import re
     import shlex
 
-    from litestar.testing import TestClient
-
     from runtime.demo import set_up_demo
-    from runtime.server.app import create_app
+    from tests.conftest import admin_client
 
     set_up_demo(service)
     readme = (ROOT / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
@@ -60,7 +58,7 @@ def test_the_readme_graphql_examples(service):
         c for c in re.findall(r"^curl .*?(?=\n\n|\n```)", readme, re.S | re.M) if "/graphql" in c
     ]
     assert len(commands) == 4
-    with TestClient(create_app(service=service)) as client:
+    with admin_client(service) as client:
         for command in commands:
             words = shlex.split(command.split("|")[0])
             if "--data-urlencode" in words:

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from runtime.demo import DEMO_TENANT, set_up_demo
 from runtime.graphql.cache import ActiveApis, SchemaCache
 from runtime.graphql.executor import Request, run
+from runtime.security.principal import Principal
 from runtime.tenants import TenantService
 
 
@@ -28,7 +29,14 @@ class Api:
         text = run(
             api,
             self.service.backend,
-            Request(self.tenant, query, variables, kw.get("operation"), timezone),
+            Request(
+                self.tenant,
+                Principal.system(self.tenant),
+                query,
+                variables,
+                kw.get("operation"),
+                timezone,
+            ),
         )
         return json.loads(text)
 

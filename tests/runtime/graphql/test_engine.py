@@ -10,12 +10,12 @@ import uvicorn
 from gql import Client, gql
 from gql.transport.httpx import HTTPXTransport
 from graphql import build_client_schema, get_introspection_query, print_schema
-from litestar.testing import TestClient
 
 from metadata.validation import validate_text
 from runtime.demo import DEMO_DIR
 from runtime.graphql.cache import ActiveApis, SchemaCache
 from runtime.server.app import create_app
+from tests.conftest import ADMIN_PASSWORD, admin_client
 
 NESTED = """{
   accounts(first: 3, orderBy: [{name: ASC}]) {
@@ -122,9 +122,10 @@ def test_introspection_round_trips_through_build_client_schema(api):
 @pytest.fixture
 def server(service, api):
     """Serve the app on a free port for a real client."""
-    config = uvicorn.Config(
-        create_app(service=service), host="127.0.0.1", port=0, log_level="error"
-    )
+    app = create_app(service=service)
+    app.state.identity.create_user("gql@example.com", ADMIN_PASSWORD, platform_admin=True)
+    token = app.state.identity.login("gql@example.com", ADMIN_PASSWORD, None)["access_token"]
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -133,13 +134,16 @@ def server(service, api):
             break
         time.sleep(0.02)
     port = instance.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", token
     instance.should_exit = True
     thread.join(5)
 
 
 def test_a_real_client_library_works_against_the_endpoint(server):
-    transport = HTTPXTransport(url=f"{server}/t/demo/graphql")
+    url, token = server
+    transport = HTTPXTransport(
+        url=f"{url}/t/demo/graphql", headers={"Authorization": f"Bearer {token}"}
+    )
     with Client(transport=transport, fetch_schema_from_transport=True) as session:
         request = gql(
             "query($n: Int) { accounts(first: $n, orderBy: [{name: ASC}]) { nodes { name } } }"
@@ -158,7 +162,7 @@ def test_a_real_client_library_works_against_the_endpoint(server):
 
 
 def test_http_endpoint_post_get_graphiql_and_errors(service, api):
-    with TestClient(create_app(service=service)) as client:
+    with admin_client(service) as client:
         url = "/t/demo/graphql"
         body = client.post(url, json={"query": "{ accounts { totalCount } }"}).json()
         assert body == {"data": {"accounts": {"totalCount": 5}}}

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from litestar.testing import TestClient
 
-from runtime.server.app import create_app
+from tests.conftest import admin_client
 
 PROBLEM = "application/problem+json"
 ACCOUNT = {"fields": {"name": {"type": "text", "required": True, "label": "Name"}}}
@@ -13,7 +12,7 @@ ACCOUNT = {"fields": {"name": {"type": "text", "required": True, "label": "Name"
 
 @pytest.fixture
 def client(service):
-    with TestClient(create_app(service=service)) as client:
+    with admin_client(service) as client:
         yield client
 
 
@@ -54,7 +53,11 @@ def test_tenant_lifecycle(client, acme):
 
 def test_plan_apply_and_history(client, acme, demo_document):
     plan = client.post(f"{acme}/metadata/plan", json={"metadata": demo_document}).json()
-    assert [op["op"] for op in plan["operations"]] == ["create_object"] * 5
+    sections = ("roles", "permission_sets", "sharing_rules")
+    granted = sum(len(demo_document[section]) for section in sections)
+    assert [op["op"] for op in plan["operations"]] == ["create_object"] * 5 + [
+        "change_permission"
+    ] * granted
     assert "CREATE TABLE" in plan["operations"][0]["sql"] and plan["blockers"] == []
     assert client.get(f"{acme}/metadata").json()["version"] is None  # a dry run
 
@@ -174,7 +177,7 @@ def test_object_and_field_endpoints(client, acme):
     assert client.get(objects).json() == []
 
 
-def test_data_conflicts_name_the_field(client, acme):
+def test_data_conflicts_name_the_field(client, acme, service):
     client.post(
         f"{acme}/metadata/apply",
         json={
@@ -186,7 +189,6 @@ def test_data_conflicts_name_the_field(client, acme):
     # Two accounts without a code: making it required must say so, not fail in the DDL.
     from runtime.storage.records import insert_records
 
-    service = client.app.dependencies["service"].dependency()
     _, snapshot = service.active("acme")
     with service.backend.begin_tenant("acme") as conn:
         insert_records(
