@@ -2,11 +2,16 @@
 
 ``/bench/{W}/rows`` runs hand-written SQL returning plain rows and encodes them with
 msgspec; ``/bench/{W}/json`` runs hand-written SQL in which the database builds the JSON.
-Both answer exactly what the GraphQL workload asks for.
+Both answer exactly what the GraphQL workload asks for. The ``-subtree`` variants add
+what a hand-written app would write for a role-subtree user: ``owner`` among the user ids
+sent as ``owners`` (each ``/*scope:ALIAS*/`` marks where that condition goes).
 """
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
 from typing import Any
 
 import msgspec
@@ -56,17 +61,21 @@ def _param(name: str) -> str:
 ROWS: dict[str, str] = {
     "W1": f"SELECT id, name, industry, rating, employees, website, phone, annual_revenue, "
     f"annual_revenue__currency, created_at FROM {S}account WHERE id = {_param('id')} "
-    "AND deleted_at IS NULL",
+    "AND deleted_at IS NULL/*scope:*/",
     "W2": f"SELECT id, last_name, first_name, title, email, mobile, birthday, do_not_call, "
-    f"account, created_at FROM {S}contact WHERE deleted_at IS NULL ORDER BY id LIMIT 1000",
-    "W3": f"WITH a AS (SELECT id, name FROM {S}account WHERE deleted_at IS NULL ORDER BY id "
+    f"account, created_at FROM {S}contact WHERE deleted_at IS NULL/*scope:*/ ORDER BY id "
+    "LIMIT 1000",
+    "W3": f"WITH a AS (SELECT id, name FROM {S}account WHERE deleted_at IS NULL/*scope:*/ "
+    "ORDER BY id "
     f"LIMIT 100), c AS (SELECT c.id, c.account, c.last_name, c.email, row_number() OVER "
     f"(PARTITION BY c.account ORDER BY c.id) AS rn FROM {S}contact c WHERE c.account IN "
-    "(SELECT id FROM a) AND c.deleted_at IS NULL) SELECT a.id, a.name, c.id, c.last_name, "
+    "(SELECT id FROM a) AND c.deleted_at IS NULL/*scope:c*/) SELECT a.id, a.name, c.id, "
+    "c.last_name, "
     "c.email FROM a LEFT JOIN c ON c.account = a.id AND c.rn <= 10 ORDER BY a.id, c.id",
     "W4": f"SELECT o.id, o.name, o.stage, o.amount, o.amount__currency, o.close_date, a.name "
-    f"FROM {S}opportunity o JOIN {S}account a ON a.id = o.account AND a.deleted_at IS NULL "
-    "WHERE o.deleted_at IS NULL AND o.stage IN ('proposal', 'negotiation') AND o.amount >= "
+    f"FROM {S}opportunity o JOIN {S}account a ON a.id = o.account AND a.deleted_at IS NULL"
+    "/*scope:a*/ WHERE o.deleted_at IS NULL/*scope:o*/ AND o.stage IN ('proposal', "
+    "'negotiation') AND o.amount >= "
     "100000 ORDER BY o.amount DESC, o.id LIMIT 50",
 }
 
@@ -94,23 +103,49 @@ _W4_OBJ = _obj(
 _TEXT = "::text" if PG else ""
 JSON: dict[str, str] = {
     "W1": f"SELECT {_W1_OBJ}{_TEXT} FROM {S}account WHERE id = {_param('id')} "
-    "AND deleted_at IS NULL",
+    "AND deleted_at IS NULL/*scope:*/",
     "W2": f"SELECT {_agg('j', 'k')}{_TEXT} FROM (SELECT {_W2_OBJ} AS j, id AS k FROM {S}contact "
-    "WHERE deleted_at IS NULL ORDER BY id LIMIT 1000) x",
+    "WHERE deleted_at IS NULL/*scope:*/ ORDER BY id LIMIT 1000) x",
     "W3": f"SELECT {_agg('j', 'k')}{_TEXT} FROM (SELECT "
     + _obj(
         "'id', a.id, 'name', a.name, 'contacts', "
         + ("" if PG else "json")
         + f"((SELECT {_agg('cj', 'ck')} FROM (SELECT {_W3_CONTACT} AS cj, c.id AS ck FROM "
-        f"{S}contact c WHERE c.account = a.id AND c.deleted_at IS NULL ORDER BY c.id LIMIT 10) cc))"
+        f"{S}contact c WHERE c.account = a.id AND c.deleted_at IS NULL/*scope:c*/ ORDER BY c.id "
+        "LIMIT 10) cc))"
     )
-    + f" AS j, a.id AS k FROM (SELECT id, name FROM {S}account WHERE deleted_at IS NULL "
-    "ORDER BY id LIMIT 100) a ORDER BY a.id) x",
+    + f" AS j, a.id AS k FROM (SELECT id, name FROM {S}account WHERE deleted_at IS NULL"
+    "/*scope:*/ ORDER BY id LIMIT 100) a ORDER BY a.id) x",
     "W4": f"SELECT {_agg('j', 'k1 DESC, k2')}{_TEXT} FROM (SELECT {_W4_OBJ} AS j, o.amount AS k1, "
     f"o.id AS k2 FROM {S}opportunity o JOIN {S}account a ON a.id = o.account AND a.deleted_at "
-    "IS NULL WHERE o.deleted_at IS NULL AND o.stage IN ('proposal', 'negotiation') AND "
+    "IS NULL/*scope:a*/ WHERE o.deleted_at IS NULL/*scope:o*/ AND o.stage IN ('proposal', "
+    "'negotiation') AND "
     "o.amount >= 100000 ORDER BY o.amount DESC, o.id LIMIT 50) x",
 }
+
+
+_SCOPE = re.compile(r"/\*scope:(\w*)\*/")
+
+
+def _scoped(sql: str, subtree: bool) -> str:
+    """Fill each ``/*scope:ALIAS*/`` marker with the owner condition, or drop it."""
+
+    def condition(match: re.Match[str]) -> str:
+        if not subtree:
+            return ""
+        column = f"{match.group(1)}.owner" if match.group(1) else "owner"
+        if PG:
+            return f" AND {column} = ANY({_param('owners')})"
+        return f" AND {column} IN (SELECT value FROM json_each({_param('owners')}))"
+
+    return _SCOPE.sub(condition, sql)
+
+
+def _params(data: dict[str, Any]) -> dict[str, Any]:
+    if "owners" in data:
+        owners = data["owners"]
+        data = {**data, "owners": [uuid.UUID(o) for o in owners] if PG else json.dumps(owners)}
+    return data
 
 
 def _iso(value: Any) -> Any:
@@ -183,19 +218,45 @@ def _encode(name: str, rows: list[Any]) -> Any:
 _ENCODER = msgspec.json.Encoder(decimal_format="string")
 
 
+# Statements are filled in once, at import, as an app would hold them.
+SQL = {
+    (kind, workload, subtree): _scoped(text, subtree)
+    for kind, texts in (("rows", ROWS), ("json", JSON))
+    for workload, text in texts.items()
+    for subtree in (False, True)
+}
+
+
+def _run(kind: str, workload: str, variant: str, data: dict[str, Any]) -> Any:
+    sql = SQL[(kind, workload, variant == "subtree")]
+    with backend.read_tenant(TENANT) as conn:
+        result = conn.exec_driver_sql(sql, _params(data))
+        return result.all() if kind == "rows" else result.scalar()
+
+
 @post("/bench/{workload:str}/rows", sync_to_thread=True, status_code=200)
 def rows(workload: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[bytes]:
-    with backend.read_tenant(TENANT) as conn:
-        result = conn.exec_driver_sql(ROWS[workload], data).all()
+    result = _run("rows", workload, "", data)
+    return Response(_ENCODER.encode(_encode(workload, result)), media_type=MediaType.JSON)
+
+
+@post("/bench/{workload:str}/rows-subtree", sync_to_thread=True, status_code=200)
+def rows_subtree(workload: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[bytes]:
+    result = _run("rows", workload, "subtree", data)
     return Response(_ENCODER.encode(_encode(workload, result)), media_type=MediaType.JSON)
 
 
 @post("/bench/{workload:str}/json", sync_to_thread=True, status_code=200)
 def built(workload: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[str]:
-    with backend.read_tenant(TENANT) as conn:
-        value = conn.exec_driver_sql(JSON[workload], data).scalar()
+    value = _run("json", workload, "", data)
     return Response(value if workload != "W1" else f"[{value}]", media_type=MediaType.JSON)
 
 
-app.register(rows)
-app.register(built)
+@post("/bench/{workload:str}/json-subtree", sync_to_thread=True, status_code=200)
+def built_subtree(workload: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[str]:
+    value = _run("json", workload, "subtree", data)
+    return Response(value if workload != "W1" else f"[{value}]", media_type=MediaType.JSON)
+
+
+for handler in (rows, rows_subtree, built, built_subtree):
+    app.register(handler)

@@ -1,10 +1,19 @@
 """GraphQL workloads W1-W4 against hand-written SQL endpoints in the same server.
 
-Loads the demo CRM with 10,000 accounts, 100,000 contacts and 50,000 opportunities,
-starts one server process (uvicorn, one worker) that serves both the tenant's GraphQL API
-and hand-written endpoints for the same answers, and drives each with wrk. For every
-endpoint it reports requests/s and CPU per request of the server process and of the
-database (PostgreSQL backends; SQLite runs inside the server).
+Loads the demo CRM with 10,000 accounts, 100,000 contacts and 50,000 opportunities owned
+round-robin by four users (sales director, sales manager, sales rep, marketing), starts
+one server process (uvicorn, one worker) that serves both the tenant's GraphQL API and
+hand-written endpoints for the same answers, and drives each with wrk. For every endpoint
+it reports requests/s and CPU per request of the server process and of the database
+(PostgreSQL backends; SQLite runs inside the server).
+
+Each workload runs twice:
+
+- **full access**: a platform admin, so no row predicate; against hand-written SQL with
+  no predicate;
+- **role subtree**: the sales manager's API token, whose access depth on accounts,
+  contacts and opportunities is the role subtree (their own records and the sales rep's:
+  half the data); against hand-written SQL that filters ``owner`` by the same user ids.
 
 Two hand-written variants stand for the physical limit: ``rows`` (plain rows, encoded
 with msgspec in Python) and ``json`` (the database builds the JSON). The ratio is against
@@ -24,11 +33,14 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +51,7 @@ from sqlalchemy import make_url  # noqa: E402
 
 from metadata.validation import validate_file  # noqa: E402
 from runtime.demo import DEMO_DIR  # noqa: E402
+from runtime.security.identity import Identity  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
 from runtime.storage.backends import make_backend  # noqa: E402
 from runtime.storage.ids import new_id  # noqa: E402
@@ -46,6 +59,15 @@ from runtime.storage.tables import build_table  # noqa: E402
 from runtime.tenants import TenantService  # noqa: E402
 
 TENANT = "bench"
+PASSWORD = "bench-password-2026"
+# Owners round-robin; the manager's role subtree holds the manager and the rep.
+OWNERS = [
+    ("director@bench.example", "sales_director"),
+    ("manager@bench.example", "sales_manager"),
+    ("rep@bench.example", "sales_rep"),
+    ("marketing@bench.example", "marketing"),
+]
+ADMIN = "admin@bench.example"
 
 WORKLOADS: dict[str, str] = {
     "W1": "query($id: ID!) { account(id: $id) { id name industry rating employees website "
@@ -66,8 +88,35 @@ TITLE = {
 }
 
 
-def load(url: str, accounts: int, contacts: int, opportunities: int) -> str:
-    """Create the bench tenant with the demo metadata and the dataset; return an account id."""
+@dataclass
+class Loaded:
+    account_id: str  # an account the manager may read
+    admin_token: str  # a platform admin's access token (full access)
+    manager_token: str  # the manager's API token (role subtree)
+    team: list[str]  # the user ids in the manager's role subtree
+
+
+def _users(backend: Any, secret: str) -> tuple[dict[str, str], str, str]:
+    """Create the owners and a platform admin; return owner ids by e-mail and two tokens."""
+    identity = Identity(backend, secret.encode())
+    # Users are platform-wide and outlive the bench tenant, so a rerun reuses them.
+    existing = {user.email: user for user in identity.users()}
+    if ADMIN not in existing:
+        identity.create_user(ADMIN, PASSWORD, platform_admin=True)
+    ids = {}
+    for email, role in OWNERS:
+        user = existing.get(email) or identity.create_user(email, PASSWORD)
+        ids[email] = str(user.id)
+        identity.set_membership(TENANT, email, role=role)
+    admin = identity.login(ADMIN, PASSWORD, None)["access_token"]
+    _, manager = identity.create_token(
+        TENANT, "manager@bench.example", name="bench", role="sales_manager"
+    )
+    return ids, admin, manager
+
+
+def load(url: str, secret: str, accounts: int, contacts: int, opportunities: int) -> Loaded:
+    """Create the bench tenant with the demo metadata, its users and the dataset."""
     backend = make_backend(Settings(database_url=url))
     backend.prepare()
     service = TenantService(backend)
@@ -77,6 +126,8 @@ def load(url: str, accounts: int, contacts: int, opportunities: int) -> str:
     metadata = validate_file(DEMO_DIR / "metadata.yaml")
     service.apply(TENANT, metadata)
     model, schema = metadata.model, backend.schema(TENANT)
+    user_ids, admin_token, manager_token = _users(backend, secret)
+    owners = [uuid.UUID(user_ids[email]) for email, _ in OWNERS]
     rng = random.Random(7)
     started = time.perf_counter()
     industries = ["manufacturing", "finance", "retail", "education", "automotive"]
@@ -100,6 +151,7 @@ def load(url: str, accounts: int, contacts: int, opportunities: int) -> str:
             [
                 {
                     "id": aid,
+                    "owner": owners[i % 4],
                     "created_at": moment(i),
                     "updated_at": moment(i),
                     "row_version": 1,
@@ -120,6 +172,7 @@ def load(url: str, accounts: int, contacts: int, opportunities: int) -> str:
             [
                 {
                     "id": new_id(),
+                    "owner": owners[i % 4],
                     "created_at": moment(i),
                     "updated_at": moment(i),
                     "row_version": 1,
@@ -139,6 +192,7 @@ def load(url: str, accounts: int, contacts: int, opportunities: int) -> str:
             [
                 {
                     "id": new_id(),
+                    "owner": owners[i % 4],
                     "created_at": moment(i),
                     "updated_at": moment(i),
                     "row_version": 1,
@@ -166,7 +220,10 @@ def load(url: str, accounts: int, contacts: int, opportunities: int) -> str:
         flush=True,
     )
     backend.dispose()
-    return str(account_ids[accounts // 2])
+    team = [user_ids["manager@bench.example"], user_ids["rep@bench.example"]]
+    # Account i is owned by owners[i % 4]; index 1 belongs to the manager.
+    middle = accounts // 2 - (accounts // 2) % 4 + 1
+    return Loaded(str(account_ids[middle]), admin_token, manager_token, team)
 
 
 def _cpu(pids: list[int]) -> dict[int, float]:
@@ -202,11 +259,14 @@ def _database_pids(database: str) -> list[int]:
     return pids
 
 
-def _wrk(url: str, body: str, seconds: int, connections: int) -> dict[str, float]:
+def _wrk(
+    url: str, body: str, seconds: int, connections: int, token: str | None
+) -> dict[str, float]:
     script = Path(tempfile.mkdtemp()) / "post.lua"
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n' if token else ""
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(body)}\n"
+        f"{auth}wrk.body = {json.dumps(body)}\n"
     )
     out = subprocess.run(
         [
@@ -242,12 +302,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--only", choices=["full", "subtree"], help="run one access level")
     parser.add_argument("--json", action="store_true", help="print results as JSON too")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt install wrk")
-    account_id = load(args.url, args.accounts, args.contacts, args.opportunities)
-    env = {**os.environ, "TESSERA_DATABASE_URL": args.url, "PYTHONPATH": str(ROOT)}
+    secret = secrets.token_urlsafe(32)
+    loaded = load(args.url, secret, args.accounts, args.contacts, args.opportunities)
+    env = {
+        **os.environ,
+        "TESSERA_DATABASE_URL": args.url,
+        "TESSERA_SECRET_KEY": secret,
+        # wrk sends thousands of requests a second from one token: lift the rate limit,
+        # which is measured by the tests, not here.
+        "TESSERA_RATE_PER_MINUTE": str(10**9),
+        "PYTHONPATH": str(ROOT),
+    }
     server = subprocess.Popen(
         [
             sys.executable,
@@ -264,38 +334,47 @@ def main() -> None:
         env=env,
     )
     base = f"http://127.0.0.1:{args.port}"
+    levels = {
+        "full": (loaded.admin_token, None),
+        "subtree": (loaded.manager_token, loaded.team),
+    }
     try:
         _wait(base)
         postgres = make_url(args.url).get_backend_name() == "postgresql"
+        database = make_url(args.url).database or ""
         results = []
-        for name, query in WORKLOADS.items():
-            variables = {"id": account_id} if name == "W1" else {}
-            body = json.dumps({"query": query, "variables": variables})
-            targets = {
-                "graphql": (f"{base}/t/{TENANT}/graphql", body),
-                "hand-written rows": (f"{base}/bench/{name}/rows", json.dumps(variables)),
-                "hand-written json": (f"{base}/bench/{name}/json", json.dumps(variables)),
-            }
-            _check_same(targets, name)
-            row: dict[str, Any] = {"workload": name}
-            for label, (url, payload) in targets.items():
-                _wrk(url, payload, 1, args.connections)  # warm up
-                database = make_url(args.url).database or ""
-                server_before = _cpu([server.pid])
-                db_before = _cpu(_database_pids(database)) if postgres else {}
-                measured = _wrk(url, payload, args.seconds, args.connections)
-                n = measured["requests"]
-                server_after = _cpu([server.pid])
-                db_after = _cpu(_database_pids(database)) if postgres else {}
-                row[label] = {
-                    "rps": measured["rps"],
-                    "server_ms": _spent(server_before, server_after) * 1000 / n,
-                    "db_ms": _spent(db_before, db_after) * 1000 / n if postgres else None,
+        for level, (token, team) in levels.items():
+            if args.only and level != args.only:
+                continue
+            for name, query in WORKLOADS.items():
+                variables = {"id": loaded.account_id} if name == "W1" else {}
+                body = json.dumps({"query": query, "variables": variables})
+                scoped = json.dumps({**variables, "owners": team} if team else variables)
+                suffix = "-subtree" if team else ""
+                targets = {
+                    "graphql": (f"{base}/t/{TENANT}/graphql", body, token),
+                    "hand-written rows": (f"{base}/bench/{name}/rows{suffix}", scoped, None),
+                    "hand-written json": (f"{base}/bench/{name}/json{suffix}", scoped, None),
                 }
-            best = max(row["hand-written rows"]["rps"], row["hand-written json"]["rps"])
-            row["ratio"] = row["graphql"]["rps"] / best
-            results.append(row)
-            _print_row(row)
+                _check_same(targets, f"{name} ({level})")
+                row: dict[str, Any] = {"workload": name, "access": level}
+                for label, (url, payload, auth) in targets.items():
+                    _wrk(url, payload, 1, args.connections, auth)  # warm up
+                    server_before = _cpu([server.pid])
+                    db_before = _cpu(_database_pids(database)) if postgres else {}
+                    measured = _wrk(url, payload, args.seconds, args.connections, auth)
+                    n = measured["requests"]
+                    server_after = _cpu([server.pid])
+                    db_after = _cpu(_database_pids(database)) if postgres else {}
+                    row[label] = {
+                        "rps": measured["rps"],
+                        "server_ms": _spent(server_before, server_after) * 1000 / n,
+                        "db_ms": _spent(db_before, db_after) * 1000 / n if postgres else None,
+                    }
+                best = max(row["hand-written rows"]["rps"], row["hand-written json"]["rps"])
+                row["ratio"] = row["graphql"]["rps"] / best
+                results.append(row)
+                _print_row(row)
         if args.json:
             print(json.dumps(results, indent=2))
     finally:
@@ -316,13 +395,16 @@ def _wait(base: str) -> None:
     raise SystemExit("the server did not start")
 
 
-def _check_same(targets: dict[str, tuple[str, str]], name: str) -> None:
+def _check_same(targets: dict[str, tuple[str, str, str | None]], name: str) -> None:
     """Fail unless every endpoint returns the same number of records (same answer)."""
     import httpx
 
     counts = {}
-    for label, (url, payload) in targets.items():
-        response = httpx.post(url, content=payload, headers={"content-type": "application/json"})
+    for label, (url, payload, token) in targets.items():
+        headers = {"content-type": "application/json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        response = httpx.post(url, content=payload, headers=headers)
         if response.status_code != 200 or "errors" in response.json():
             raise SystemExit(f"{name} {label}: {response.status_code} {response.text[:500]}")
         body = response.json()
@@ -340,8 +422,8 @@ def _count(body: Any) -> int:
 
 def _print_row(row: dict[str, Any]) -> None:
     parts = [
-        f"{row['workload']} ({TITLE[row['workload']]}): GraphQL at {row['ratio']:.2f}x "
-        "the best hand-written"
+        f"{row['workload']} ({TITLE[row['workload']]}), {row['access']} access: GraphQL at "
+        f"{row['ratio']:.2f}x the best hand-written"
     ]
     for label in ("graphql", "hand-written rows", "hand-written json"):
         r = row[label]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,14 @@ def set_up_demo(
             )
         else:
             lines.append("Demo metadata is up to date.")
-    counts = seed(service, DEMO_TENANT, directory / "sample_data.yaml")
-    if counts:
-        lines.append("Seeded " + ", ".join(f"{n} {obj}" for obj, n in counts.items()) + ".")
+    # Users first, so the sample records can name their owners.
+    owners: dict[str, Any] = {}
     if identity is not None:
         lines += _demo_users(identity)
+        owners = {email.split("@")[0]: identity.user(email).id for email, _, _ in DEMO_USERS}
+    counts = seed(service, DEMO_TENANT, directory / "sample_data.yaml", owners)
+    if counts:
+        lines.append("Seeded " + ", ".join(f"{n} {obj}" for obj, n in counts.items()) + ".")
     return "\n".join(lines)
 
 
@@ -91,10 +95,13 @@ def _demo_users(identity: Identity) -> list[str]:
     ]
 
 
-def seed(service: TenantService, tenant: str, path: Path) -> dict[str, int]:
+def seed(
+    service: TenantService, tenant: str, path: Path, owners: Mapping[str, Any] | None = None
+) -> dict[str, int]:
     """Insert the records in ``path`` unless the tenant already has some of each object.
 
     A lookup's value names the ``_key`` of an earlier record, in this object or another.
+    ``_owner`` names a key of ``owners`` (user ids); records stay unowned without it.
     """
     data: dict[str, list[dict[str, Any]]] = yaml.safe_load(path.read_text(encoding="utf-8"))
     _, snapshot = service.active(tenant)
@@ -114,7 +121,9 @@ def seed(service: TenantService, tenant: str, path: Path) -> dict[str, int]:
             obj = model.objects[obj_name]
             # One at a time, so a record can refer to an earlier one of the same object.
             for record in records:
-                row = {k: v for k, v in record.items() if k != "_key"}
+                row = {k: v for k, v in record.items() if k not in ("_key", "_owner")}
+                if owners and "_owner" in record:
+                    row["owner"] = owners[record["_owner"]]
                 for name, value in row.items():
                     if name in obj.fields and obj.fields[name].is_relation:
                         row[name] = keys[value]

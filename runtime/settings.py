@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from runtime.graphql.limits import Limits
 
 DEFAULT_DATA_DIR = Path(".tessera")
 
@@ -29,6 +31,8 @@ class Settings:
     set ``TESSERA_SECRET_KEY`` when several server processes must accept each other's."""
     rate_per_minute: int = 600
     """Requests a minute one token or signed-in user may make (0: unlimited)."""
+    limits: Limits = field(default_factory=Limits)
+    """GraphQL request bounds (page and bulk sizes, depth, cost); ``TESSERA_MAX_*``."""
 
     @property
     def data_dir(self) -> Path:
@@ -52,5 +56,33 @@ class Settings:
             settings = replace(settings, secret_key=env["TESSERA_SECRET_KEY"])
         if env.get("TESSERA_RATE_PER_MINUTE"):
             settings = replace(settings, rate_per_minute=int(env["TESSERA_RATE_PER_MINUTE"]))
+        bounds = {
+            name: _positive(env, variable)
+            for name, variable in _LIMIT_VARIABLES.items()
+            if env.get(variable)
+        }
+        if bounds:
+            settings = replace(settings, limits=replace(settings.limits, **bounds))
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings
+
+
+_LIMIT_VARIABLES = {
+    "default_page_size": "TESSERA_DEFAULT_PAGE_SIZE",
+    "max_page_size": "TESSERA_MAX_PAGE_SIZE",
+    "max_bulk_size": "TESSERA_MAX_BULK_SIZE",
+    "max_depth": "TESSERA_MAX_DEPTH",
+    "max_cost": "TESSERA_MAX_COST",
+}
+
+
+def _positive(env: Mapping[str, str], variable: str) -> int:
+    """Return ``variable`` as a positive whole number, or fail naming it."""
+    text = env[variable]
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{variable} must be a whole number of 1 or more, not {text!r}")
+    return value

@@ -786,13 +786,24 @@ class Identity:
         return caller, _aware(row.expires_at)
 
 
+#: RFC 7518 section 3.2: an HS256 key is at least as long as the hash (32 bytes).
+MIN_SECRET_BYTES = 32
+
+
 def load_secret(configured: str | None, data_dir: Any) -> bytes:
     """Return the signing secret: the configured one, else one kept in ``data_dir``.
 
     Several server processes must share one secret: set ``TESSERA_SECRET_KEY`` for them.
     """
     if configured:
-        return configured.encode()
+        key = configured.encode()
+        if len(key) < MIN_SECRET_BYTES:
+            # HS256 with a short key can be brute-forced offline from any one token.
+            raise ValueError(
+                f"TESSERA_SECRET_KEY is {len(key)} bytes; use at least {MIN_SECRET_BYTES} "
+                "random bytes (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return key
     from pathlib import Path
 
     path = Path(data_dir) / "secret.key"

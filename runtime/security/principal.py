@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from metadata.model import Model
@@ -118,7 +118,12 @@ class Principals:
         with self._lock:
             hit = self._principals.get(key)
         if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
+            principal = hit[1]
+            # Two tokens of one member with one role share permissions, not their identity:
+            # each is audited and rate-limited as itself.
+            if principal.rate_key != caller.rate_key:
+                principal = replace(principal, actor=caller.actor, rate_key=caller.rate_key)
+            return principal
         principal = self._build(caller, tenant)
         with self._lock:
             self._principals[key] = (now, principal)

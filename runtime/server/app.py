@@ -73,7 +73,7 @@ def create_app(
         backend.prepare()
         service = TenantService(backend)
 
-    apis = ActiveApis(service, SchemaCache())
+    apis = ActiveApis(service, SchemaCache(limits=settings.limits))
     identity = Identity(service.backend, load_secret(settings.secret_key, settings.data_dir))
     principals = Principals(service, identity)
     limiter = RateLimiter(settings.rate_per_minute)

@@ -45,31 +45,56 @@ def test_the_readme_tour(database_url, monkeypatch):
 
 
 def test_the_readme_graphql_examples(service):
-    """Every curl example in the README answers without errors on the demo tenant."""
+    """The README's sign-in works, and every curl example with its token answers on the demo
+    tenant without errors; the rep it mentions sees only their own records."""
     import re
     import shlex
 
-    from runtime.demo import set_up_demo
-    from tests.conftest import admin_client
+    from litestar.testing import TestClient
 
-    set_up_demo(service)
+    from runtime.demo import set_up_demo
+    from runtime.server.app import create_app
+
+    app = create_app(service=service)
     readme = (ROOT / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    [login] = re.findall(r"curl -s localhost:8000/auth/login .*?-d '([^']*)'", readme)
     commands = [
         c for c in re.findall(r"^curl .*?(?=\n\n|\n```)", readme, re.S | re.M) if "/graphql" in c
     ]
     assert len(commands) == 4
-    with admin_client(service) as client:
+    with TestClient(app) as client:
+        set_up_demo(service, identity=app.state.identity)
+        signed_in = client.post("/auth/login", content=login)
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()["access_token"]
         for command in commands:
-            words = shlex.split(command.split("|")[0])
+            words = shlex.split(command.split("|")[0].replace("$TOKEN", token))
+            headers = dict(
+                tuple(part.strip() for part in words[i + 1].split(":", 1))
+                for i, word in enumerate(words)
+                if word == "-H"
+            )
+            assert headers["authorization"] == f"Bearer {token}", command
             if "--data-urlencode" in words:
                 query = words[words.index("--data-urlencode") + 1].removeprefix("query=")
-                response = client.get("/t/demo/graphql", params={"query": query})
+                response = client.get("/t/demo/graphql", params={"query": query}, headers=headers)
             else:
                 response = client.post(
-                    "/t/demo/graphql",
-                    content=words[words.index("-d") + 1],
-                    headers={"content-type": "application/json"},
+                    "/t/demo/graphql", content=words[words.index("-d") + 1], headers=headers
                 )
             body = response.json()
             assert response.status_code == 200 and "errors" not in body, body
             assert all(value for value in body["data"].values())
+
+        as_rep = client.post("/auth/login", content=login.replace("admin@demo", "rep@demo")).json()[
+            "access_token"
+        ]
+        rep = {"authorization": f"Bearer {as_rep}"}
+        query = '{ accounts { nodes { name } } __type(name: "Mutation") { fields { name } } }'
+        data = client.get("/t/demo/graphql", params={"query": query}, headers=rep).json()["data"]
+        assert sorted(n["name"] for n in data["accounts"]["nodes"]) == [
+            "华信精密制造有限公司",
+            "华信精密（苏州）分公司",
+        ]
+        mutations = {f["name"] for f in data["__type"]["fields"]}
+        assert "createAccount" in mutations and "deleteAccount" not in mutations
