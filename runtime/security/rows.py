@@ -61,10 +61,12 @@ def row_predicate(
     if principal.role:
         who = f'({who} OR sh."role" = {ctx.param(principal.role)})'
     edit = " AND sh.\"access\" = 'edit'" if write else ""
+    # Uncorrelated on purpose: the database reads the caller's shares once and probes a
+    # hash per row. The correlated EXISTS form cost W4 (top 50 of 20,000 candidate rows)
+    # three times the whole query's time on PostgreSQL 15 (26 ms against 8 ms).
     parts.append(
-        f"EXISTS (SELECT 1 FROM {d.table(naming.SHARES_TABLE)} sh WHERE "
-        f'sh."record_id" = {_col(alias, "id")} AND sh."object" = {ctx.param(obj.name)} '
-        f"AND {who}{edit})"
+        f'{_col(alias, "id")} IN (SELECT sh."record_id" FROM {d.table(naming.SHARES_TABLE)} sh '
+        f'WHERE sh."object" = {ctx.param(obj.name)} AND {who}{edit})'
     )
     return "(" + " OR ".join(parts) + ")"
 

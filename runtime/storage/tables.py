@@ -259,6 +259,10 @@ def system_tables(schema: str | None) -> MetaData:
         Column("shared_at", UTCDateTime, nullable=False),
     )
     Index("ix__tessera_shares__record", shares.c.record_id, shares.c.object)
+    # Row predicates read "what is shared with me (or my role) on this object" once per
+    # statement; these serve that lookup without scanning every share.
+    Index("ix__tessera_shares__user", shares.c.object, shares.c.user_id)
+    Index("ix__tessera_shares__role", shares.c.object, shares.c.role)
     # Field history of objects that opt in: written in the same transaction as the change.
     history = Table(
         naming.HISTORY_TABLE,
