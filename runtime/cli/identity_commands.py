@@ -120,13 +120,48 @@ def register(
             title="Users",
         )
 
+    def _set_active(ctx: Any, email: str, active: bool, as_json: bool) -> None:
+        user = ctx.identity.set_active(email, active, actor=_actor())
+        if as_json:
+            output.emit_json(user.to_dict())
+            return
+        state = "can sign in again" if active else "is deactivated: sign-ins and tokens refused"
+        output.out.print(f"{user.email} {state}.")
+
+    @user.command("deactivate")
+    @click.argument("email")
+    @json_option
+    @pass_context
+    @reports_errors
+    def user_deactivate(ctx: Any, email: str, as_json: bool) -> None:
+        """Stop EMAIL from signing in or using their tokens (nothing is deleted)."""
+        _set_active(ctx, email, False, as_json)
+
+    @user.command("activate")
+    @click.argument("email")
+    @json_option
+    @pass_context
+    @reports_errors
+    def user_activate(ctx: Any, email: str, as_json: bool) -> None:
+        """Let a deactivated EMAIL sign in again."""
+        _set_active(ctx, email, True, as_json)
+
     @user.command("grant")
     @click.argument("email")
     @click.option("--tenant", required=True, help="The tenant.")
     @click.option("--role", help="Role in the tenant (from its metadata).")
-    @click.option("--permission-set", "sets", multiple=True, help="Extra permission set (repeat).")
+    @click.option("--no-role", is_flag=True, help="Take the member's role away.")
     @click.option(
-        "--tenant-admin", is_flag=True, help="May manage the tenant's metadata and users."
+        "--permission-set",
+        "sets",
+        multiple=True,
+        help="Permission set beyond the role's (repeat); replaces the member's extra sets.",
+    )
+    @click.option("--no-permission-sets", is_flag=True, help="Remove every extra set.")
+    @click.option(
+        "--tenant-admin/--no-tenant-admin",
+        default=None,
+        help="May (or may no longer) manage the tenant's metadata and users.",
     )
     @json_option
     @pass_context
@@ -136,17 +171,40 @@ def register(
         email: str,
         tenant: str,
         role: str | None,
+        no_role: bool,
         sets: tuple[str, ...],
-        tenant_admin: bool,
+        no_permission_sets: bool,
+        tenant_admin: bool | None,
         as_json: bool,
     ) -> None:
-        """Make EMAIL a member of a tenant, or change their role and sets."""
+        """Make EMAIL a member of a tenant, or change their membership.
+
+        What is not given stays as it was, so granting a set keeps the member's role.
+        """
+        if role and no_role:
+            raise click.UsageError("give --role or --no-role, not both")
+        if sets and no_permission_sets:
+            raise click.UsageError("give --permission-set or --no-permission-sets, not both")
+        identity = ctx.identity
+        current = identity.membership(tenant, identity.user(email).id)
         roles, known_sets = _known(ctx, tenant)
-        member = ctx.identity.set_membership(
+        if no_role:
+            role = None
+        elif role is None and current is not None:
+            role = current.role
+        if no_permission_sets:
+            chosen: list[str] = []
+        elif sets:
+            chosen = list(sets)
+        else:
+            chosen = list(current.permission_sets) if current else []
+        if tenant_admin is None:
+            tenant_admin = bool(current and current.tenant_admin)
+        member = identity.set_membership(
             tenant,
             email,
             role=role,
-            permission_sets=list(sets),
+            permission_sets=chosen,
             tenant_admin=tenant_admin,
             actor=_actor(),
             known_roles=roles,
@@ -154,8 +212,13 @@ def register(
         )
         if as_json:
             output.emit_json(member.to_dict())
-        else:
-            output.out.print(f"{member.user.email} in {tenant!r}: role {role or '-'}.")
+            return
+        extra = ", ".join(member.permission_sets) or "none"
+        admin = ", tenant admin" if member.tenant_admin else ""
+        output.out.print(
+            f"{member.user.email} in {tenant!r}: role {member.role or '-'}, "
+            f"extra permission sets {extra}{admin}."
+        )
 
     @user.command("members")
     @click.option("--tenant", required=True)

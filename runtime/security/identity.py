@@ -48,6 +48,9 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
 MIN_PASSWORD_LENGTH = 10
 #: How often one API token's use is written to the audit log (per process).
 TOKEN_USE_AUDIT_SECONDS = 60.0
+#: How long a process trusts what it read about a user or API token (active, platform
+#: admin, revoked). The process that makes a change forgets at once; others within this.
+CREDENTIAL_CACHE_SECONDS = 10.0
 
 
 class AuthError(RegistryError):
@@ -190,6 +193,7 @@ class Identity:
         self._hasher = PasswordHasher()
         self._clock = clock
         self._token_cache: dict[str, tuple[float, Caller | None, dt.datetime | None]] = {}
+        self._user_cache: dict[uuid.UUID, tuple[float, bool, bool]] = {}
         self._audited_use: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
         #: Called with a tenant name when its memberships change (principals cache them).
@@ -624,10 +628,17 @@ class Identity:
         with self.backend.begin_control() as conn:
             info = Registry(conn).get_tenant(tenant)
             user = self._user(conn, email)
-            if not self._is_member(conn, info, user.id):
+            membership = conn.execute(
+                select(_members.c.role).where(
+                    _members.c.tenant_id == info.id, _members.c.user_id == user.id
+                )
+            ).first()
+            if membership is None:
                 raise IdentityError(
                     f"{user.email} is not a member of tenant {tenant!r}; add them first"
                 )
+            # Bound now: a later change of the member's role does not widen the token.
+            role = role or membership.role
             token_id = uuid.uuid4()
             expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
             conn.execute(
@@ -706,6 +717,7 @@ class Identity:
     def _forget_tokens(self) -> None:
         with self._lock:
             self._token_cache.clear()
+            self._user_cache.clear()
 
     # -- authentication ------------------------------------------------------------------
 
@@ -729,19 +741,41 @@ class Identity:
             raise AuthError("the access token is not valid") from None
         if claims.get("typ") != "access":
             raise AuthError("the access token is not valid")
+        user_id = uuid.UUID(claims["sub"])
+        # The token says who signed in; whether they still may, and as what, is read from
+        # the users table (cached briefly), so deactivating a user or taking away platform
+        # admin does not wait for their access tokens to expire.
+        active, platform_admin = self._user_state(user_id)
+        if not active:
+            raise AuthError("this user is deactivated")
         return Caller(
-            user_id=uuid.UUID(claims["sub"]),
+            user_id=user_id,
             email=claims.get("email", ""),
-            platform_admin=bool(claims.get("adm")),
+            platform_admin=platform_admin,
             tenant=claims.get("tnt"),
         )
+
+    def _user_state(self, user_id: uuid.UUID) -> tuple[bool, bool]:
+        """Return (active, platform admin) for ``user_id``; (False, False) if it is gone."""
+        now = self._clock()
+        with self._lock:
+            hit = self._user_cache.get(user_id)
+        if hit is None or now - hit[0] > CREDENTIAL_CACHE_SECONDS:
+            with self.backend.connect_control() as conn:
+                row = conn.execute(
+                    select(_users.c.active, _users.c.platform_admin).where(_users.c.id == user_id)
+                ).first()
+            hit = (now, bool(row and row.active), bool(row and row.platform_admin))
+            with self._lock:
+                self._user_cache[user_id] = hit
+        return hit[1], hit[2]
 
     def _api_token(self, secret: str) -> Caller:
         digest = _hash(secret)
         now = self._clock()
         with self._lock:
             hit = self._token_cache.get(digest)
-        if hit is None or now - hit[0] > 30.0:
+        if hit is None or now - hit[0] > CREDENTIAL_CACHE_SECONDS:
             hit = (now, *self._lookup_token(digest))
             with self._lock:
                 self._token_cache[digest] = hit

@@ -148,8 +148,9 @@ class Principals:
         model = directory.model
         security = model.security
         if caller.token_id is not None:
-            # A token acts with its own role and that role's sets, never as an admin.
-            role, extra, admin = caller.token_role or member.role, (), False
+            # A token acts with the role bound when it was made and that role's sets,
+            # never as an admin.
+            role, extra, admin = caller.token_role, (), False
         else:
             role, extra, admin = member.role, member.permission_sets, member.tenant_admin
         grants = FULL if admin else effective(model, sets_of(security, role, extra))

@@ -89,6 +89,10 @@ class UserCreate(Struct, forbid_unknown_fields=True):
     platform_admin: bool = False
 
 
+class Activation(Struct, forbid_unknown_fields=True):
+    active: bool
+
+
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
@@ -250,6 +254,16 @@ class UserController(Controller):
             actor=request.state.actor,
         )
         return user.to_dict()
+
+    @put("/{email:str}/active", sync_to_thread=True, summary="Activate or deactivate a user")
+    def set_active(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        email: FromPath[str],
+        data: JSONBody[Activation],
+    ) -> dict[str, Any]:
+        return identity.set_active(email, data.active, actor=request.state.actor).to_dict()
 
     @get("/audit", sync_to_thread=True, summary="The whole audit log, newest first")
     def audit_log(

@@ -121,6 +121,53 @@ def test_revoked_api_token_stops_working(two_tenants):
     )
 
 
+def test_deactivating_a_user_refuses_every_credential_at_once(two_tenants):
+    client, _, credentials = two_tenants
+    identity = client.app.state.identity
+    # The platform admin deactivates the tenant admin over HTTP, and brings them back.
+    root = f"root.{uuid.uuid4().hex[:8]}@example.com"
+    identity.create_user(root, PASSWORD, platform_admin=True)
+    as_root = {"Authorization": f"Bearer {identity.login(root, PASSWORD, None)['access_token']}"}
+    [member] = identity.members("ta")
+    signed_in = identity.login(member.user.email, PASSWORD, "ta")
+    query = {"query": "{ accounts { totalCount } }"}
+
+    def status(credential):
+        headers = {"Authorization": f"Bearer {credential}"}
+        return client.post("/t/ta/graphql", json=query, headers=headers).status_code
+
+    assert [status(credentials["session"]), status(credentials["api token"])] == [200, 200]
+    off = client.put(
+        f"/api/users/{member.user.email}/active", json={"active": False}, headers=as_root
+    )
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert [status(credentials["session"]), status(credentials["api token"])] == [401, 401]
+    refreshed = client.post("/auth/refresh", json={"refresh_token": signed_in["refresh_token"]})
+    assert refreshed.status_code == 401
+    again = client.post(
+        "/auth/login", json={"email": member.user.email, "password": PASSWORD, "tenant": "ta"}
+    )
+    assert again.status_code == 401
+    kinds = [e.kind for e in _audit(client, "ta")]
+    assert "login_failed" in kinds
+    on = client.put(
+        f"/api/users/{member.user.email}/active", json={"active": True}, headers=as_root
+    )
+    assert on.status_code == 200
+    assert [status(credentials["session"]), status(credentials["api token"])] == [200, 200]
+    # Only a platform admin may do this.
+    session = {"Authorization": f"Bearer {credentials['session']}"}
+    forbidden = client.put(f"/api/users/{root}/active", json={"active": False}, headers=session)
+    assert forbidden.status_code == 403
+
+
+def _audit(client, tenant):
+    from runtime.security import audit
+
+    with client.app.state.identity.backend.connect_control() as conn:
+        return audit.read(conn, tenant=tenant, kinds=None, limit=20)
+
+
 HOSTILE = [
     "'; DROP TABLE account; --",
     'x") OR 1=1 --',
