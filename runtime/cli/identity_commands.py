@@ -120,6 +120,18 @@ def register(
             title="Users",
         )
 
+    @user.command("password")
+    @click.argument("email")
+    @click.option("--password", help="The new password (asked for when not given).")
+    @pass_context
+    @reports_errors
+    def user_password(ctx: Any, email: str, password: str | None) -> None:
+        """Set EMAIL's password (for a forgotten one); ends their sessions."""
+        if password is None:
+            password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+        ctx.identity.set_password(email, password, actor=_actor())
+        output.out.print(f"Password of {email} changed; their sessions are ended.")
+
     def _set_active(ctx: Any, email: str, active: bool, as_json: bool) -> None:
         user = ctx.identity.set_active(email, active, actor=_actor())
         if as_json:

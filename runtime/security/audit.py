@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from metadata.registry.models import AuditEntry, utcnow
 
@@ -81,10 +81,19 @@ def read(
     before: int | None = None,
     limit: int = 100,
 ) -> list[AuditRecord]:
-    """Return entries newest first; ``tenant`` None means every tenant and the platform."""
+    """Return entries newest first; ``tenant`` None means every tenant and the platform.
+
+    A tenant's entries start at its latest ``tenant_created``: a tenant deleted and made
+    again under the same name does not show its predecessor's history to its new admins.
+    """
     query = select(_log).order_by(_log.c.id.desc()).limit(limit)
     if tenant is not None:
-        query = query.where(_log.c.tenant == tenant)
+        born = (
+            select(func.coalesce(func.max(_log.c.id), 0))
+            .where(_log.c.tenant == tenant, _log.c.kind == "tenant_created")
+            .scalar_subquery()
+        )
+        query = query.where(_log.c.tenant == tenant, _log.c.id >= born)
     if kinds:
         query = query.where(_log.c.kind.in_(kinds))
     if before is not None:

@@ -269,6 +269,14 @@ class Identity:
                 change="password",
             )
 
+    def change_password(self, user_id: uuid.UUID, current: str, new: str) -> None:
+        """Change a user's own password, proving the current one (ends every session)."""
+        with self.backend.connect_control() as conn:
+            row = conn.execute(select(_users).where(_users.c.id == user_id)).first()
+        if row is None or not self._verify(row.password_hash, current):
+            raise AuthError("the current password is not right")
+        self.set_password(row.email, new, actor=f"user:{row.email}")
+
     def set_active(self, email: str, active: bool, *, actor: str = "cli") -> UserInfo:
         with self.backend.begin_control() as conn:
             user = self._user(conn, email)

@@ -89,6 +89,11 @@ class UserCreate(Struct, forbid_unknown_fields=True):
     platform_admin: bool = False
 
 
+class PasswordChange(Struct, forbid_unknown_fields=True):
+    current_password: str
+    new_password: str
+
+
 class Activation(Struct, forbid_unknown_fields=True):
     active: bool
 
@@ -113,6 +118,19 @@ class AuthController(Controller):
     ) -> dict[str, Any]:
         identity.logout(data.refresh_token)
         return {"signed_out": True}
+
+    @post("/password", sync_to_thread=True, status_code=200, summary="Change your password")
+    def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        data: JSONBody[PasswordChange],
+    ) -> dict[str, Any]:
+        caller = authenticate(request)
+        if caller.token_id is not None:
+            raise Forbidden("sign in with your password to change it; API tokens cannot")
+        identity.change_password(caller.user_id, data.current_password, data.new_password)
+        return {"changed": True, "signed_out_everywhere": True}
 
     @get("/me", sync_to_thread=True, summary="Who the credentials belong to")
     def me(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
