@@ -3,13 +3,17 @@
 Building a schema takes milliseconds, but every request needs one, so they are kept: an
 LRU map from (content hash, grants key) to TenantApi — tenants with identical metadata,
 and members with identical permissions, share an entry — and a map from tenant to its
-active snapshot that the tenant service clears on every apply.
+active snapshot that the tenant service clears on every apply in this process, and that
+is re-validated against the registry every few seconds for applies in other processes.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from threading import Lock
+from typing import Any
 
 from metadata.snapshot import Snapshot
 from runtime.graphql.executor import TenantApi
@@ -51,12 +55,29 @@ class SchemaCache:
 
 
 class ActiveApis:
-    """Each tenant's active snapshot and time zone, forgotten when its metadata changes."""
+    """Each tenant's active snapshot and time zone, forgotten when its metadata changes.
 
-    def __init__(self, service: TenantService, cache: SchemaCache) -> None:
+    The process that applies metadata forgets at once (``TenantService.listeners``).
+    Other server processes learn of it by re-reading the tenant's registry row (its id
+    and active version: one indexed control-plane query) once ``recheck`` seconds have
+    passed, so every process serves the new schema within that time, and a tenant deleted
+    or re-created elsewhere is never served from a stale snapshot.
+    """
+
+    def __init__(
+        self,
+        service: TenantService,
+        cache: SchemaCache,
+        *,
+        recheck: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.service = service
         self.cache = cache
-        self._active: dict[str, tuple[Snapshot, str]] = {}
+        self.recheck = recheck
+        self._clock = clock
+        # tenant -> (snapshot, time zone, (tenant id, active version), checked at)
+        self._active: dict[str, tuple[Snapshot, str, tuple[Any, Any], float]] = {}
         self._generation: dict[str, int] = {}
         self._lock = Lock()
         service.listeners.append(self.forget)
@@ -64,15 +85,26 @@ class ActiveApis:
     def get(self, tenant: str, grants: Grants = FULL) -> tuple[TenantApi, str]:
         """Return the tenant's API as ``grants`` see it, and its time zone (raise if the
         tenant does not exist)."""
+        now = self._clock()
         with self._lock:
             hit = self._active.get(tenant)
             generation = self._generation.get(tenant, 0)
+        if hit is not None and now - hit[3] >= self.recheck:
+            info = self.service.get_tenant(tenant)  # raises once the tenant is gone
+            if (info.id, info.active_version) == hit[2]:
+                hit = (hit[0], hit[1], hit[2], now)
+                with self._lock:
+                    if self._generation.get(tenant, 0) == generation:
+                        self._active[tenant] = hit
+            else:
+                hit = None
         if hit is None:
             info = self.service.get_tenant(tenant)
             _, snapshot = self.service.active(tenant)
             # Tenants made by an older release get the platform tables they lack.
             self.service.backend.upgrade_storage(tenant)
-            hit = (snapshot, info.timezone)
+            # The version read with the snapshot, so a change in between is seen next time.
+            hit = (snapshot, info.timezone, (info.id, info.active_version), now)
             with self._lock:
                 # An apply that finished while we read must not be overwritten by what we
                 # read.

@@ -75,6 +75,36 @@ def test_schemas_are_shared_by_content_hash_and_refreshed_after_apply(api, servi
     assert twin.get("twin")[0] is not api.apis.get("demo")[0]
 
 
+def test_another_process_sees_an_apply_and_a_deletion_within_the_recheck(service):
+    """Two TenantServices on one database stand for two server processes: the one that
+    applies does not tell the other, which must find out from the registry itself."""
+    from metadata.registry.store import TenantNotFound
+    from runtime.tenants import TenantService
+
+    v1 = "objects:\n  lead:\n    fields:\n      name: {type: text}\n"
+    v2 = v1 + "      score: {type: integer}\n"
+    writer = TenantService(service.backend)
+    writer.create_tenant("elsewhere")
+    writer.apply("elsewhere", validate_text(v1))
+    now = [0.0]
+    reader = ActiveApis(TenantService(service.backend), SchemaCache(), clock=lambda: now[0])
+
+    def fields() -> set[str]:
+        api, _ = reader.get("elsewhere")
+        return set(api.schema.type_map["Lead"].fields)
+
+    assert "score" not in fields()
+    writer.apply("elsewhere", validate_text(v2))
+    now[0] += 1.0
+    assert "score" not in fields()  # within the recheck interval: the cached snapshot
+    now[0] += 1.5
+    assert "score" in fields()
+    writer.delete_tenant("elsewhere")
+    now[0] += 2.5
+    with pytest.raises(TenantNotFound):
+        reader.get("elsewhere")
+
+
 def test_schema_cache_is_bounded():
     from metadata.model import EMPTY_MODEL
     from metadata.snapshot import Snapshot
