@@ -140,7 +140,7 @@ def _create_objects(created: list[ObjectDef], out: _Buckets) -> None:
     """
     pending = {obj.name: obj for obj in created}
     placed: set[str] = set()
-    deferred: list[tuple[str, Field]] = []
+    deferred: list[tuple[str, Field, int]] = []
     while pending:
         ready = [
             obj
@@ -153,7 +153,13 @@ def _create_objects(created: list[ObjectDef], out: _Buckets) -> None:
             cyclic = {
                 f.name for f in obj.fields.values() if f.target in pending and f.target != obj.name
             }
-            deferred += [(obj.name, obj.fields[n]) for n in cyclic]
+            # Each goes back to its declared place: field order is part of the metadata.
+            # Declared order also means each place's earlier fields already exist.
+            deferred += [
+                (obj.name, field, position)
+                for position, field in enumerate(obj.fields.values())
+                if field.name in cyclic
+            ]
             kept = obj.with_fields({n: f for n, f in obj.fields.items() if n not in cyclic})
             late = [i for i in obj.indexes if set(i.fields) & cyclic]
             kept = replace(kept, indexes=tuple(i for i in obj.indexes if i not in late))
@@ -166,8 +172,8 @@ def _create_objects(created: list[ObjectDef], out: _Buckets) -> None:
             out.add("create_objects", CreateObject(obj))
             placed.add(obj.name)
             del pending[obj.name]
-    for object_name, field in deferred:
-        out.add("add_fields", AddField(object_name, field))
+    for object_name, field, position in deferred:
+        out.add("add_fields", AddField(object_name, field, position))
 
 
 def _targets(obj: ObjectDef) -> set[str]:

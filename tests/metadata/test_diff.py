@@ -252,6 +252,29 @@ def test_lookup_cycles_between_new_objects_are_split():
     assert "primary_contact" not in plan.operations[0].obj.fields
 
 
+def test_a_split_lookup_goes_back_to_its_declared_place():
+    """Found by the property test: a deferred lookup was appended after the object's
+    other fields, so replaying the plan reached a different field order (and hash)."""
+    after = {
+        "beta": {},
+        "alpha": {
+            "fields": {
+                "f_one": {"type": "lookup", "to": "gamma", "related_name": "a_one"},
+                "f_two": {"type": "lookup", "to": "beta", "related_name": "a_two"},
+                "f_three": {"type": "lookup", "to": "gamma", "related_name": "a_three"},
+            }
+        },
+        "gamma": {"fields": {"f_one": {"type": "lookup", "to": "alpha", "related_name": "g"}}},
+    }
+    old = Snapshot.of(validate_data({"objects": {"beta": {}}}).model)
+    new = Snapshot.of(validate_data({"objects": after}).model)
+    state = old.model
+    for op in diff(old, new).operations:
+        state = op.state_forwards(state)
+    assert list(state.objects["alpha"].fields) == ["f_one", "f_two", "f_three"]
+    assert Snapshot.of(state).content_hash == new.content_hash
+
+
 def test_fields_pointing_at_a_dropped_object_go_first():
     before = {"lead": {}, "task": {"fields": {"lead": {"type": "lookup", "to": "lead"}}}}
     after = {"task": {}}
