@@ -71,3 +71,19 @@ def test_graphql_examples_run_on_the_demo(query, service):
     body = json.loads(run(api, service.backend, request))
     assert "errors" not in body, body["errors"]
     assert body["data"] and all(value is not None for value in body["data"].values())
+
+
+def test_expression_examples_check_against_the_demo():
+    from metadata.expressions import FUNCTIONS, check
+    from metadata.validation import validate_file
+    from runtime.demo import DEMO_DIR
+
+    page = (DOCS / "expressions.md").read_text(encoding="utf-8")
+    model = validate_file(DEMO_DIR / "metadata.yaml").model
+    [block] = re.findall(r"```expr\n(.*?)```", page, re.S)
+    examples = [line for line in block.splitlines() if line.strip()]
+    assert len(examples) >= 5
+    for text in examples:
+        check(text, model, "opportunity")
+    undocumented = [name for name in FUNCTIONS if f"`{name}(" not in page]
+    assert undocumented == []

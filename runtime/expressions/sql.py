@@ -1,0 +1,175 @@
+"""Compile a checked expression to SQL for PostgreSQL or SQLite.
+
+Formula fields are computed in the database so they can be filtered, sorted and
+aggregated like stored fields. Every constant becomes a bound parameter; every name
+comes from validated metadata. The rules for nulls are the evaluator's
+(``evaluate.py``), and the test suite runs both on both backends to keep them equal:
+
+- arithmetic and comparisons with a null give null; dividing by zero gives null;
+- ``&`` treats a null text as empty;
+- AND, OR and NOT follow SQL's three-valued logic; IF treats a null condition as false.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import Any, Protocol
+
+from metadata.expressions.checker import BOOLEAN, DATE, ID, NUMBER, TEXT, Typed
+from metadata.expressions.syntax import Binary, Call, ExpressionError, FieldRef, Literal, Unary
+from runtime.graphql.dialects import SqlDialect
+
+
+class Binder(Protocol):
+    dialect: SqlDialect
+
+    def param(self, value: Any) -> str: ...
+
+
+def to_sql(typed: Typed, alias: str, binder: Binder, *, today: dt.date) -> str:
+    """Return SQL computing ``typed`` for the row ``alias`` (an alias of its object's table).
+
+    ``today`` is the tenant's date, bound as a parameter so both backends agree on it.
+    """
+    return _Compiler(binder, today).sql(typed, alias)
+
+
+_COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+class _Compiler:
+    def __init__(self, binder: Binder, today: dt.date) -> None:
+        self.b = binder
+        self.d = binder.dialect
+        self.pg = self.d.name == "postgresql"
+        self.today = today
+        self._aliases = itertools.count(1)
+
+    def value(self, value: Any, kind: str) -> str:
+        if value is None:
+            return "NULL"
+        if kind == NUMBER:
+            return self.b.param(self.d.bind_decimal(Decimal(value)))
+        if kind == BOOLEAN:
+            return self.b.param(self.d.bind_bool(value))
+        if kind == DATE:
+            return self.b.param(value if self.pg else value.isoformat())
+        return self.b.param(value)
+
+    def sql(self, t: Typed, alias: str) -> str:
+        node = t.node
+        if isinstance(node, Literal):
+            return self.value(node.value, t.type)
+        if isinstance(node, FieldRef):
+            return self.field(t, alias)
+        args = [self.sql(a, alias) for a in t.args]
+        if isinstance(node, Unary):
+            return f"(- {args[0]})" if node.op == "-" else f"(NOT {args[0]})"
+        if isinstance(node, Binary):
+            return self.binary(node.op, t, args)
+        assert isinstance(node, Call)
+        return self.call(node.name, t, args)
+
+    def field(self, t: Typed, alias: str) -> str:
+        """The first hop reads ``alias``; each further hop is a scalar subquery on the
+        lookup's target, which yields null for a missing or soft-deleted record."""
+        (_, first), *rest = t.hops
+        current = f'{alias}."{first.name}"'
+        for obj, f in rest:
+            inner = f"x{next(self._aliases)}"
+            current = (
+                f'(SELECT {inner}."{f.name}" FROM {self.d.table(obj.name)} {inner} '
+                f'WHERE {inner}."id" = {current} AND {inner}."deleted_at" IS NULL)'
+            )
+        return current
+
+    def binary(self, op: str, t: Typed, args: list[str]) -> str:
+        left, right = args
+        if op in ("AND", "OR"):
+            return f"({left} {op} {right})"
+        if op == "&":
+            return f"(COALESCE({left}, '') || COALESCE({right}, ''))"
+        if op == "/":
+            cast = "numeric" if self.pg else "REAL"
+            return f"(CAST({left} AS {cast}) / NULLIF({right}, 0))"
+        if op in "+-*":
+            return f"({left} {op} {right})"
+        # Text is ordered by code point on both backends (PostgreSQL's "C" collation),
+        # as the evaluator orders Python strings.
+        if self.pg and op not in ("=", "!=") and t.args[0].type == TEXT:
+            left, right = f'{left} COLLATE "C"', f'{right} COLLATE "C"'
+        return f"({left} {_COMPARE[op]} {right})"
+
+    def call(self, name: str, t: Typed, a: list[str]) -> str:
+        pg = self.pg
+        kind = t.args[0].type if t.args else None
+        if name == "IF":
+            return f"(CASE WHEN {a[0]} THEN {a[1]} ELSE {a[2]} END)"
+        if name in ("AND", "OR"):
+            return "(" + f" {name} ".join(a) + ")"
+        if name == "ISBLANK":
+            return f"({a[0]} IS NULL OR {a[0]} = '')" if kind == TEXT else f"({a[0]} IS NULL)"
+        if name == "BLANKVALUE":
+            first = f"NULLIF({a[0]}, '')" if kind == TEXT else a[0]
+            return f"COALESCE({first}, {a[1]})"
+        if name == "LEN":
+            return f"char_length({a[0]})" if pg else f"length({a[0]})"
+        if name == "TRIM":
+            return f"btrim({a[0]}, ' ')" if pg else f"trim({a[0]}, ' ')"
+        if name in ("LEFT", "RIGHT"):
+            n = f"CAST(trunc({a[1]}) AS integer)" if pg else f"CAST({a[1]} AS INTEGER)"
+            if pg:
+                taken = f"{name.lower()}({a[0]}, GREATEST({n}, 0))"
+            elif name == "LEFT":
+                taken = f"substr({a[0]}, 1, max({n}, 0))"
+            else:
+                taken = f"(CASE WHEN {n} <= 0 THEN '' ELSE substr({a[0]}, -{n}) END)"
+            return f"(CASE WHEN {a[1]} IS NULL OR {a[0]} IS NULL THEN NULL ELSE {taken} END)"
+        if name == "CONTAINS":
+            return f"(strpos({a[0]}, {a[1]}) > 0)" if pg else f"(instr({a[0]}, {a[1]}) > 0)"
+        if name == "BEGINS":
+            if pg:
+                return f"(left({a[0]}, char_length({a[1]})) = {a[1]})"
+            return f"(substr({a[0]}, 1, length({a[1]})) = {a[1]})"
+        if name == "TEXT":
+            if kind == DATE and pg:
+                return f"to_char({a[0]}, 'YYYY-MM-DD')"
+            if kind == ID and pg:
+                return f"CAST({a[0]} AS text)"
+            return a[0]
+        if name == "ABS":
+            return f"abs({a[0]})"
+        if name == "ROUND":
+            # The checker allows only a written whole number 0-10 here, so it is SQL text
+            # (round(numeric, numeric) does not exist in PostgreSQL).
+            digits = t.args[1].node
+            assert isinstance(digits, Literal)
+            n = int(digits.value)
+            return f"round(CAST({a[0]} AS numeric), {n})" if pg else f"round({a[0]}, {n})"
+        if name == "TODAY":
+            return self.value(self.today, DATE)
+        if name == "DATEVALUE":
+            literal = t.args[0].node
+            assert isinstance(literal, Literal)
+            return self.value(dt.date.fromisoformat(literal.value), DATE)
+        if name == "ADDDAYS":
+            if pg:
+                return f"({a[0]} + CAST(trunc({a[1]}) AS integer))"
+            return f"date({a[0]}, CAST(CAST({a[1]} AS INTEGER) AS TEXT) || ' days')"
+        if name == "DATEDIFF":
+            if pg:
+                return f"({a[1]} - {a[0]})"
+            return f"CAST(julianday({a[1]}) - julianday({a[0]}) AS INTEGER)"
+        if name in ("YEAR", "MONTH", "DAY"):
+            if pg:
+                return f"CAST(EXTRACT({name} FROM {a[0]}) AS integer)"
+            code = {"YEAR": "%Y", "MONTH": "%m", "DAY": "%d"}[name]
+            return f"CAST(strftime('{code}', {a[0]}) AS INTEGER)"
+        raise ExpressionError(
+            f"{name} looks at the previous values of a record being written, so it cannot "
+            "be computed in a query",
+            t.node.position,
+            "",
+        )
