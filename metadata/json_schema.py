@@ -132,6 +132,13 @@ def build_schema() -> dict[str, Any]:
                     "description": "Opt in to field history: changes to these fields are "
                     "kept (old value, new value, who, when) and queryable in GraphQL.",
                 },
+                "validation_rules": {
+                    "type": "object",
+                    "description": "Rules checked on every create and update, in order: a "
+                    "write is rejected with the rule's message when its condition is true.",
+                    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                    "additionalProperties": {"$ref": "#/$defs/validation_rule"},
+                },
                 "junction": {
                     "type": "object",
                     "minProperties": 2,
@@ -162,6 +169,22 @@ def build_schema() -> dict[str, Any]:
     for name in type_names:
         defs[f"field_{name}"] = _field_variant(name)
     defs.update(_security_defs())
+    defs["validation_rule"] = {
+        "type": "object",
+        "description": "Reject a write whose record makes the condition true.",
+        "additionalProperties": False,
+        "required": ["condition", "message"],
+        "properties": {
+            "condition": {
+                "type": "string",
+                "minLength": 1,
+                "description": "A boolean expression over the record (docs/expressions.md); "
+                "ISCHANGED and PRIORVALUE compare it with its values before the write.",
+            },
+            "message": {"$ref": "#/$defs/text"},
+            "field": _identifier("The field the message is about (optional)."),
+        },
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -104,6 +104,23 @@ class Index:
 
 
 @dataclass(frozen=True)
+class ValidationRule:
+    """Rejects a write when ``condition`` (an expression, see docs/expressions.md) is true."""
+
+    name: str
+    condition: str
+    message: Text
+    field: str | None = None
+    """The field the message is about; the error points at its input."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"condition": self.condition, "message": self.message.to_json()}
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+@dataclass(frozen=True)
 class ObjectDef:
     """A business object: its labels, user fields and indexes."""
 
@@ -121,6 +138,10 @@ class ObjectDef:
     """For a junction object: reference field → many-to-many relation name on its target."""
     history: tuple[str, ...] = ()
     """Fields whose changes are kept in the field history (old value, new value, who, when)."""
+    validation_rules: Mapping[str, ValidationRule] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """Checked on every create and update, in declared order."""
 
     def field(self, name: str) -> Field:
         """Return a user or system field by name; raise KeyError if there is none."""
@@ -154,6 +175,8 @@ class ObjectDef:
             out["junction"] = dict(sorted(self.junction.items()))
         if self.history:
             out["history"] = list(self.history)
+        if self.validation_rules:
+            out["validation_rules"] = {n: r.to_json() for n, r in self.validation_rules.items()}
         return out
 
 
@@ -291,6 +314,14 @@ def build_object(name: str, raw: Mapping[str, Any]) -> ObjectDef:
         search=tuple(raw.get("search") or ()),
         junction=MappingProxyType(dict(raw.get("junction") or {})),
         history=tuple(raw.get("history") or ()),
+        validation_rules=MappingProxyType(
+            {
+                rule_name: ValidationRule(
+                    rule_name, rule["condition"], Text.of(rule["message"]), rule.get("field")
+                )
+                for rule_name, rule in (raw.get("validation_rules") or {}).items()
+            }
+        ),
     )
 
 

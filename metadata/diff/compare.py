@@ -202,6 +202,7 @@ def _compare_object(before: ObjectDef, after: ObjectDef, out: _Buckets) -> None:
             "search",
             "junction",
             "history",
+            "validation_rules",
         )
         if getattr(before, aspect) != getattr(after, aspect)
     ]

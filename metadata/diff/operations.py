@@ -195,6 +195,7 @@ class AlterObject(Operation):
                 search=self.new.search,
                 junction=self.new.junction,
                 history=self.new.history,
+                validation_rules=self.new.validation_rules,
             ).with_fields(ordered),
         )
 

@@ -112,6 +112,7 @@ FUNCTIONS: dict[str, Function] = {
     "YEAR": Function((DATE,), NUMBER, "the year"),
     "MONTH": Function((DATE,), NUMBER, "the month, 1-12"),
     "DAY": Function((DATE,), NUMBER, "the day of the month"),
+    "ISNEW": Function((), BOOLEAN, "true when the write creates the record", prior=True),
     "ISCHANGED": Function(("field",), BOOLEAN, "true when the write changes the field", prior=True),
     "PRIORVALUE": Function(("field",), "T", "the field's value before the write", prior=True),
 }

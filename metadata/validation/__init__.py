@@ -10,6 +10,7 @@ from metadata.errors import Issue, MetadataError, sort_issues
 from metadata.model import Model, build_model
 from metadata.source import Document, load_file, parse_text
 from metadata.validation.permissions import check_permissions
+from metadata.validation.rules import check_rules
 from metadata.validation.semantic import check_semantics
 from metadata.validation.structural import check_structure
 
@@ -30,7 +31,12 @@ def validate(doc: Document) -> ValidMetadata:
     )
     if any(i.severity == "error" for i in issues):
         raise MetadataError(issues)
-    return ValidMetadata(document=doc, model=build_model(doc.data), warnings=tuple(issues))
+    model = build_model(doc.data)
+    # Expressions are typed by the fields they name, so they are checked on the model.
+    issues = sort_issues([*issues, *check_rules(doc, model)])
+    if any(i.severity == "error" for i in issues):
+        raise MetadataError(issues)
+    return ValidMetadata(document=doc, model=model, warnings=tuple(issues))
 
 
 def validate_data(data: Any, *, file: str | None = None) -> ValidMetadata:

@@ -71,6 +71,8 @@ class _Evaluator:
             return node.value
         if isinstance(node, FieldRef):
             return self.field(t, self.scope.record)
+        if isinstance(node, Call) and node.name == "ISNEW":
+            return self.scope.prior is None
         if isinstance(node, Call) and node.name in ("ISCHANGED", "PRIORVALUE"):
             return self.prior(node.name, t)
         if isinstance(node, Call) and node.name == "IF":

@@ -27,6 +27,7 @@ from metadata.model import Field
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.filters import col
 from runtime.graphql.compiler.selection import record_json
+from runtime.graphql.rules import RuleCheck
 from runtime.graphql.shape import ObjectShape
 from runtime.storage import naming
 from runtime.storage.ids import new_id
@@ -58,6 +59,9 @@ class _Writer:
         )
         self.schema = schema
         self.timezone = timezone
+        self.rules = RuleCheck(
+            self.model, s, conn, schema, dt.datetime.now(ZoneInfo(timezone)).date()
+        )
 
     # -- values --------------------------------------------------------------------------
 
@@ -239,6 +243,7 @@ class _Writer:
                     self.conn, schema=self.schema, obj=self.s.name, field=f, on=today
                 )
         self._run(insert(self.table).values(full), path)
+        self.rules.enforce(record_id, None, path)
         return record_id
 
     def update(
@@ -249,8 +254,12 @@ class _Writer:
         path: list[str | int],
         *,
         deleted: bool = False,
+        validate: bool = True,
     ) -> None:
+        """Update a live (or, with ``deleted``, a deleted) record; unless ``validate`` is
+        False (deleting, restoring), the object's validation rules check the result."""
         t = self.table
+        prior = self.rules.before(record_id) if validate else None
         statement = (
             update(t)
             .where(
@@ -275,6 +284,8 @@ class _Writer:
         if self._run(statement, path).rowcount == 1:
             if before is not None:
                 self._record_history(record_id, tracked, before, values)
+            if validate:
+                self.rules.enforce(record_id, prior, path)
             return
         current = self.conn.execute(
             select(t.c.row_version, t.c.deleted_at).where(t.c.id == record_id)
@@ -541,12 +552,20 @@ def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str)
             assert record_id is not None
             if verb == "restore":
                 w.check_edit(record_id, here, deleted=True)
-                w.update(record_id, {"deleted_at": None}, None, [key, "x"], deleted=True)
+                w.update(
+                    record_id, {"deleted_at": None}, None, [key, "x"], deleted=True, validate=False
+                )
             else:
                 w.check_edit(record_id, here)
                 w.check_delete(record_id, here)
                 now = dt.datetime.now(dt.UTC)
-                w.update(record_id, {"deleted_at": now}, args.get("rowVersion"), [key, "x"])
+                w.update(
+                    record_id,
+                    {"deleted_at": now},
+                    args.get("rowVersion"),
+                    [key, "x"],
+                    validate=False,
+                )
             ids.append(record_id)
         return ids
     # upsert
@@ -635,6 +654,6 @@ def run_mutations(
                 )
     except QueryError as exc:
         path = [exc.field[0]] if exc.field else None
-        error = error_json(exc.message, exc.code, path, field=exc.field)
+        error = error_json(exc.message, exc.code, path, field=exc.field, **exc.extra)
         return _response(None, [error], executed=True)
     return _response(data, [])

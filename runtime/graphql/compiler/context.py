@@ -35,13 +35,20 @@ class QueryError(Exception):
     """A request the API refuses; becomes a GraphQL error with ``extensions.code``."""
 
     def __init__(
-        self, message: str, code: str = "BAD_USER_INPUT", *, field: list[str | int] | None = None
+        self,
+        message: str,
+        code: str = "BAD_USER_INPUT",
+        *,
+        field: list[str | int] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.field = field
         """Path of the offending argument or input field, e.g. ["input", "email"]."""
+        self.extra = extra or {}
+        """More ``extensions`` for the error (a validation rule's name and messages)."""
 
 
 @dataclass

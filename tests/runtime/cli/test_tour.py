@@ -31,6 +31,7 @@ def test_the_readme_tour(database_url, monkeypatch):
     assert "Rename field contact.title to contact.job_title" in plan
     assert "Add currency field account.credit_limit" in plan
     assert "Nothing blocks this plan" in plan
+    assert "(permissions" not in plan  # version 2 keeps the demo's roles and sets
     run(database_url, "metadata", "apply", "demo", "docs/examples/crm_v2.yaml", "-m", "v2")
     history = json.loads(run(database_url, "metadata", "history", "demo", "--json"))
     assert [v["number"] for v in history] == [1, 2]

@@ -210,6 +210,9 @@ def test_prior_values_in_rules():
     assert evaluate(rule, Scope({"won": False, "quantity": 2}, TODAY, prior=before)) is False
     # Creating a record: nothing has changed yet.
     assert evaluate(rule, Scope({"won": True, "quantity": 2}, TODAY)) is False
+    new = check("ISNEW()", model, "deal", prior=True)
+    assert evaluate(new, Scope({}, TODAY)) is True
+    assert evaluate(new, Scope({}, TODAY, prior={})) is False
 
 
 @pytest.mark.parametrize(
