@@ -139,6 +139,13 @@ def build_schema() -> dict[str, Any]:
                     "propertyNames": {"pattern": IDENTIFIER_PATTERN},
                     "additionalProperties": {"$ref": "#/$defs/validation_rule"},
                 },
+                "transitions": {
+                    "type": "object",
+                    "description": "State machines: which changes of a picklist field are "
+                    "allowed, and to whom (by role).",
+                    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                    "additionalProperties": {"$ref": "#/$defs/state_machine"},
+                },
                 "junction": {
                     "type": "object",
                     "minProperties": 2,
@@ -183,6 +190,41 @@ def build_schema() -> dict[str, Any]:
             },
             "message": {"$ref": "#/$defs/text"},
             "field": _identifier("The field the message is about (optional)."),
+        },
+    }
+    one_or_many = {
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string"}},
+        ]
+    }
+    defs["state_machine"] = {
+        "type": "object",
+        "description": "Allowed changes of one picklist field; any other change is refused.",
+        "additionalProperties": False,
+        "required": ["allow"],
+        "properties": {
+            "initial": {
+                **one_or_many,
+                "description": "Values a new record may start in (default: any).",
+            },
+            "allow": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["from", "to"],
+                    "properties": {
+                        "from": {**one_or_many, "description": "The value(s) moved from."},
+                        "to": {**one_or_many, "description": "The value(s) moved to."},
+                        "roles": {
+                            **one_or_many,
+                            "description": "Only these roles (and roles above them) may.",
+                        },
+                    },
+                },
+            },
         },
     }
     return {

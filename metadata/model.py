@@ -121,6 +121,39 @@ class ValidationRule:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """Records may move a picklist field from any of ``sources`` to any of ``targets``;
+    when ``roles`` is given, only members of those roles (or roles above them) may."""
+
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    roles: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"from": list(self.sources), "to": list(self.targets)}
+        if self.roles:
+            out["roles"] = list(self.roles)
+        return out
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """The allowed changes of one picklist field (a sales stage, a lead status)."""
+
+    field: str
+    allow: tuple[Transition, ...]
+    initial: tuple[str, ...] = ()
+    """Values a new record may start in; empty: any."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.initial:
+            out["initial"] = list(self.initial)
+        out["allow"] = [t.to_json() for t in self.allow]
+        return out
+
+
+@dataclass(frozen=True)
 class ObjectDef:
     """A business object: its labels, user fields and indexes."""
 
@@ -142,6 +175,8 @@ class ObjectDef:
         default_factory=lambda: MappingProxyType({})
     )
     """Checked on every create and update, in declared order."""
+    transitions: Mapping[str, StateMachine] = field(default_factory=lambda: MappingProxyType({}))
+    """State machines by picklist field name."""
 
     def field(self, name: str) -> Field:
         """Return a user or system field by name; raise KeyError if there is none."""
@@ -177,6 +212,8 @@ class ObjectDef:
             out["history"] = list(self.history)
         if self.validation_rules:
             out["validation_rules"] = {n: r.to_json() for n, r in self.validation_rules.items()}
+        if self.transitions:
+            out["transitions"] = {n: m.to_json() for n, m in self.transitions.items()}
         return out
 
 
@@ -322,7 +359,27 @@ def build_object(name: str, raw: Mapping[str, Any]) -> ObjectDef:
                 for rule_name, rule in (raw.get("validation_rules") or {}).items()
             }
         ),
+        transitions=MappingProxyType(
+            {
+                field_name: StateMachine(
+                    field_name,
+                    tuple(
+                        Transition(_names(t["from"]), _names(t["to"]), _names(t.get("roles")))
+                        for t in machine.get("allow") or ()
+                    ),
+                    _names(machine.get("initial")),
+                )
+                for field_name, machine in (raw.get("transitions") or {}).items()
+            }
+        ),
     )
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """Return one name or a list of names as a tuple (none: empty)."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def build_model(document: Mapping[str, Any]) -> Model:

@@ -203,6 +203,7 @@ def _compare_object(before: ObjectDef, after: ObjectDef, out: _Buckets) -> None:
             "junction",
             "history",
             "validation_rules",
+            "transitions",
         )
         if getattr(before, aspect) != getattr(after, aspect)
     ]

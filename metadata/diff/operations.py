@@ -196,6 +196,7 @@ class AlterObject(Operation):
                 junction=self.new.junction,
                 history=self.new.history,
                 validation_rules=self.new.validation_rules,
+                transitions=self.new.transitions,
             ).with_fields(ordered),
         )
 

@@ -12,8 +12,8 @@ from metadata.source import Document
 
 
 def check_rules(doc: Document, model: Model) -> list[Issue]:
-    """Return a problem for each validation rule that does not check."""
-    issues = []
+    """Return a problem for each validation rule or state machine that does not check."""
+    issues = _check_transitions(doc, model)
     for obj in model.objects.values():
         for rule in obj.validation_rules.values():
             base = ("objects", obj.name, "validation_rules", rule.name)
@@ -35,4 +35,50 @@ def check_rules(doc: Document, model: Model) -> list[Issue]:
                         "unknown_field",
                     )
                 )
+    return issues
+
+
+def _check_transitions(doc: Document, model: Model) -> list[Issue]:
+    issues = []
+    roles = set(model.security.roles)
+    for obj in model.objects.values():
+        for name, machine in obj.transitions.items():
+            base = ("objects", obj.name, "transitions", name)
+            f = obj.fields.get(name)
+            if f is None or f.type != "picklist":
+                what = "is not a picklist field" if f else "does not exist"
+                issues.append(
+                    doc.issue(
+                        pointer(*base),
+                        f"{obj.name}.{name} {what}; state machines are for picklist fields",
+                        "invalid_state_machine",
+                    )
+                )
+                continue
+            places: list[tuple[tuple[str, ...], tuple[str | int, ...]]] = [
+                (machine.initial, ("initial",))
+            ]
+            for i, t in enumerate(machine.allow):
+                places += [(t.sources, ("allow", i, "from")), (t.targets, ("allow", i, "to"))]
+                issues += [
+                    doc.issue(
+                        pointer(*base, "allow", i, "roles"),
+                        f"there is no role {role!r}"
+                        + (f"; roles: {', '.join(sorted(roles))}" if roles else ""),
+                        "unknown_role",
+                    )
+                    for role in t.roles
+                    if role not in roles
+                ]
+            codes = f.value_codes()
+            issues += [
+                doc.issue(
+                    pointer(*base, *where),
+                    f"{value!r} is not a value of {obj.name}.{name}; values: {', '.join(codes)}",
+                    "unknown_value",
+                )
+                for found, where in places
+                for value in found
+                if value not in codes
+            ]
     return issues

@@ -60,7 +60,7 @@ class _Writer:
         self.schema = schema
         self.timezone = timezone
         self.rules = RuleCheck(
-            self.model, s, conn, schema, dt.datetime.now(ZoneInfo(timezone)).date()
+            self.model, s, conn, schema, dt.datetime.now(ZoneInfo(timezone)).date(), ctx.principal
         )
 
     # -- values --------------------------------------------------------------------------
@@ -243,7 +243,7 @@ class _Writer:
                     self.conn, schema=self.schema, obj=self.s.name, field=f, on=today
                 )
         self._run(insert(self.table).values(full), path)
-        self.rules.enforce(record_id, None, path)
+        self.rules.enforce(record_id, None, path, created=True)
         return record_id
 
     def update(
@@ -259,7 +259,7 @@ class _Writer:
         """Update a live (or, with ``deleted``, a deleted) record; unless ``validate`` is
         False (deleting, restoring), the object's validation rules check the result."""
         t = self.table
-        prior = self.rules.before(record_id) if validate else None
+        prior = self.rules.before(record_id, values) if validate else None
         statement = (
             update(t)
             .where(
@@ -285,7 +285,7 @@ class _Writer:
             if before is not None:
                 self._record_history(record_id, tracked, before, values)
             if validate:
-                self.rules.enforce(record_id, prior, path)
+                self.rules.enforce(record_id, prior, path, created=False)
             return
         current = self.conn.execute(
             select(t.c.row_version, t.c.deleted_at).where(t.c.id == record_id)

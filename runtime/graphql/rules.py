@@ -1,9 +1,9 @@
-"""Validation rules, checked on each record a mutation creates or updates.
+"""Validation rules and state machines, checked on each record a mutation writes.
 
-A rule's condition is evaluated on the record as written (defaults and auto numbers
-included), inside the mutation's transaction, so a rule that fires rolls back the whole
-request. ISCHANGED and PRIORVALUE compare with the record as it was before the update.
-Objects without rules cost nothing: no extra reads happen.
+Both look at the record as written (defaults and auto numbers included), inside the
+mutation's transaction, so a refusal rolls back the whole request. ISCHANGED and
+PRIORVALUE, and state machines, compare with the record as it was before the update.
+Objects without rules or state machines cost nothing: no extra reads happen.
 """
 
 from __future__ import annotations
@@ -16,21 +16,32 @@ from sqlalchemy import Connection, select
 
 from metadata.expressions import Typed, check
 from metadata.expressions.checker import BOOLEAN
-from metadata.model import Model, ValidationRule
+from metadata.model import Model, StateMachine, ValidationRule
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.graphql.compiler.context import QueryError
 from runtime.graphql.shape import ObjectShape
+from runtime.security.principal import Principal
 from runtime.storage.tables import build_table
 
 
 class RuleCheck:
-    """The validation rules of one object, for the writes of one mutation field."""
+    """The validation rules and state machines of one object, for the writes of one
+    mutation field by one principal."""
 
     def __init__(
-        self, model: Model, s: ObjectShape, conn: Connection, schema: str | None, today: dt.date
+        self,
+        model: Model,
+        s: ObjectShape,
+        conn: Connection,
+        schema: str | None,
+        today: dt.date,
+        principal: Principal,
     ) -> None:
         self.model, self.s, self.conn, self.schema, self.today = model, s, conn, schema, today
-        self.defined = tuple(model.objects[s.name].validation_rules.values())
+        self.principal = principal
+        obj = model.objects[s.name]
+        self.defined = tuple(obj.validation_rules.values())
+        self.machines = dict(obj.transitions)
         self._checked: list[tuple[ValidationRule, Typed]] | None = None
         self._targets: dict[tuple[str, Any], dict[str, Any] | None] = {}
 
@@ -58,31 +69,89 @@ class RuleCheck:
             self._targets[key] = self._read(obj, record_id, live=True)
         return self._targets[key]
 
-    def before(self, record_id: uuid.UUID) -> dict[str, Any] | None:
-        """Return the record as it is now, if rules may need it after an update."""
-        if not self.defined:
+    def before(self, record_id: uuid.UUID, values: dict[str, Any]) -> dict[str, Any] | None:
+        """Return the record as it is now, if the checks after an update need it."""
+        if not self.defined and not any(name in values for name in self.machines):
             return None
         return self._read(self.s.name, record_id, live=False)
 
     def enforce(
-        self, record_id: uuid.UUID, prior: dict[str, Any] | None, path: list[str | int]
+        self,
+        record_id: uuid.UUID,
+        prior: dict[str, Any] | None,
+        path: list[str | int],
+        *,
+        created: bool,
     ) -> None:
-        """Raise VALIDATION_RULE for the first rule the written record breaks."""
-        if not self.defined:
+        """Raise INVALID_TRANSITION or VALIDATION_RULE if the written record breaks a
+        state machine or a rule (the first one, in declared order)."""
+        if not self.defined and (not self.machines or (not created and prior is None)):
             return
         record = self._read(self.s.name, record_id, live=False)
         assert record is not None
-        scope = Scope(record=record, today=self.today, load=self._load, prior=prior)
+        for machine in self.machines.values():
+            self._transition(machine, None if created else prior, record, path, created)
+        if not self.defined:
+            return
+        scope = Scope(
+            record=record, today=self.today, load=self._load, prior=None if created else prior
+        )
         for rule, typed in self.checked:
             if evaluate(typed, scope) is True:
-                field = None
-                if rule.field is not None:
-                    names = {**self.s.fields, **self.s.id_fields}
-                    key = next((k for k, f in names.items() if f.name == rule.field), rule.field)
-                    field = [*path, key]
+                field = self._field_path(rule.field, path) if rule.field else None
                 raise QueryError(
                     rule.message.get("en"),
                     "VALIDATION_RULE",
                     field=field or list(path),
                     extra={"rule": rule.name, "messages": rule.message.to_json()},
                 )
+
+    def _field_path(self, name: str, path: list[str | int]) -> list[str | int]:
+        names = {**self.s.fields, **self.s.id_fields}
+        return [*path, next((k for k, f in names.items() if f.name == name), name)]
+
+    def _transition(
+        self,
+        machine: StateMachine,
+        prior: dict[str, Any] | None,
+        record: dict[str, Any],
+        path: list[str | int],
+        created: bool,
+    ) -> None:
+        name = machine.field
+        new = record.get(name)
+        here = self._field_path(name, path)
+        if created or (prior is not None and prior.get(name) is None):
+            if new is not None and machine.initial and new not in machine.initial:
+                raise QueryError(
+                    f"a new record's {name} must be one of {', '.join(machine.initial)}, "
+                    f"not {new!r}",
+                    "INVALID_TRANSITION",
+                    field=here,
+                )
+            return
+        if prior is None:
+            return
+        old = prior.get(name)
+        if new is None or new == old:
+            return
+        allowed = [t for t in machine.allow if old in t.sources and new in t.targets]
+        if not allowed:
+            onward = sorted({v for t in machine.allow if old in t.sources for v in t.targets})
+            raise QueryError(
+                f"{name} cannot change from {old!r} to {new!r}; from {old!r} it may go to "
+                + (", ".join(onward) if onward else "nothing (it is final)"),
+                "INVALID_TRANSITION",
+                field=here,
+            )
+        if self.principal.tenant_admin or any(not t.roles for t in allowed):
+            return
+        reach = set(self.model.security.subtree(self.principal.role or "")) - {""}
+        if not any(reach & set(t.roles) for t in allowed):
+            who = sorted({r for t in allowed for r in t.roles})
+            raise QueryError(
+                f"only {', '.join(who)} (or roles above them) may change {name} from "
+                f"{old!r} to {new!r}",
+                "INVALID_TRANSITION",
+                field=here,
+            )
