@@ -9,6 +9,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import text
 
 from runtime.graphql.cache import ActiveApis, SchemaCache
@@ -121,6 +122,17 @@ def create_app(
             "Send Authorization: Bearer <token>. Errors are RFC 9457 problem details; see "
             "docs/rest-api.md and docs/security.md.",
             path="/schema",
+            # Lets Swagger UI's "Authorize" send the token; /health and /auth/* need none.
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT access token or tsk_ API token",
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
         ),
         on_shutdown=[service.backend.dispose],
     )

@@ -34,6 +34,8 @@ def test_openapi_docs_are_served(client):
     spec = client.get("/schema/openapi.json").json()
     assert spec["info"]["title"] == "Tessera admin API"
     assert "/api/tenants/{tenant}/metadata/plan" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert spec["security"] == [{"bearer": []}]
     assert client.get("/schema/swagger").status_code == 200
 
 
