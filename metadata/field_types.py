@@ -302,6 +302,32 @@ TYPES: Mapping[str, FieldType] = MappingProxyType(
             ),
             FieldType("json", "Any JSON value.", {}, {}, can_be_unique=False, can_be_indexed=False),
             FieldType(
+                "formula",
+                "Computed from an expression over the record (docs/expressions.md) each time "
+                "it is read; not stored, so it can be filtered and sorted but not written.",
+                {
+                    "expression": Option(
+                        schema={"type": "string", "minLength": 1},
+                        description="The expression, e.g. amount * probability / 100.",
+                        required=True,
+                    ),
+                    "returns": Option(
+                        schema={"enum": ["number", "text", "boolean", "date"]},
+                        description="The type the expression gives.",
+                        required=True,
+                    ),
+                    "scale": Option(
+                        schema={"type": "integer", "minimum": 0, "maximum": 10},
+                        description="Decimals shown for a number (0-10).",
+                        default=2,
+                    ),
+                },
+                None,
+                can_be_unique=False,
+                can_be_indexed=False,
+                can_be_required=False,
+            ),
+            FieldType(
                 "uuid",
                 "Universally unique identifier.",
                 {},

@@ -12,8 +12,9 @@ from metadata.source import Document
 
 
 def check_rules(doc: Document, model: Model) -> list[Issue]:
-    """Return a problem for each validation rule or state machine that does not check."""
-    issues = _check_transitions(doc, model)
+    """Return a problem for each validation rule, formula or state machine that does not
+    check."""
+    issues = _check_transitions(doc, model) + _check_formulas(doc, model)
     for obj in model.objects.values():
         for rule in obj.validation_rules.values():
             base = ("objects", obj.name, "validation_rules", rule.name)
@@ -81,4 +82,55 @@ def _check_transitions(doc: Document, model: Model) -> list[Issue]:
                 for value in found
                 if value not in codes
             ]
+    return issues
+
+
+def _check_formulas(doc: Document, model: Model) -> list[Issue]:
+    issues = []
+    for obj in model.objects.values():
+        formulas = {n for n, f in obj.fields.items() if f.type == "formula"}
+        for name in formulas:
+            f = obj.fields[name]
+            base = ("objects", obj.name, "fields", name)
+            try:
+                typed = check(f.option("expression"), model, obj.name)
+            except ExpressionError as exc:
+                issues.append(
+                    doc.issue(
+                        pointer(*base, "expression"),
+                        f"{exc} in: {f.option('expression')}",
+                        "invalid_expression",
+                    )
+                )
+                continue
+            if typed.type not in (f.option("returns"), "null"):
+                issues.append(
+                    doc.issue(
+                        pointer(*base, "returns"),
+                        f"the expression gives a {typed.type}, not a {f.option('returns')}",
+                        "formula_type",
+                    )
+                )
+        # Formulas are computed when read; these need stored values.
+        for section, names in (("history", obj.history), ("search", obj.search)):
+            for i, name in enumerate(names):
+                if name in formulas:
+                    issues.append(
+                        doc.issue(
+                            pointer("objects", obj.name, section, i),
+                            f"{obj.name}.{name} is a formula; {section} needs a stored field",
+                            "formula_not_allowed",
+                        )
+                    )
+    for rule_name, rule in model.security.sharing_rules.items():
+        obj = model.objects.get(rule.object)
+        for name in rule.criteria:
+            if obj is not None and name in obj.fields and obj.fields[name].type == "formula":
+                issues.append(
+                    doc.issue(
+                        pointer("sharing_rules", rule_name, "criteria", name),
+                        f"{rule.object}.{name} is a formula; sharing criteria need stored fields",
+                        "formula_not_allowed",
+                    )
+                )
     return issues

@@ -77,11 +77,16 @@ class _Compiler:
         lookup's target, which yields null for a missing or soft-deleted record."""
         (_, first), *rest = t.hops
         current = f'{alias}."{first.name}"'
+        rows = getattr(self.b, "rows", None)
         for obj, f in rest:
             inner = f"x{next(self._aliases)}"
+            # A reader's row predicate applies along the path too: a formula never shows
+            # a value of a record the reader cannot see.
+            visible = rows(obj.name, inner) if rows is not None else None
             current = (
                 f'(SELECT {inner}."{f.name}" FROM {self.d.table(obj.name)} {inner} '
-                f'WHERE {inner}."id" = {current} AND {inner}."deleted_at" IS NULL)'
+                f'WHERE {inner}."id" = {current} AND {inner}."deleted_at" IS NULL'
+                + (f" AND {visible})" if visible else ")")
             )
         return current
 

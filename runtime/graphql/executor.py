@@ -10,6 +10,7 @@ Mutations run in order in one transaction: if any fails, none of them happens.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections import OrderedDict
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from graphql import (
     DocumentNode,
@@ -162,6 +164,7 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
         variables=variables,
         limits=api.limits,
         principal=request.principal,
+        today=dt.datetime.now(ZoneInfo(request.timezone)).date(),
     )
     root_type = (
         api.schema.mutation_type

@@ -7,9 +7,11 @@ one place. Everything here is derived from metadata alone and built once per con
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
 
+from metadata.expressions import ExpressionError, Typed, check
 from metadata.identifiers import camel_case, pascal_case
 from metadata.model import Field, Model, ObjectDef
 from metadata.security import OBJECT_ACTIONS
@@ -80,6 +82,9 @@ class ObjectShape:
     """Actions the schema offers (the reader's object permissions)."""
     read_only: frozenset[str] = frozenset()
     """Field names the reader sees but may not edit."""
+    computed: Mapping[str, Typed] = field(default_factory=dict)
+    """Formula fields by name, with their checked expressions: compiled into the SQL
+    wherever a stored field would be read as a column."""
 
     @property
     def name(self) -> str:
@@ -143,10 +148,18 @@ def build_shape(
                 )
     shapes = {}
     for obj in model.objects.values():
-        fields = {camel_case(f.name): f for f in obj.all_fields() if not f.is_relation}
+        computed = _formulas(model, obj)
+        fields = {
+            camel_case(f.name): _presented(f) if f.type == "formula" else f
+            for f in obj.all_fields()
+            if not f.is_relation and (f.type != "formula" or f.name in computed)
+        }
         id_fields = {camel_case(f.name) + "Id": f for f in obj.fields.values() if f.is_relation}
         access = grants.on(obj.name) if grants is not None else None
-        extra = {"allow": access.allow, "read_only": access.read_only} if access else {}
+        read_only = (access.read_only if access else frozenset()) | set(computed)
+        extra: dict[str, Any] = {"read_only": frozenset(read_only), "computed": computed}
+        if access:
+            extra["allow"] = access.allow
         shapes[obj.name] = ObjectShape(
             obj=obj,
             type_name=pascal_case(obj.name),
@@ -163,3 +176,32 @@ def build_shape(
         by_type={s.type_name: s for s in shapes.values()},
         full=full,
     )
+
+
+_PRESENTED = {"number": "decimal", "text": "text", "boolean": "boolean", "date": "date"}
+
+
+def _presented(f: Field) -> Field:
+    """Return the stored-field twin a formula is presented as: its result type, so the
+    schema gives it the output, filter, order and aggregate types of that type."""
+    options: dict[str, Any] = {"max_length": 4000}
+    if f.option("returns") == "number":
+        options = {"precision": 38, "scale": f.option("scale")}
+    return replace(f, type=_PRESENTED[f.option("returns")], options=MappingProxyType(options))
+
+
+def _formulas(model: Model, obj: ObjectDef) -> dict[str, Typed]:
+    """Return the object's formulas that ``model`` (as the reader sees it) can compute.
+
+    A formula naming a field or object the reader cannot see does not check against
+    their model, and is left out, so no hidden value leaks through a computation.
+    """
+    out = {}
+    for f in obj.fields.values():
+        if f.type != "formula":
+            continue
+        try:
+            out[f.name] = check(f.option("expression"), model, obj.name)
+        except ExpressionError:
+            continue
+    return out

@@ -203,6 +203,8 @@ def _copy_sources(old: Table, new: Table) -> dict[str, ColumnElement[Any] | None
 @implements(ops.AddField)
 def _add_field(step: Step) -> None:
     obj, f = step.op.object, step.op.field
+    if f.type == "formula":
+        return  # computed when read: nothing to store
     editor = step.editor
     needs_rebuild = editor.sqlite and (
         (f.type in ("date", "datetime") and f.default in FUNCTION_DEFAULTS)
@@ -225,6 +227,8 @@ def _add_field(step: Step) -> None:
 @implements(ops.DropField)
 def _drop_field(step: Step) -> None:
     obj, f = step.op.object, step.op.field
+    if f.type == "formula":
+        return  # nothing stored, nothing to archive
     editor = step.editor
     columns = [c.name for c in field_columns(f, editor.dialect)]
     _archive(step, obj, ["id", *columns], f.name, f.to_json(), step.op.describe())

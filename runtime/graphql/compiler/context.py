@@ -6,6 +6,7 @@ sends reaches the database as a parameter, never as SQL text.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,8 @@ class Context:
     limits: Limits
     principal: Principal
     """Who the request runs as; their row predicate goes wherever a table is read."""
+    today: dt.date | None = None
+    """The tenant's date, for TODAY() in formulas (None: the server's)."""
     params: dict[str, Any] = field(default_factory=dict)
     _aliases: int = 0
 

@@ -6,9 +6,11 @@ rows and the whole query stays one statement.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from metadata.model import Field
+from runtime.expressions.sql import to_sql
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.dialects import BadValue, currency_code
 from runtime.graphql.shape import ObjectShape, Relation
@@ -18,6 +20,14 @@ TRUE, FALSE = "1 = 1", "1 = 0"
 
 def col(alias: str, name: str) -> str:
     return f'{alias}."{name}"'
+
+
+def field_sql(ctx: Context, s: ObjectShape, alias: str, f: Field) -> str:
+    """Return SQL for field ``f`` of row ``alias``: its column, or a formula's expression."""
+    typed = s.computed.get(f.name)
+    if typed is None:
+        return col(alias, f.name)
+    return to_sql(typed, alias, ctx, today=ctx.today or dt.date.today())
 
 
 def live(alias: str) -> str:
@@ -49,9 +59,11 @@ def where(
         elif key == "not":
             parts.append(f"({where(ctx, s, alias, value, here)}) IS NOT TRUE")
         elif key in s.fields:
-            parts.append(_field(ctx, s.fields[key], alias, value, here))
+            f = s.fields[key]
+            parts.append(_field(ctx, f, alias, field_sql(ctx, s, alias, f), value, here))
         elif key in s.id_fields:
-            parts.append(_field(ctx, s.id_fields[key], alias, value, here))
+            f = s.id_fields[key]
+            parts.append(_field(ctx, f, alias, col(alias, f.name), value, here))
         elif key in s.relations:
             parts.append(_relation(ctx, s.relations[key], alias, value, here))
     return " AND ".join(f"({p})" for p in parts) if parts else TRUE
@@ -99,21 +111,24 @@ def related_rows(ctx: Context, rel: Relation, alias: str, inner: str) -> str:
     )
 
 
-def _field(ctx: Context, f: Field, alias: str, ops: dict[str, Any], path: list[str | int]) -> str:
+def _field(
+    ctx: Context, f: Field, alias: str, column: str, ops: dict[str, Any], path: list[str | int]
+) -> str:
+    """``column`` is the field's SQL on row ``alias`` (its amount column for currency)."""
     if f.type == "currency":
         parts = []
         for key, value in ops.items():
             if value is None:
                 continue
             if key == "amount":
-                parts.append(_ops(ctx, f, col(alias, f.name), value, [*path, key]))
+                parts.append(_ops(ctx, f, column, value, [*path, key]))
             elif key == "currencyCode":
                 code = Field(name=f.name, type="text", label=f.label)
                 parts.append(_ops(ctx, code, currency_code(alias, f), value, [*path, key]))
             else:
-                parts.append(_ops(ctx, f, col(alias, f.name), {"isNull": value}, path))
+                parts.append(_ops(ctx, f, column, {"isNull": value}, path))
         return " AND ".join(f"({p})" for p in parts) if parts else TRUE
-    return _ops(ctx, f, col(alias, f.name), ops, path)
+    return _ops(ctx, f, column, ops, path)
 
 
 def _ops(ctx: Context, f: Field, column: str, ops: dict[str, Any], path: list[str | int]) -> str:

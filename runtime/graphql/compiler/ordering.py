@@ -15,7 +15,7 @@ from typing import Any
 
 from metadata.model import SYSTEM_FIELDS, Field
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.compiler.filters import FALSE, col, visible
+from runtime.graphql.compiler.filters import FALSE, col, field_sql, visible
 from runtime.graphql.dialects import BadValue
 from runtime.graphql.shape import ObjectShape
 
@@ -88,7 +88,7 @@ def _key(
         return replace(nested, sql=sql)
     f = s.fields.get(name) or s.id_fields[name]
     descending, nulls_last = _DIRECTIONS[value]
-    return OrderKey(col(alias, f.name), f, descending, nulls_last)
+    return OrderKey(field_sql(ctx, s, alias, f), f, descending, nulls_last)
 
 
 def cursor_sql(ctx: Context, keys: list[OrderKey]) -> str:

@@ -12,7 +12,15 @@ from typing import Any
 from graphql import FieldNode, GraphQLObjectType, GraphQLUnionType
 
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.compiler.filters import TRUE, col, live, search_terms, visible, where
+from runtime.graphql.compiler.filters import (
+    TRUE,
+    col,
+    field_sql,
+    live,
+    search_terms,
+    visible,
+    where,
+)
 from runtime.graphql.compiler.ordering import OrderKey, cursor_sql, order_keys, resume_after
 from runtime.graphql.compiler.selection import page_size, record_json, record_json_of
 from runtime.graphql.shape import ObjectShape
@@ -210,7 +218,7 @@ def _aggregate(
         f = s.fields.get(name) or s.id_fields[name]
         if name in groups:
             raise QueryError(f"groupBy names {name!r} twice", field=[*path, "groupBy", i])
-        column = col(alias, f.name)
+        column = field_sql(ctx, s, alias, f)
         granularity = entry.get("granularity")
         if f.type in ("date", "datetime"):
             groups[name] = (d.date_bucket(column, granularity or "day"), None)
@@ -268,7 +276,7 @@ def _measures(
             pairs.append((key, d.literal(gtype.name)))
             continue
         f = s.fields[name]
-        column = col(alias, f.name)
+        column = field_sql(ctx, s, alias, f)
         if which == "avg":
             pairs.append((key, d.round_float(f"avg({column})", 6)))
         elif which == "sum" and f.type in ("integer", "duration"):

@@ -14,7 +14,7 @@ from graphql import FieldNode, GraphQLObjectType
 from metadata.identifiers import camel_case
 from metadata.model import SYSTEM_FIELDS
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.compiler.filters import col, related_rows, visible, where
+from runtime.graphql.compiler.filters import col, field_sql, related_rows, visible, where
 from runtime.graphql.compiler.ordering import order_keys
 from runtime.graphql.dialects import currency_code
 from runtime.graphql.shape import ObjectShape, Relation
@@ -49,7 +49,7 @@ def record_json_of(
             if f.type == "currency":
                 pairs.append((key, _currency(ctx, f, alias, nodes)))
             else:
-                pairs.append((key, d.output(f, col(alias, f.name))))
+                pairs.append((key, d.output(f, field_sql(ctx, s, alias, f))))
         elif name in s.id_fields:
             pairs.append((key, col(alias, s.id_fields[name].name)))
         elif name == "fieldHistory":
