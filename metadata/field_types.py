@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from metadata.identifiers import IDENTIFIER_PATTERN
+
 #: Largest / smallest value a 64-bit integer column holds.
 BIGINT_MAX = 2**63 - 1
 BIGINT_MIN = -(2**63)
@@ -46,6 +48,8 @@ class FieldType:
     is_relation: bool = False
     is_string: bool = False
     """Stored as a bounded string column whose length comes from ``max_length``."""
+    computed: bool = False
+    """Not stored: computed in the SQL of each read (formulas, roll-ups)."""
 
 
 def _len(limit: int, default: int | None, what: str) -> Option:
@@ -326,6 +330,41 @@ TYPES: Mapping[str, FieldType] = MappingProxyType(
                 can_be_unique=False,
                 can_be_indexed=False,
                 can_be_required=False,
+                computed=True,
+            ),
+            FieldType(
+                "rollup",
+                "A count, sum, minimum or maximum over the child records that refer to this "
+                "one through a lookup, optionally filtered; computed in the SQL of each read.",
+                {
+                    "from": Option(
+                        schema={
+                            "type": "string",
+                            "pattern": "^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$",
+                        },
+                        description="The children: 'object.lookup_field', a lookup to this "
+                        "object (e.g. opportunity.account on account).",
+                        required=True,
+                    ),
+                    "function": Option(
+                        schema={"enum": ["count", "sum", "min", "max"]},
+                        description="What to compute over the children.",
+                        required=True,
+                    ),
+                    "field": Option(
+                        schema={"type": "string", "pattern": IDENTIFIER_PATTERN},
+                        description="The child field summed or compared (not for count).",
+                    ),
+                    "where": Option(
+                        schema={"type": "string", "minLength": 1},
+                        description="Only children for which this expression is true.",
+                    ),
+                },
+                None,
+                can_be_unique=False,
+                can_be_indexed=False,
+                can_be_required=False,
+                computed=True,
             ),
             FieldType(
                 "uuid",

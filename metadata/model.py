@@ -68,6 +68,11 @@ class Field:
     def is_relation(self) -> bool:
         return TYPES[self.type].is_relation
 
+    @property
+    def computed(self) -> bool:
+        """Whether the field is computed when read (formula, roll-up) rather than stored."""
+        return TYPES[self.type].computed
+
     def value_codes(self) -> tuple[str, ...]:
         """Return the picklist value codes in order."""
         return tuple(v.value for v in self.values)

@@ -109,11 +109,11 @@ def _strings(old: Field, new: Field) -> Conversion:
 def classify(old: Field, new: Field) -> Conversion:
     """Return how existing values of ``old`` fare when the field becomes ``new``."""
     a, b = old.type, new.type
-    if "formula" in (a, b) and a != b:
+    if (old.computed or new.computed) and a != b:
         return Conversion(
             "refused",
-            "a formula is computed, not stored, so there are no values to convert; add a new "
-            "field and drop this one",
+            f"a {a if old.computed else b} field is computed, not stored, so there are no "
+            "values to convert; add a new field and drop this one",
         )
     if {a, b} <= (_BOUNDED | _UNBOUNDED):
         return _strings(old, new)

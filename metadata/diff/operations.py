@@ -268,7 +268,7 @@ class DropField(_FieldOperation):
 
     @property
     def destructive(self) -> bool:
-        return self.field.type != "formula"  # a formula stores nothing to lose
+        return not self.field.computed  # a computed field stores nothing to lose
 
     @property
     def field_name(self) -> str:
@@ -343,7 +343,7 @@ class AlterField(_FieldOperation):
 
     @property
     def touches_storage(self) -> bool:  # type: ignore[override]
-        if self.old.type == "formula" and self.new.type == "formula":
+        if self.old.computed and self.new.computed:
             return False  # a new expression or scale changes what is computed, not stored
         return any(c in STORAGE_CHANGES for c in self.changes)
 

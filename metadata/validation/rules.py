@@ -7,6 +7,7 @@ from __future__ import annotations
 from metadata.errors import Issue, pointer
 from metadata.expressions import ExpressionError, check
 from metadata.expressions.checker import BOOLEAN
+from metadata.expressions.rollups import RollupProblem, check_rollup
 from metadata.model import Model
 from metadata.source import Document
 
@@ -88,10 +89,16 @@ def _check_transitions(doc: Document, model: Model) -> list[Issue]:
 def _check_formulas(doc: Document, model: Model) -> list[Issue]:
     issues = []
     for obj in model.objects.values():
-        formulas = {n for n, f in obj.fields.items() if f.type == "formula"}
+        formulas = {n for n, f in obj.fields.items() if f.computed}
         for name in formulas:
             f = obj.fields[name]
             base = ("objects", obj.name, "fields", name)
+            if f.type == "rollup":
+                try:
+                    check_rollup(model, obj.name, f)
+                except RollupProblem as exc:
+                    issues.append(doc.issue(pointer(*base, exc.option), str(exc), "invalid_rollup"))
+                continue
             try:
                 typed = check(f.option("expression"), model, obj.name)
             except ExpressionError as exc:
@@ -118,18 +125,19 @@ def _check_formulas(doc: Document, model: Model) -> list[Issue]:
                     issues.append(
                         doc.issue(
                             pointer("objects", obj.name, section, i),
-                            f"{obj.name}.{name} is a formula; {section} needs a stored field",
+                            f"{obj.name}.{name} is computed ({obj.fields[name].type}); "
+                            f"{section} needs a stored field",
                             "formula_not_allowed",
                         )
                     )
     for rule_name, rule in model.security.sharing_rules.items():
         obj = model.objects.get(rule.object)
         for name in rule.criteria:
-            if obj is not None and name in obj.fields and obj.fields[name].type == "formula":
+            if obj is not None and name in obj.fields and obj.fields[name].computed:
                 issues.append(
                     doc.issue(
                         pointer("sharing_rules", rule_name, "criteria", name),
-                        f"{rule.object}.{name} is a formula; sharing criteria need stored fields",
+                        f"{rule.object}.{name} is computed; sharing criteria need stored fields",
                         "formula_not_allowed",
                     )
                 )

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from metadata.expressions import ExpressionError, Typed, check
+from metadata.expressions.rollups import Rollup, RollupProblem, check_rollup
 from metadata.identifiers import camel_case, pascal_case
 from metadata.model import Field, Model, ObjectDef
 from metadata.security import OBJECT_ACTIONS
@@ -82,9 +83,9 @@ class ObjectShape:
     """Actions the schema offers (the reader's object permissions)."""
     read_only: frozenset[str] = frozenset()
     """Field names the reader sees but may not edit."""
-    computed: Mapping[str, Typed] = field(default_factory=dict)
-    """Formula fields by name, with their checked expressions: compiled into the SQL
-    wherever a stored field would be read as a column."""
+    computed: Mapping[str, Typed | Rollup] = field(default_factory=dict)
+    """Formula and roll-up fields by name, checked: compiled into the SQL wherever a
+    stored field would be read as a column."""
 
     @property
     def name(self) -> str:
@@ -148,11 +149,11 @@ def build_shape(
                 )
     shapes = {}
     for obj in model.objects.values():
-        computed = _formulas(model, obj)
+        computed = _computed(model, obj)
         fields = {
-            camel_case(f.name): _presented(f) if f.type == "formula" else f
+            camel_case(f.name): _presented(f, computed[f.name]) if f.computed else f
             for f in obj.all_fields()
-            if not f.is_relation and (f.type != "formula" or f.name in computed)
+            if not f.is_relation and (not f.computed or f.name in computed)
         }
         id_fields = {camel_case(f.name) + "Id": f for f in obj.fields.values() if f.is_relation}
         access = grants.on(obj.name) if grants is not None else None
@@ -181,27 +182,36 @@ def build_shape(
 _PRESENTED = {"number": "decimal", "text": "text", "boolean": "boolean", "date": "date"}
 
 
-def _presented(f: Field) -> Field:
-    """Return the stored-field twin a formula is presented as: its result type, so the
-    schema gives it the output, filter, order and aggregate types of that type."""
+def _presented(f: Field, computed: Typed | Rollup) -> Field:
+    """Return the stored-field twin a computed field is presented as: its result type, so
+    the schema gives it the output, filter, order and aggregate types of that type."""
+    plain = {"required": False, "unique": False, "default": None, "values": ()}
+    if isinstance(computed, Rollup):
+        if computed.field is None:
+            return replace(f, type="integer", options=MappingProxyType({}), **plain)
+        twin = replace(computed.field, name=f.name, label=f.label, system=False, **plain)
+        # A sum of amounts in mixed currencies has no one currency: it is a plain number.
+        return replace(twin, type="decimal") if twin.type == "currency" else twin
     options: dict[str, Any] = {"max_length": 4000}
     if f.option("returns") == "number":
         options = {"precision": 38, "scale": f.option("scale")}
     return replace(f, type=_PRESENTED[f.option("returns")], options=MappingProxyType(options))
 
 
-def _formulas(model: Model, obj: ObjectDef) -> dict[str, Typed]:
-    """Return the object's formulas that ``model`` (as the reader sees it) can compute.
+def _computed(model: Model, obj: ObjectDef) -> dict[str, Typed | Rollup]:
+    """Return the object's formulas and roll-ups that ``model`` (as the reader sees it)
+    can compute.
 
-    A formula naming a field or object the reader cannot see does not check against
-    their model, and is left out, so no hidden value leaks through a computation.
+    One that names a field or object the reader cannot see does not check against their
+    model, and is left out, so no hidden value leaks through a computation.
     """
-    out = {}
+    out: dict[str, Typed | Rollup] = {}
     for f in obj.fields.values():
-        if f.type != "formula":
-            continue
         try:
-            out[f.name] = check(f.option("expression"), model, obj.name)
-        except ExpressionError:
+            if f.type == "formula":
+                out[f.name] = check(f.option("expression"), model, obj.name)
+            elif f.type == "rollup":
+                out[f.name] = check_rollup(model, obj.name, f)
+        except (ExpressionError, RollupProblem):
             continue
     return out

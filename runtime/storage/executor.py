@@ -203,7 +203,7 @@ def _copy_sources(old: Table, new: Table) -> dict[str, ColumnElement[Any] | None
 @implements(ops.AddField)
 def _add_field(step: Step) -> None:
     obj, f = step.op.object, step.op.field
-    if f.type == "formula":
+    if f.computed:
         return  # computed when read: nothing to store
     editor = step.editor
     needs_rebuild = editor.sqlite and (
@@ -227,7 +227,7 @@ def _add_field(step: Step) -> None:
 @implements(ops.DropField)
 def _drop_field(step: Step) -> None:
     obj, f = step.op.object, step.op.field
-    if f.type == "formula":
+    if f.computed:
         return  # nothing stored, nothing to archive
     editor = step.editor
     columns = [c.name for c in field_columns(f, editor.dialect)]

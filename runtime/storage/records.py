@@ -87,9 +87,11 @@ def insert_records(
             "owner": record.get("owner", actor),
         }
         for field in obj.fields.values():
-            if field.type == "formula":
+            if field.computed:
                 if field.name in record:
-                    raise RecordError(f"{obj_name}.{field.name} is a formula and cannot be set")
+                    raise RecordError(
+                        f"{obj_name}.{field.name} is a {field.type} field and cannot be set"
+                    )
                 continue
             if field.type == "auto_number":
                 [row[field.name]] = allocate(

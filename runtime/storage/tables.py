@@ -102,7 +102,7 @@ def server_default(field: Field, dialect: str) -> str | ClauseElement | None:
 def field_columns(field: Field, dialect: str) -> list[Column[Any]]:
     """Return the columns that store ``field``: one, two for currency (amount, code), or
     none for a formula, which is computed when read."""
-    if field.type == "formula":
+    if field.computed:
         return []
     nullable = not field.required
     columns = [

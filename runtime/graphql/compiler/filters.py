@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from metadata.expressions.rollups import Rollup
 from metadata.model import Field
 from runtime.expressions.sql import to_sql
 from runtime.graphql.compiler.context import Context, QueryError
@@ -23,11 +24,28 @@ def col(alias: str, name: str) -> str:
 
 
 def field_sql(ctx: Context, s: ObjectShape, alias: str, f: Field) -> str:
-    """Return SQL for field ``f`` of row ``alias``: its column, or a formula's expression."""
-    typed = s.computed.get(f.name)
-    if typed is None:
+    """Return SQL for field ``f`` of row ``alias``: its column, a formula's expression, or
+    a roll-up's subquery over the children the reader can see."""
+    computed = s.computed.get(f.name)
+    today = ctx.today or dt.date.today()
+    if computed is None:
         return col(alias, f.name)
-    return to_sql(typed, alias, ctx, today=ctx.today or dt.date.today())
+    if not isinstance(computed, Rollup):
+        return to_sql(computed, alias, ctx, today=today)
+    child = computed.child.name
+    inner = ctx.alias()
+    condition = f"{col(inner, computed.via.name)} = {col(alias, 'id')} AND " + visible(
+        ctx, child, inner
+    )
+    if computed.where is not None:
+        condition += f" AND {to_sql(computed.where, inner, ctx, today=today)}"
+    if computed.field is None:
+        aggregate = "count(*)"
+    else:
+        aggregate = f"{computed.function}({col(inner, computed.field.name)})"
+        if computed.function == "sum":
+            aggregate = f"coalesce({aggregate}, 0)"  # no children: nothing summed is 0
+    return f"(SELECT {aggregate} FROM {ctx.dialect.table(child)} {inner} WHERE {condition})"
 
 
 def live(alias: str) -> str:

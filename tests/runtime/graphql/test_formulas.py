@@ -24,6 +24,9 @@ objects:
   account:
     fields:
       name: {type: text, required: true}
+      pipeline: {type: rollup, from: deal.account, function: sum, field: amount, where: "probability < 100"}
+      deal_count: {type: rollup, from: deal.account, function: count}
+      last_close: {type: rollup, from: deal.account, function: max, field: close_date}
   deal:
     fields:
       name: {type: text, required: true}
@@ -37,7 +40,13 @@ objects:
       follow_up: {type: formula, expression: "ADDDAYS(close_date, 7)", returns: date}
 roles:
   rep: {}
+  viewer: {}
 permission_sets:
+  viewers:
+    roles: [viewer]
+    objects:
+      account: {allow: [read], access: tenant}
+      deal: {allow: [read], access: own}
   reps:
     roles: [rep]
     objects:
@@ -204,3 +213,91 @@ def test_formulas_are_not_searchable_or_tracked():
     with pytest.raises(MetadataError) as caught:
         validate_text(searched)
     assert "title" in str(caught.value.issues[0])
+
+
+def test_rollups_over_children(crm, service):
+    ask, _, model = crm
+    with service.backend.begin_tenant("fx") as conn:
+        schema = service.backend.schema("fx")
+        [alpha] = [
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT id FROM "
+                + (f'"{schema}".' if schema else "")
+                + "account WHERE name = 'Alpha'"
+            )
+        ]
+        insert_records(
+            conn,
+            model,
+            "deal",
+            [
+                {
+                    "name": "D4",
+                    "amount": Decimal("300"),
+                    "probability": Decimal("100"),
+                    "close_date": "2027-06-30",
+                    "account": alpha,
+                },
+                {
+                    "name": "D5",
+                    "amount": Decimal("50.5"),
+                    "probability": Decimal("10"),
+                    "account": alpha,
+                },
+            ],
+            schema=schema,
+        )
+    data = ask(
+        """{ accounts(orderBy: [{pipeline: DESC}], filter: {dealCount: {gte: 1}}) {
+              nodes { name pipeline dealCount lastClose } } }"""
+    )["data"]
+    assert data["accounts"]["nodes"] == [
+        # D4 is won (probability 100), so the pipeline leaves it out; the count does not.
+        {"name": "Beta", "pipeline": "8000.00", "dealCount": 1, "lastClose": "2027-03-01"},
+        {"name": "Alpha", "pipeline": "1050.50", "dealCount": 3, "lastClose": "2027-06-30"},
+    ]
+    empty = ask("{ accounts(filter: {dealCount: {eq: 0}}) { totalCount } }")["data"]
+    assert empty["accounts"]["totalCount"] == 0
+
+
+def test_rollups_count_only_what_the_reader_may_see(crm):
+    ask, rep, _ = crm
+    fields = ask('{ __type(name: "Account") { fields { name } } }', rep)["data"]["__type"]
+    names = {f["name"] for f in fields["fields"]}
+    # The pipeline filters on probability, hidden from reps: the roll-up is left out.
+    assert "pipeline" not in names and "dealCount" in names
+    nodes = ask("{ accounts { nodes { name dealCount } } }", rep)["data"]["accounts"]["nodes"]
+    assert nodes == [{"name": "Alpha", "dealCount": 1}]
+    # A viewer sees every account but only their own deals (none): counts follow.
+    model = validate_text(META).model
+    viewer = Principal(
+        "fx",
+        uuid.uuid4(),
+        "user:v",
+        effective(model, sets_of(model.security, "viewer", ())),
+        role="viewer",
+    )
+    seen = ask("{ accounts(orderBy: [{name: ASC}]) { nodes { name dealCount } } }", viewer)
+    assert seen["data"]["accounts"]["nodes"] == [
+        {"name": "Alpha", "dealCount": 0},
+        {"name": "Beta", "dealCount": 0},
+    ]
+    everyone = ask("{ accounts(orderBy: [{name: ASC}]) { nodes { dealCount } } }")["data"]
+    assert [n["dealCount"] for n in everyone["accounts"]["nodes"]] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("change", "option"),
+    [
+        ("from: deal.account, function: count", "from: deal.name, function: count"),
+        ("function: count}", "function: count, field: amount}"),
+        ("function: max, field: close_date", "function: max, field: name"),
+        ('where: "probability < 100"', 'where: "probability + 1"'),
+    ],
+)
+def test_bad_rollups_name_the_option(change, option):
+    with pytest.raises(MetadataError) as caught:
+        validate_text(META.replace(change, option))
+    [issue] = caught.value.issues
+    assert issue.code == "invalid_rollup" and issue.pointer.startswith("/objects/account/fields/")
