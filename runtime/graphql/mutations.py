@@ -244,6 +244,7 @@ class _Writer:
                 )
         self._run(insert(self.table).values(full), path)
         self.rules.enforce(record_id, None, path, created=True)
+        self._event("created", record_id, {name: [None, value] for name, value in row.items()})
         return record_id
 
     def update(
@@ -275,17 +276,22 @@ class _Writer:
         )
         if version is not None:
             statement = statement.where(t.c.row_version == version)
-        tracked = [n for n in self.model.objects[self.s.name].history if n in values]
-        before = (
-            self.conn.execute(select(*(t.c[n] for n in tracked)).where(t.c.id == record_id)).first()
-            if tracked
-            else None
-        )
+        # The changed columns' old values, for field history and the outbox event.
+        names = list(values)
+        old = self.conn.execute(select(*(t.c[n] for n in names)).where(t.c.id == record_id)).first()
         if self._run(statement, path).rowcount == 1:
-            if before is not None:
-                self._record_history(record_id, tracked, before, values)
+            assert old is not None
+            before = dict(zip(names, old, strict=True))
+            tracked = [n for n in self.model.objects[self.s.name].history if n in values]
+            if tracked:
+                self._record_history(record_id, tracked, [before[n] for n in tracked], values)
             if validate:
                 self.rules.enforce(record_id, prior, path, created=False)
+            kind = "updated"
+            if "deleted_at" in values:
+                kind = "deleted" if values["deleted_at"] is not None else "restored"
+            changes = {n: [before[n], values[n]] for n in names if before[n] != values[n]}
+            self._event(kind, record_id, changes)
             return
         current = self.conn.execute(
             select(t.c.row_version, t.c.deleted_at).where(t.c.id == record_id)
@@ -330,6 +336,19 @@ class _Writer:
             )
         if rows:
             self.conn.execute(insert(self._system(naming.HISTORY_TABLE)), rows)
+
+    def _event(self, kind: str, record_id: uuid.UUID, changes: dict[str, list[Any]]) -> None:
+        """Append the write's event to the outbox, in the write's transaction."""
+        self.conn.execute(
+            insert(self._system(naming.OUTBOX_TABLE)).values(
+                object=self.s.name,
+                record_id=record_id,
+                kind=kind,
+                changes=json.dumps(changes, default=str, ensure_ascii=False, sort_keys=True),
+                actor=self.principal.user_id,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
 
     def _system(self, name: str) -> Table:
         tables = system_tables(self.schema).tables

@@ -18,6 +18,7 @@ SEQUENCES_TABLE = "_tessera_sequences"
 ARCHIVES_TABLE = "_tessera_archives"
 SHARES_TABLE = "_tessera_shares"
 HISTORY_TABLE = "_tessera_history"
+OUTBOX_TABLE = "_tessera_outbox"
 
 
 def fit(name: str) -> str:

@@ -280,4 +280,25 @@ def system_tables(schema: str | None) -> MetaData:
         Column("changed_at", UTCDateTime, nullable=False),
     )
     Index("ix__tessera_history__record", history.c.record_id, history.c.changed_at)
+    # The transactional outbox: every record write appends its event here in the write's
+    # own transaction, so an event exists exactly when the write committed. Workflows
+    # read it in id order (the dispatcher marks what it has handed on).
+    outbox = Table(
+        naming.OUTBOX_TABLE,
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+        Column("object", String(63), nullable=False),
+        Column("record_id", GUID, nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("changes", Text, nullable=False),
+        Column("actor", GUID),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("dispatched_at", UTCDateTime),
+    )
+    Index(
+        "ix__tessera_outbox__pending",
+        outbox.c.id,
+        postgresql_where=outbox.c.dispatched_at.is_(None),
+        sqlite_where=outbox.c.dispatched_at.is_(None),
+    )
     return metadata
