@@ -277,8 +277,15 @@ class _Writer:
         if version is not None:
             statement = statement.where(t.c.row_version == version)
         # The changed columns' old values, for field history and the outbox event.
+        # The rules' read of the whole record, when there was one, already holds them.
         names = list(values)
-        old = self.conn.execute(select(*(t.c[n] for n in names)).where(t.c.id == record_id)).first()
+        old = (
+            [prior[n] for n in names]
+            if prior is not None
+            else self.conn.execute(
+                select(*(t.c[n] for n in names)).where(t.c.id == record_id)
+            ).first()
+        )
         if self._run(statement, path).rowcount == 1:
             assert old is not None
             before = dict(zip(names, old, strict=True))
