@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from metadata.automation import EMPTY_AUTOMATION, Automation, build_automation
 from metadata.field_types import COMMON_OPTIONS, TYPES
 from metadata.identifiers import default_plural, humanize
 from metadata.security import EMPTY_SECURITY, Security, build_security
@@ -229,6 +230,8 @@ class Model:
     objects: Mapping[str, ObjectDef] = field(default_factory=lambda: MappingProxyType({}))
     security: Security = EMPTY_SECURITY
     """Roles, permission sets and sharing rules."""
+    automation: Automation = EMPTY_AUTOMATION
+    """Workflows and approval processes."""
 
     def with_objects(self, objects: Mapping[str, ObjectDef]) -> Model:
         """Return a copy with ``objects`` replacing all objects."""
@@ -237,6 +240,10 @@ class Model:
     def with_security(self, security: Security) -> Model:
         """Return a copy with ``security`` replacing the permission metadata."""
         return replace(self, security=security)
+
+    def with_automation(self, automation: Automation) -> Model:
+        """Return a copy with ``automation`` replacing the workflows and approvals."""
+        return replace(self, automation=automation)
 
     def to_document(self) -> dict[str, Any]:
         """Return the canonical document: the form snapshots are hashed and stored in.
@@ -249,6 +256,7 @@ class Model:
         return {
             "objects": {name: self.objects[name].to_json() for name in sorted(self.objects)},
             **self.security.to_document(),
+            **self.automation.to_document(),
         }
 
 
@@ -392,4 +400,8 @@ def build_model(document: Mapping[str, Any]) -> Model:
     objects = {
         name: build_object(name, raw) for name, raw in (document.get("objects") or {}).items()
     }
-    return Model(objects=MappingProxyType(objects), security=build_security(document))
+    return Model(
+        objects=MappingProxyType(objects),
+        security=build_security(document),
+        automation=build_automation(document),
+    )

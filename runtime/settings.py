@@ -13,6 +13,28 @@ DEFAULT_DATA_DIR = Path(".tessera")
 
 
 @dataclass(frozen=True)
+class WorkflowSettings:
+    """How workflows run (``TESSERA_WORKFLOW_*``, ``TESSERA_EMAIL_*``)."""
+
+    broker_url: str | None = None
+    """Celery's broker: ``redis://``, ``amqp://`` in production. None: a SQLite file
+    beside the data (``sqla+sqlite``), so the embedded default needs no service."""
+    queue: str = "tessera"
+    """The Celery queue runs go through (separate deployments sharing a broker use their
+    own)."""
+    tick: float = 2.0
+    """Seconds between beat ticks (dispatch, schedules, timers, sweep)."""
+    email_url: str = "console://"
+    email_from: str = "Tessera <no-reply@tessera.local>"
+    max_attempts: int = 5
+    retry_base: float = 2.0
+    lease: float = 300.0
+    lost_after: float = 15.0
+    timer_horizon: float = 7 * 86400.0
+    batch: int = 500
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where Tessera keeps its data and how it serves."""
 
@@ -33,6 +55,14 @@ class Settings:
     """Requests a minute one token or signed-in user may make (0: unlimited)."""
     limits: Limits = field(default_factory=Limits)
     """GraphQL request bounds (page and bulk sizes, depth, cost); ``TESSERA_MAX_*``."""
+    workflows: WorkflowSettings = field(default_factory=WorkflowSettings)
+
+    @property
+    def broker_url(self) -> str:
+        """Return Celery's broker URL (the embedded SQLite one unless configured)."""
+        if self.workflows.broker_url:
+            return self.workflows.broker_url
+        return f"sqla+sqlite:///{(self.data_dir / 'broker.sqlite3').resolve()}"
 
     @property
     def data_dir(self) -> Path:
@@ -63,6 +93,13 @@ class Settings:
         }
         if bounds:
             settings = replace(settings, limits=replace(settings.limits, **bounds))
+        flows = {
+            name: kind(env[variable])
+            for name, (variable, kind) in _WORKFLOW_VARIABLES.items()
+            if env.get(variable)
+        }
+        if flows:
+            settings = replace(settings, workflows=replace(settings.workflows, **flows))
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings
 
@@ -73,6 +110,20 @@ _LIMIT_VARIABLES = {
     "max_bulk_size": "TESSERA_MAX_BULK_SIZE",
     "max_depth": "TESSERA_MAX_DEPTH",
     "max_cost": "TESSERA_MAX_COST",
+}
+
+
+_WORKFLOW_VARIABLES: dict[str, tuple[str, type]] = {
+    "broker_url": ("TESSERA_BROKER_URL", str),
+    "tick": ("TESSERA_WORKFLOW_TICK", float),
+    "queue": ("TESSERA_WORKFLOW_QUEUE", str),
+    "email_url": ("TESSERA_EMAIL_URL", str),
+    "email_from": ("TESSERA_EMAIL_FROM", str),
+    "max_attempts": ("TESSERA_WORKFLOW_MAX_ATTEMPTS", int),
+    "retry_base": ("TESSERA_WORKFLOW_RETRY_BASE", float),
+    "lease": ("TESSERA_WORKFLOW_LEASE", float),
+    "lost_after": ("TESSERA_WORKFLOW_LOST_AFTER", float),
+    "timer_horizon": ("TESSERA_WORKFLOW_TIMER_HORIZON", float),
 }
 
 

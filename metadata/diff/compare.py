@@ -17,6 +17,7 @@ from metadata.diff.operations import (
     AddUniqueConstraint,
     AlterField,
     AlterObject,
+    ChangeAutomation,
     ChangePermission,
     ChangePicklistValues,
     CreateObject,
@@ -53,6 +54,7 @@ class _Buckets:
         "add_uniques",
         "add_indexes",
         "permissions",
+        "automation",
     )
 
     def __init__(self) -> None:
@@ -80,6 +82,13 @@ def compute_operations(old: Model, new: Model) -> tuple[list[Operation], list[Is
         if before is not None:
             _compare_object(before, after, out)
     _compare_permissions(old, new, out)
+    for section in ("workflows", "approvals"):
+        before, after = getattr(old.automation, section), getattr(new.automation, section)
+        for name in sorted(set(before) | set(after)):
+            if before.get(name) != after.get(name):
+                out.add(
+                    "automation", ChangeAutomation(section, name, before.get(name), after.get(name))
+                )
     return _with_positions(old, out.ordered()), out.refusals
 
 

@@ -626,6 +626,67 @@ class ChangePermission(Operation):
         }
 
 
+# -- automation ----------------------------------------------------------------------------
+
+_AUTOMATION_WORDS = {"workflows": "workflow", "approvals": "approval process"}
+
+
+@dataclass(frozen=True)
+class ChangeAutomation(Operation):
+    """A workflow or approval process was added, changed or removed (metadata only).
+
+    Workflows run from the active metadata when an event is handled, so no table changes.
+    Runs already under way finish with the definition they started with.
+    """
+
+    section: str
+    """``workflows`` or ``approvals``."""
+    name: str
+    old: Any
+    new: Any
+    kind: ClassVar[str] = "change_automation"
+    touches_storage: ClassVar[bool] = False
+
+    @property
+    def object_name(self) -> str:
+        item = self.new if self.new is not None else self.old
+        return getattr(item, "object", None) or ""
+
+    @property
+    def target_pointer(self) -> str:
+        return pointer(self.section, self.name)
+
+    def describe(self) -> str:
+        what = f"{_AUTOMATION_WORDS[self.section]} {self.name}"
+        if self.old is None:
+            return f"Add {what} (automation, metadata only)"
+        if self.new is None:
+            return f"Remove {what} (automation, metadata only)"
+        return f"Change {what} (automation, metadata only)"
+
+    def state_forwards(self, model: Model) -> Model:
+        items = dict(getattr(model.automation, self.section))
+        if self.new is None:
+            items.pop(self.name, None)
+        else:
+            items[self.name] = self.new
+        return model.with_automation(
+            replace(model.automation, **{self.section: MappingProxyType(items)})
+        )
+
+    def reverse(self) -> Operation:
+        return ChangeAutomation(self.section, self.name, self.new, self.old)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "section": self.section,
+            "name": self.name,
+            "before": self.old.to_json() if self.old is not None else None,
+            "after": self.new.to_json() if self.new is not None else None,
+        }
+
+
 ALL_OPERATIONS: tuple[type[Operation], ...] = (
     CreateObject,
     DropObject,
@@ -641,4 +702,5 @@ ALL_OPERATIONS: tuple[type[Operation], ...] = (
     AddIndex,
     DropIndex,
     ChangePermission,
+    ChangeAutomation,
 )

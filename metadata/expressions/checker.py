@@ -106,6 +106,7 @@ FUNCTIONS: dict[str, Function] = {
     "ABS": Function((NUMBER,), NUMBER, "absolute value"),
     "ROUND": Function((NUMBER, NUMBER), NUMBER, "rounded to n decimals (0-10), half away from 0"),
     "TODAY": Function((), DATE, "today in the tenant's time zone"),
+    "NOW": Function((), DATETIME, "the current moment (a datetime, UTC)"),
     "DATEVALUE": Function((TEXT,), DATE, "a date written 'YYYY-MM-DD'"),
     "ADDDAYS": Function((DATE, NUMBER), DATE, "the date n days later (n truncated)"),
     "DATEDIFF": Function((DATE, DATE), NUMBER, "days from the first date to the second"),

@@ -9,6 +9,7 @@ from typing import Any
 from metadata.errors import Issue, MetadataError, sort_issues
 from metadata.model import Model, build_model
 from metadata.source import Document, load_file, parse_text
+from metadata.validation.automation import check_automation
 from metadata.validation.permissions import check_permissions
 from metadata.validation.rules import check_rules
 from metadata.validation.semantic import check_semantics
@@ -33,7 +34,7 @@ def validate(doc: Document) -> ValidMetadata:
         raise MetadataError(issues)
     model = build_model(doc.data)
     # Expressions are typed by the fields they name, so they are checked on the model.
-    issues = sort_issues([*issues, *check_rules(doc, model)])
+    issues = sort_issues([*issues, *check_rules(doc, model), *check_automation(doc, model)])
     if any(i.severity == "error" for i in issues):
         raise MetadataError(issues)
     return ValidMetadata(document=doc, model=model, warnings=tuple(issues))

@@ -400,6 +400,57 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
 
 @cli.command()
+@click.option(
+    "--concurrency",
+    "-c",
+    type=int,
+    default=4,
+    show_default=True,
+    help="Runs executed at once (threads).",
+)
+@click.option(
+    "--beat/--no-beat",
+    default=True,
+    show_default=True,
+    help="Also run the beat (dispatch, schedules, timers, sweep); run it in exactly one worker.",
+)
+@click.option("--loglevel", default="warning", show_default=True)
+@pass_context
+def worker(ctx: Context, concurrency: int, beat: bool, loglevel: str) -> None:
+    """Run a Celery worker that executes workflows (TESSERA_BROKER_URL picks the broker;
+    unset: a SQLite file beside the data, so no service is needed)."""
+    from runtime.workflows.worker import make_celery
+
+    settings = Settings.from_env(database_url=ctx.settings.database_url)
+    app = make_celery(settings)
+    argv = [
+        "worker",
+        "--pool",
+        "threads",
+        "-c",
+        str(concurrency),
+        "-l",
+        loglevel,
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    if beat:
+        argv.append("-B")
+    output.err.print(f"Workflow worker on {_safe_url(settings.broker_url)}")
+    app.worker_main(argv)
+
+
+def _safe_url(url: str) -> str:
+    """Return ``url`` without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+@cli.command()
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
 @click.option("--no-serve", is_flag=True, help="Set up the demo tenant, then exit.")
@@ -422,9 +473,33 @@ def demo(ctx: Context, host: str | None, port: int | None, no_serve: bool) -> No
         f"  Version history: {base}/api/tenants/{DEMO_TENANT}/metadata/versions\n"
         "Press Ctrl+C to stop."
     )
+    import subprocess
+    import sys
+
+    # Workflows run in a worker process beside the server, on the embedded broker.
+    worker_process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from runtime.cli.main import main; main()",
+            "--database-url",
+            settings.database_url,
+            "worker",
+            "-c",
+            "2",
+        ]
+    )
+    output.out.print(f"Workflow worker started (pid {worker_process.pid}).")
     from runtime.server.app import run
 
-    run(settings)
+    try:
+        run(settings)
+    finally:
+        import os
+        import signal
+
+        os.killpg(worker_process.pid, signal.SIGTERM)
+        worker_process.wait(timeout=30)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -36,6 +36,8 @@ class Scope:
     """Reads a lookup's target; by default there are none to read."""
     prior: Record | None = None
     """The record before the write; None when it is being created."""
+    now: dt.datetime | None = None
+    """The moment NOW() gives; None: the clock's."""
 
 
 def evaluate(typed: Typed, scope: Scope) -> Any:
@@ -150,6 +152,8 @@ class _Evaluator:
             return a[1] if blank else a[0]
         if name == "TODAY":
             return self.scope.today
+        if name == "NOW":
+            return self.scope.now or dt.datetime.now(dt.UTC)
         if name == "DATEVALUE":
             return dt.date.fromisoformat(a[0])
         if any(v is None for v in a):

@@ -45,6 +45,7 @@ class _Compiler:
         self.d = binder.dialect
         self.pg = self.d.name == "postgresql"
         self.today = today
+        self.now = dt.datetime.now(dt.UTC)
         self._aliases = itertools.count(1)
 
     def value(self, value: Any, kind: str) -> str:
@@ -155,6 +156,8 @@ class _Compiler:
             return f"round(CAST({a[0]} AS numeric), {n})" if pg else f"round({a[0]}, {n})"
         if name == "TODAY":
             return self.value(self.today, DATE)
+        if name == "NOW":
+            return self.b.param(self.d.bind_datetime(self.now))
         if name == "DATEVALUE":
             literal = t.args[0].node
             assert isinstance(literal, Literal)

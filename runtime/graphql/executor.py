@@ -39,6 +39,7 @@ from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from runtime.graphql.automation import QUERIES as AUTOMATION_QUERIES
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.roots import compile_root
 from runtime.graphql.cost import check_limits
@@ -96,6 +97,9 @@ class Request:
     variables: Mapping[str, Any] | None = None
     operation_name: str | None = None
     timezone: str = "UTC"
+    hooks: Any = None
+    """AutomationHooks (runtime/graphql/automation.py): members for approvals, and what to
+    do after a commit (start runs, wake the dispatcher). None: nothing after commits."""
 
 
 def error_json(
@@ -179,7 +183,7 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
     if operation.operation == OperationType.MUTATION:
         from runtime.graphql.mutations import run_mutations
 
-        return run_mutations(api, backend, request, ctx, operation)
+        return run_mutations(api, backend, request, ctx, operation, document)
     root = api.schema.query_type
     assert root is not None
     selected = collect_root(ctx, root, operation.selection_set)
@@ -193,6 +197,25 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
             elif name.startswith("__"):
                 data.append(
                     (key, _introspect(api.schema, document, operation, variables, key, nodes))
+                )
+            elif name in AUTOMATION_QUERIES and root.fields.get(name) is not None:
+                data.append(
+                    (
+                        key,
+                        _automation(
+                            ctx,
+                            conn,
+                            backend.schema(request.tenant),
+                            request,
+                            api,
+                            document,
+                            operation,
+                            variables,
+                            key,
+                            nodes,
+                            out_errors,
+                        ),
+                    )
                 )
             else:
                 data.append((key, _query_field(ctx, conn, nodes[0], key, out_errors)))
@@ -229,6 +252,63 @@ def _query_field(
         )
         return "null"
     return "null" if value is None else value
+
+
+def _automation(
+    ctx: Context,
+    conn: Connection,
+    schema_name: str | None,
+    request: Request,
+    api: TenantApi,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+    key: str,
+    nodes: list[FieldNode],
+    errors: list[dict[str, Any]],
+) -> str:
+    from runtime.graphql.automation import Resolver
+
+    root = api.schema.query_type
+    assert root is not None
+    name = nodes[0].name.value
+    try:
+        value = Resolver(ctx, conn, schema_name, request.hooks).query(
+            name, ctx.arguments(root.fields[name], nodes[0])
+        )
+    except QueryError as exc:
+        errors.append(error_json(exc.message, exc.code, [key], field=exc.field))
+        return "null"
+    return shape_value(api.schema, document, operation, variables, key, nodes, name, value)
+
+
+def shape_value(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+    key: str,
+    nodes: list[FieldNode],
+    name: str,
+    value: Any,
+) -> str:
+    """Return ``value`` (plain dicts and lists) with the selection of ``nodes`` applied,
+    by graphql-core's executor with the default resolvers."""
+    only = OperationDefinitionNode(
+        operation=operation.operation,
+        selection_set=SelectionSetNode(selections=tuple(nodes)),
+        variable_definitions=operation.variable_definitions,
+    )
+    fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    result = execute_sync(
+        schema,
+        DocumentNode(definitions=(only, *fragments)),
+        root_value={name: value},
+        variable_values=variables.coerced,
+    )
+    if result.errors:
+        raise QueryError(result.errors[0].message, "INTERNAL_SERVER_ERROR")
+    return json.dumps((result.data or {}).get(key), ensure_ascii=False)
 
 
 def _introspect(

@@ -33,6 +33,8 @@ from runtime.storage import naming
 from runtime.storage.ids import new_id
 from runtime.storage.sequences import allocate
 from runtime.storage.tables import build_table, system_tables
+from runtime.workflows.before_save import ActionError, apply_before_save, before_save_workflows
+from runtime.workflows.tables import APPROVALS
 
 if TYPE_CHECKING:
     from runtime.graphql.executor import Request, TenantApi
@@ -45,13 +47,22 @@ _PATTERNS = {
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 
-class _Writer:
+class Writer:
     """Writes for one mutation field, on one connection."""
 
     def __init__(
-        self, ctx: Context, conn: Connection, s: ObjectShape, schema: str | None, timezone: str
+        self,
+        ctx: Context,
+        conn: Connection,
+        s: ObjectShape,
+        schema: str | None,
+        timezone: str,
+        *,
+        origin: tuple[uuid.UUID, int] | None = None,
     ) -> None:
         self.ctx, self.conn, self.s = ctx, conn, s
+        self.origin = origin
+        """The workflow run (and its chain depth) this write is an action of, if any."""
         self.principal = ctx.principal
         self.model = ctx.shape.complete
         self.table: Table = build_table(
@@ -59,9 +70,11 @@ class _Writer:
         )
         self.schema = schema
         self.timezone = timezone
-        self.rules = RuleCheck(
-            self.model, s, conn, schema, dt.datetime.now(ZoneInfo(timezone)).date(), ctx.principal
-        )
+        self.today = dt.datetime.now(ZoneInfo(timezone)).date()
+        self.rules = RuleCheck(self.model, s, conn, schema, self.today, ctx.principal)
+        self.before_save = before_save_workflows(self.model, s.name)
+        self.events = 0
+        """Outbox events this writer appended (the caller wakes the dispatcher if any)."""
 
     # -- values --------------------------------------------------------------------------
 
@@ -242,6 +255,10 @@ class _Writer:
                 [full[f.name]] = allocate(
                     self.conn, schema=self.schema, obj=self.s.name, field=f, on=today
                 )
+        if self.before_save:
+            changed = self._before_save(full, None, "created", path)
+            full.update(changed)
+            row = {**row, **changed}
         self._run(insert(self.table).values(full), path)
         self.rules.enforce(record_id, None, path, created=True)
         self._event("created", record_id, {name: [None, value] for name, value in row.items()})
@@ -260,7 +277,14 @@ class _Writer:
         """Update a live (or, with ``deleted``, a deleted) record; unless ``validate`` is
         False (deleting, restoring), the object's validation rules check the result."""
         t = self.table
-        prior = self.rules.before(record_id, values) if validate else None
+        self.check_unlocked(record_id, path)
+        prior = (
+            self.rules.before(record_id, values, always=bool(self.before_save))
+            if validate
+            else None
+        )
+        if validate and self.before_save and prior is not None:
+            values = {**values, **self._before_save({**prior, **values}, prior, "updated", path)}
         statement = (
             update(t)
             .where(
@@ -354,8 +378,61 @@ class _Writer:
                 changes=json.dumps(changes, default=str, ensure_ascii=False, sort_keys=True),
                 actor=self.principal.user_id,
                 created_at=dt.datetime.now(dt.UTC),
+                run_id=self.origin[0] if self.origin else None,
+                depth=self.origin[1] if self.origin else 0,
             )
         )
+        self.events += 1
+
+    def _before_save(
+        self,
+        record: dict[str, Any],
+        prior: dict[str, Any] | None,
+        event: str,
+        path: list[str | int],
+    ) -> dict[str, Any]:
+        """Return the columns before-save workflows set on ``record`` (already checked)."""
+        try:
+            return apply_before_save(
+                self.model,
+                self.s.name,
+                self.before_save,
+                record,
+                prior,
+                event,
+                self.today,
+                self.rules._load,
+            )
+        except ActionError as exc:
+            raise QueryError(str(exc), "WORKFLOW_FAILED", field=list(path)) from None
+
+    def check_unlocked(self, record_id: uuid.UUID, path: list[str | int]) -> None:
+        """Refuse changes to a record an approval has locked (tenant admins and workflow
+        actions, which run as the platform, may still change it)."""
+        if self.principal.tenant_admin or not self.model.automation.locking(self.s.name):
+            return
+        approvals = self._system(APPROVALS)
+        locking = [
+            name
+            for name, p in self.model.automation.approvals.items()
+            if p.object == self.s.name and p.lock
+        ]
+        pending = self.conn.execute(
+            select(approvals.c.id).where(
+                approvals.c.object == self.s.name,
+                approvals.c.record_id == record_id,
+                approvals.c.status == "pending",
+                approvals.c.process.in_(locking),
+            )
+        ).first()
+        if pending is not None:
+            raise QueryError(
+                f"{self.s.obj.label.get('en')} {record_id} is locked while its approval is "
+                "pending; recall the approval to change it",
+                "RECORD_LOCKED",
+                field=list(path),
+                extra={"approvalId": str(pending.id)},
+            )
 
     def _system(self, name: str) -> Table:
         tables = system_tables(self.schema).tables
@@ -517,7 +594,7 @@ def _bulk(ctx: Context, items: list[Any], path: list[str | int]) -> None:
         )
 
 
-def _mutate(ctx: Context, w: _Writer, verb: str, args: dict[str, Any], key: str) -> list[uuid.UUID]:
+def _mutate(ctx: Context, w: Writer, verb: str, args: dict[str, Any], key: str) -> list[uuid.UUID]:
     """Run one mutation field's writes; return the ids of the records it returns."""
     if verb == "create":
         row = w.row(args["input"], [key, "input"])
@@ -653,15 +730,19 @@ def run_mutations(
     request: Request,
     ctx: Context,
     operation: OperationDefinitionNode,
+    document: Any = None,
 ) -> str:
     """Run a mutation operation in one transaction and return the response JSON text."""
-    from runtime.graphql.executor import _response, collect_root, error_json
+    from runtime.graphql.automation import MUTATIONS, Resolver
+    from runtime.graphql.executor import _response, collect_root, error_json, shape_value
 
     root = api.schema.mutation_type
     assert root is not None
     selected = collect_root(ctx, root, operation.selection_set)
     data: list[tuple[str, str]] = []
     schema = backend.schema(request.tenant)
+    events = 0
+    started: list[uuid.UUID] = []
     try:
         with backend.begin_tenant(request.tenant) as conn:
             for key, nodes in selected.items():
@@ -670,10 +751,37 @@ def run_mutations(
                 if name == "__typename":
                     data.append((key, json.dumps(root.name)))
                     continue
-                verb, s = _find(api, name)
                 args = ctx.arguments(root.fields[name], node)
-                writer = _Writer(ctx, conn, s, schema, request.timezone)
-                ids = _mutate(ctx, writer, verb, args, key)
+                if name in MUTATIONS:
+                    resolver = Resolver(ctx, conn, schema, request.hooks)
+                    try:
+                        value = resolver.mutate(name, args)
+                    except QueryError as exc:
+                        exc.field = [key, *(exc.field or [])[1:]] if exc.field else [key]
+                        raise
+                    started += resolver.started
+                    data.append(
+                        (
+                            key,
+                            shape_value(
+                                api.schema,
+                                document_of(operation),
+                                operation,
+                                ctx.variables,
+                                key,
+                                nodes,
+                                name,
+                                value,
+                            ),
+                        )
+                    )
+                    continue
+                verb, s = _find(api, name)
+                writer = Writer(ctx, conn, s, schema, request.timezone)
+                try:
+                    ids = _mutate(ctx, writer, verb, args, key)
+                finally:
+                    events += writer.events
                 many = verb.endswith("_many") or verb == "transfer"
                 data.append(
                     (key, _read(ctx, conn, s, node, key, ids, many) if ids or many else "null")
@@ -682,4 +790,17 @@ def run_mutations(
         path = [exc.field[0]] if exc.field else None
         error = error_json(exc.message, exc.code, path, field=exc.field, **exc.extra)
         return _response(None, [error], executed=True)
+    # Wake the dispatcher only when some workflow could react to the events.
+    if events and not api.shape.complete.automation.triggered_by("record"):
+        events = 0
+    if request.hooks is not None and (events or started):
+        request.hooks.after_commit(request.tenant, events, started)
     return _response(data, [])
+
+
+def document_of(operation: OperationDefinitionNode) -> Any:
+    """Return a document holding only ``operation`` (automation roots use no fragments
+    that matter here: fragments are resolved by collect_root before)."""
+    from graphql import DocumentNode
+
+    return DocumentNode(definitions=(operation,))

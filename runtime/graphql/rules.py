@@ -69,9 +69,12 @@ class RuleCheck:
             self._targets[key] = self._read(obj, record_id, live=True)
         return self._targets[key]
 
-    def before(self, record_id: uuid.UUID, values: dict[str, Any]) -> dict[str, Any] | None:
-        """Return the record as it is now, if the checks after an update need it."""
-        if not self.defined and not any(name in values for name in self.machines):
+    def before(
+        self, record_id: uuid.UUID, values: dict[str, Any], *, always: bool = False
+    ) -> dict[str, Any] | None:
+        """Return the record as it is now, if the checks after an update (or ``always``,
+        for before-save workflows) need it."""
+        if not always and not self.defined and not any(name in values for name in self.machines):
             return None
         return self._read(self.s.name, record_id, live=False)
 

@@ -691,6 +691,11 @@ class _Builder:
         searchable = self.shape.searchable()
         if searchable:
             query["search"] = self.search_field(searchable)
+        if self.shape.complete.automation:
+            from runtime.graphql import automation
+
+            query.update(automation.query_fields())
+            mutation.update(automation.mutation_fields())
         if not query:
             query["_empty"] = GraphQLField(
                 GraphQLBoolean, description="The tenant has no objects yet; always null."

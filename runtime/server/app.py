@@ -18,6 +18,7 @@ from runtime.security.principal import Principals
 from runtime.security.rate import RateLimiter
 from runtime.server.auth import AuthController, MemberController, UserController
 from runtime.server.graphql_api import GraphQLController
+from runtime.server.hooks_api import HooksController
 from runtime.server.metadata_api import MetadataController
 from runtime.server.problems import EXCEPTION_HANDLERS
 from runtime.server.schema_api import SchemaController
@@ -25,6 +26,7 @@ from runtime.server.tenants_api import TenantController
 from runtime.settings import Settings
 from runtime.storage.backends import make_backend
 from runtime.tenants import TenantService
+from runtime.workflows.worker import Notifier
 
 
 def _version() -> str:
@@ -78,6 +80,9 @@ def create_app(
     identity = Identity(service.backend, load_secret(settings.secret_key, settings.data_dir))
     principals = Principals(service, identity)
     limiter = RateLimiter(settings.rate_per_minute)
+    # Wakes the workflow dispatcher after commits; sending is best effort (the beat
+    # catches up), and nothing connects to the broker until a tenant has workflows.
+    notifier = Notifier(settings)
 
     def provide_service(request: Request[Any, Any, Any]) -> TenantService:
         actor = getattr(request.state, "actor", None)
@@ -102,6 +107,7 @@ def create_app(
             MetadataController,
             SchemaController,
             GraphQLController,
+            HooksController,
             AuthController,
             MemberController,
             UserController,
@@ -113,7 +119,14 @@ def create_app(
             "principals": Provide(provide_principals, sync_to_thread=False),
             "limiter": Provide(provide_limiter, sync_to_thread=False),
         },
-        state=State({"identity": identity, "principals": principals, "limiter": limiter}),
+        state=State(
+            {
+                "identity": identity,
+                "principals": principals,
+                "limiter": limiter,
+                "notifier": notifier,
+            }
+        ),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="Tessera admin API",

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 
+from runtime.graphql.automation import AutomationHooks
 from runtime.graphql.cache import ActiveApis
 from runtime.graphql.executor import Request as GraphQLRequest
 from runtime.graphql.executor import run
@@ -86,8 +87,12 @@ class GraphQLController(Controller):
             raise ValidationException("operationName must be a string")
         principal = _principal(request, tenant)
         api, timezone = apis.get(tenant, principal.grants)
+        state = request.app.state
+        hooks = AutomationHooks(
+            members=state.identity.members, after_commit=state.notifier.after_commit
+        )
         graphql_request = GraphQLRequest(
-            tenant, principal, query, _variables(body.get("variables")), operation, timezone
+            tenant, principal, query, _variables(body.get("variables")), operation, timezone, hooks
         )
         return Response(run(api, service.backend, graphql_request), media_type=MediaType.JSON)
 

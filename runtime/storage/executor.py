@@ -183,9 +183,10 @@ def _rename_object(step: Step) -> None:
 @implements(ops.AlterObject)
 @implements(ops.ChangePicklistValues)
 @implements(ops.ChangePermission)
+@implements(ops.ChangeAutomation)
 def _metadata_only(step: Step) -> None:
-    """Labels, field order, picklist values and permissions live in metadata; storage is
-    unchanged."""
+    """Labels, field order, picklist values, permissions and automation live in metadata;
+    storage is unchanged."""
 
 
 # -- fields --------------------------------------------------------------------------------

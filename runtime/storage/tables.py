@@ -39,6 +39,7 @@ from metadata.diff.conversions import AUTO_NUMBER_LENGTH, PICKLIST_LENGTH
 from metadata.model import Field, Model, ObjectDef
 from runtime.storage import naming
 from runtime.storage.types import GUID, UTCDateTime, json_type
+from runtime.workflows.tables import add_workflow_tables
 
 _ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 #: Defaults that are SQL functions rather than constants. SQLite cannot ADD COLUMN with
@@ -294,6 +295,9 @@ def system_tables(schema: str | None) -> MetaData:
         Column("actor", GUID),
         Column("created_at", UTCDateTime, nullable=False),
         Column("dispatched_at", UTCDateTime),
+        # Writes made by a workflow run carry it, so the dispatcher can stop loops.
+        Column("run_id", GUID),
+        Column("depth", Integer, nullable=False, server_default="0"),
     )
     Index(
         "ix__tessera_outbox__pending",
@@ -301,4 +305,5 @@ def system_tables(schema: str | None) -> MetaData:
         postgresql_where=outbox.c.dispatched_at.is_(None),
         sqlite_where=outbox.c.dispatched_at.is_(None),
     )
+    add_workflow_tables(metadata)
     return metadata

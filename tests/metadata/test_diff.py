@@ -314,9 +314,13 @@ def test_every_operation_reverses():
         "b": {"renamed_from": "old_b"},
         "d": {},
     }
+    mark = {"trigger": {"manual": {}}, "actions": [{"update": {"p": "'1'"}}]}
     permissions = (
-        {"roles": {"rep": {}, "gone": {}}},
-        {"roles": {"rep": {"label": "Sales rep"}, "boss": {}}},
+        {"roles": {"rep": {}, "gone": {}}, "workflows": {"mark": {"object": "a", **mark}}},
+        {
+            "roles": {"rep": {"label": "Sales rep"}, "boss": {}},
+            "workflows": {"mark": {"object": "a", "active": False, **mark}},
+        },
     )
     plan = plan_of(before, after, permissions)
     forward = {type(op) for op in plan.operations}

@@ -1,0 +1,551 @@
+"""GraphQL roots for automation: run history, dead letters, manual starts, approvals and
+notifications. Present only in the schemas of tenants that have workflows or approvals.
+
+They read and write the platform's own tables, so they are resolved here in Python and
+shaped by graphql-core's executor over the returned values; they still run in the
+request's transaction, so a mutation list that fails rolls them back with the rest.
+
+Who may do what: run history and retries are for tenant admins; anyone who can edit a
+record may start its manual workflows (limited by the trigger's roles) and submit it for
+approval; approvers see and decide their own tasks; the submitter or an admin recalls;
+everyone reads their own notifications.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLArgument,
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLString,
+)
+from sqlalchemy import Connection, select, update
+
+from runtime.graphql.compiler.context import Context, QueryError
+from runtime.graphql.compiler.filters import col
+from runtime.graphql.scalars import JSONScalar
+from runtime.security.identity import MemberInfo
+from runtime.workflows import approvals as flow_approvals
+from runtime.workflows.runs import create_run, system_table
+from runtime.workflows.tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS, RUNS, STEPS
+
+
+@dataclass
+class AutomationHooks:
+    """What automation roots need from the server: the tenant's members and a way to
+    start runs and wake the dispatcher once the transaction commits."""
+
+    members: Callable[[str], list[MemberInfo]]
+    after_commit: Callable[[str, int, list[uuid.UUID]], None] = lambda *_: None
+
+
+def _nn(t: Any) -> Any:
+    return GraphQLNonNull(t)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return str(value)
+
+
+STEP = GraphQLObjectType(
+    "WorkflowStep",
+    {
+        "position": GraphQLField(_nn(GraphQLInt)),
+        "action": GraphQLField(_nn(GraphQLString)),
+        "status": GraphQLField(_nn(GraphQLString), description="done, skipped or failed"),
+        "attempts": GraphQLField(_nn(GraphQLInt)),
+        "detail": GraphQLField(JSONScalar, description="What the step did."),
+        "error": GraphQLField(GraphQLString),
+        "finishedAt": GraphQLField(GraphQLString),
+    },
+    description="One action of a run, as far as it got.",
+)
+RUN = GraphQLObjectType(
+    "WorkflowRun",
+    {
+        "id": GraphQLField(_nn(GraphQLID)),
+        "workflow": GraphQLField(_nn(GraphQLString)),
+        "cause": GraphQLField(
+            _nn(GraphQLString), description="record, time, schedule, manual, webhook, approval"
+        ),
+        "status": GraphQLField(
+            _nn(GraphQLString), description="queued, running, succeeded, failed (will retry), dead"
+        ),
+        "attempts": GraphQLField(_nn(GraphQLInt)),
+        "error": GraphQLField(GraphQLString),
+        "objectName": GraphQLField(GraphQLString),
+        "recordId": GraphQLField(GraphQLID),
+        "payload": GraphQLField(JSONScalar),
+        "createdAt": GraphQLField(GraphQLString),
+        "startedAt": GraphQLField(GraphQLString),
+        "finishedAt": GraphQLField(GraphQLString),
+        "nextAttemptAt": GraphQLField(GraphQLString),
+        "steps": GraphQLField(_nn(GraphQLList(_nn(STEP)))),
+    },
+    description="One execution of a workflow (or of an approval outcome's actions).",
+)
+TASK = GraphQLObjectType(
+    "ApprovalTask",
+    lambda: {
+        "id": GraphQLField(_nn(GraphQLID)),
+        "step": GraphQLField(_nn(GraphQLInt)),
+        "userId": GraphQLField(GraphQLID),
+        "role": GraphQLField(GraphQLString),
+        "status": GraphQLField(
+            _nn(GraphQLString), description="pending, approved, rejected or cancelled"
+        ),
+        "comment": GraphQLField(GraphQLString),
+        "decidedBy": GraphQLField(GraphQLID),
+        "decidedAt": GraphQLField(GraphQLString),
+        "approval": GraphQLField(APPROVAL),
+    },
+)
+APPROVAL: GraphQLObjectType = GraphQLObjectType(
+    "Approval",
+    lambda: {
+        "id": GraphQLField(_nn(GraphQLID)),
+        "process": GraphQLField(_nn(GraphQLString)),
+        "label": GraphQLField(JSONScalar, description="The process's label, {en, zh-CN}."),
+        "objectName": GraphQLField(_nn(GraphQLString)),
+        "recordId": GraphQLField(_nn(GraphQLID)),
+        "status": GraphQLField(
+            _nn(GraphQLString), description="pending, approved, rejected or recalled"
+        ),
+        "step": GraphQLField(_nn(GraphQLInt)),
+        "stepName": GraphQLField(GraphQLString),
+        "submittedBy": GraphQLField(GraphQLID),
+        "comment": GraphQLField(GraphQLString),
+        "submittedAt": GraphQLField(GraphQLString),
+        "decidedAt": GraphQLField(GraphQLString),
+        "tasks": GraphQLField(_nn(GraphQLList(_nn(TASK)))),
+    },
+)
+NOTIFICATION = GraphQLObjectType(
+    "Notification",
+    {
+        "id": GraphQLField(_nn(GraphQLID)),
+        "message": GraphQLField(_nn(JSONScalar), description="{en, zh-CN}"),
+        "objectName": GraphQLField(GraphQLString),
+        "recordId": GraphQLField(GraphQLID),
+        "createdAt": GraphQLField(GraphQLString),
+        "readAt": GraphQLField(GraphQLString),
+    },
+)
+
+_ID = GraphQLArgument(_nn(GraphQLID))
+_COMMENT = GraphQLArgument(GraphQLString)
+
+
+def query_fields() -> dict[str, GraphQLField]:
+    return {
+        "workflowRuns": GraphQLField(
+            _nn(GraphQLList(_nn(RUN))),
+            {
+                "workflow": GraphQLArgument(GraphQLString),
+                "status": GraphQLArgument(GraphQLString, description="dead: the dead-letter list"),
+                "recordId": GraphQLArgument(GraphQLID),
+                "first": GraphQLArgument(GraphQLInt, default_value=50),
+            },
+            description="Workflow runs, newest first (tenant admins).",
+        ),
+        "workflowRun": GraphQLField(RUN, {"id": _ID}, description="One run (tenant admins)."),
+        "approvalsInbox": GraphQLField(
+            _nn(GraphQLList(_nn(TASK))),
+            description="Pending approval tasks for you or your role, oldest first.",
+        ),
+        "approvals": GraphQLField(
+            _nn(GraphQLList(_nn(APPROVAL))),
+            {"objectName": GraphQLArgument(_nn(GraphQLString)), "recordId": _ID},
+            description="A record's approvals, newest first (if you can read it).",
+        ),
+        "notifications": GraphQLField(
+            _nn(GraphQLList(_nn(NOTIFICATION))),
+            {
+                "unreadOnly": GraphQLArgument(GraphQLBoolean, default_value=False),
+                "first": GraphQLArgument(GraphQLInt, default_value=50),
+            },
+            description="Your in-app notifications, newest first.",
+        ),
+    }
+
+
+def mutation_fields() -> dict[str, GraphQLField]:
+    return {
+        "startWorkflow": GraphQLField(
+            _nn(RUN),
+            {"workflow": GraphQLArgument(_nn(GraphQLString)), "id": _ID},
+            description="Start a manual workflow on a record you can edit.",
+        ),
+        "retryWorkflowRun": GraphQLField(
+            _nn(RUN), {"id": _ID}, description="Queue a dead or failed run again (admins)."
+        ),
+        "submitForApproval": GraphQLField(
+            _nn(APPROVAL),
+            {"process": GraphQLArgument(_nn(GraphQLString)), "id": _ID, "comment": _COMMENT},
+        ),
+        "approveTask": GraphQLField(_nn(APPROVAL), {"id": _ID, "comment": _COMMENT}),
+        "rejectTask": GraphQLField(_nn(APPROVAL), {"id": _ID, "comment": _COMMENT}),
+        "recallApproval": GraphQLField(_nn(APPROVAL), {"id": _ID, "comment": _COMMENT}),
+        "markNotificationsRead": GraphQLField(
+            _nn(GraphQLInt),
+            {"ids": GraphQLArgument(_nn(GraphQLList(_nn(GraphQLID))))},
+            description="Mark your notifications read; returns how many changed.",
+        ),
+    }
+
+
+QUERIES = frozenset(query_fields())
+MUTATIONS = frozenset(mutation_fields())
+
+
+class Resolver:
+    """Resolves automation roots for one request on one connection."""
+
+    def __init__(
+        self, ctx: Context, conn: Connection, schema: str | None, hooks: AutomationHooks | None
+    ) -> None:
+        self.ctx, self.conn, self.schema, self.hooks = ctx, conn, schema, hooks
+        self.principal = ctx.principal
+        self.model = ctx.shape.complete
+        self.started: list[uuid.UUID] = []
+        """Runs created by this request, sent to Celery after the commit."""
+
+    def _t(self, name: str) -> Any:
+        return system_table(self.schema, name)
+
+    def _uuid(self, value: Any, arg: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            raise QueryError(f"{value!r} is not a valid ID (a UUID)", field=[arg]) from None
+
+    def _admin(self) -> None:
+        if not self.principal.tenant_admin:
+            raise QueryError("only tenant admins see and retry workflow runs", "FORBIDDEN")
+
+    def _directory(self) -> Any:
+        from runtime.workflows.actions import Directory
+
+        if self.hooks is None:
+            raise QueryError("approvals are not available on this server", "INTERNAL_SERVER_ERROR")
+        return Directory(self.hooks.members(self.principal.tenant))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def run_json(self, row: Any) -> dict[str, Any]:
+        steps = self._t(STEPS)
+        rows = self.conn.execute(
+            select(steps).where(steps.c.run_id == row.id).order_by(steps.c.position)
+        )
+        return {
+            "id": str(row.id),
+            "workflow": row.workflow,
+            "cause": row.cause,
+            "status": row.status,
+            "attempts": row.attempts,
+            "error": row.error,
+            "objectName": row.object,
+            "recordId": str(row.record_id) if row.record_id else None,
+            "payload": json.loads(row.payload or "{}"),
+            "createdAt": _iso(row.created_at),
+            "startedAt": _iso(row.started_at),
+            "finishedAt": _iso(row.finished_at),
+            "nextAttemptAt": _iso(row.next_attempt_at),
+            "steps": [
+                {
+                    "position": s.position,
+                    "action": s.action,
+                    "status": s.status,
+                    "attempts": s.attempts,
+                    "detail": json.loads(s.detail) if s.detail else None,
+                    "error": s.error,
+                    "finishedAt": _iso(s.finished_at),
+                }
+                for s in rows
+            ],
+        }
+
+    def approval_json(self, approval_id: Any, *, with_tasks: bool = True) -> dict[str, Any]:
+        approvals, tasks = self._t(APPROVALS), self._t(APPROVAL_TASKS)
+        a = self.conn.execute(select(approvals).where(approvals.c.id == approval_id)).one()
+        process = self.model.automation.approvals.get(a.process)
+        out: dict[str, Any] = {
+            "id": str(a.id),
+            "process": a.process,
+            "label": process.label.to_json() if process else None,
+            "objectName": a.object,
+            "recordId": str(a.record_id),
+            "status": a.status,
+            "step": a.step,
+            "stepName": process.steps[a.step].name
+            if process and a.step < len(process.steps)
+            else None,
+            "submittedBy": str(a.submitted_by) if a.submitted_by else None,
+            "comment": a.comment,
+            "submittedAt": _iso(a.submitted_at),
+            "decidedAt": _iso(a.decided_at),
+            "tasks": [],
+        }
+        if with_tasks:
+            rows = self.conn.execute(
+                select(tasks)
+                .where(tasks.c.approval_id == a.id)
+                .order_by(tasks.c.step, tasks.c.created_at, tasks.c.id)
+            )
+            out["tasks"] = [self.task_json(t) for t in rows]
+        return out
+
+    @staticmethod
+    def task_json(t: Any) -> dict[str, Any]:
+        return {
+            "id": str(t.id),
+            "step": t.step,
+            "userId": str(t.user_id) if t.user_id else None,
+            "role": t.role,
+            "status": t.status,
+            "comment": t.comment,
+            "decidedBy": str(t.decided_by) if t.decided_by else None,
+            "decidedAt": _iso(t.decided_at),
+        }
+
+    def _readable(self, obj: str, record_id: uuid.UUID, *, edit: bool = False) -> None:
+        if obj not in self.ctx.shape.objects:
+            raise QueryError(f"there is no object {obj!r}", "NOT_FOUND", field=["objectName"])
+        d, saved = self.ctx.dialect, self.ctx.params
+        self.ctx.params = {}
+        try:
+            alias = self.ctx.alias()
+            predicates = [
+                p for p in (self.ctx.rows(obj, alias), self.ctx.rows(obj, alias, write=edit)) if p
+            ]
+            where = " AND ".join(
+                [
+                    f"{col(alias, 'id')} = "
+                    + self.ctx.param(d.bind(self.model.objects[obj].field("id"), record_id)),
+                    f"{col(alias, 'deleted_at')} IS NULL",
+                    *predicates,
+                ]
+            )
+            found = self.conn.exec_driver_sql(
+                f"SELECT 1 FROM {d.table(obj)} {alias} WHERE {where}", self.ctx.params
+            ).first()
+        finally:
+            self.ctx.params = saved
+        if found is None:
+            raise QueryError(
+                f"no {obj} you can {'edit' if edit else 'read'} has id {record_id}",
+                "NOT_FOUND",
+                field=["id"],
+            )
+
+    def query(self, name: str, args: dict[str, Any]) -> Any:
+        me = self.principal.user_id
+        if name in ("workflowRuns", "workflowRun"):
+            self._admin()
+            runs = self._t(RUNS)
+            q = select(runs)
+            if name == "workflowRun":
+                row = self.conn.execute(q.where(runs.c.id == self._uuid(args["id"], "id"))).first()
+                return self.run_json(row) if row else None
+            if args.get("workflow"):
+                q = q.where(runs.c.workflow == args["workflow"])
+            if args.get("status"):
+                q = q.where(runs.c.status == args["status"])
+            if args.get("recordId"):
+                q = q.where(runs.c.record_id == self._uuid(args["recordId"], "recordId"))
+            first = max(1, min(int(args.get("first") or 50), self.ctx.limits.max_page_size))
+            rows = self.conn.execute(q.order_by(runs.c.created_at.desc()).limit(first)).all()
+            return [self.run_json(r) for r in rows]
+        if name == "approvalsInbox":
+            tasks = self._t(APPROVAL_TASKS)
+            mine = [tasks.c.user_id == me] if me else []
+            if self.principal.role:
+                mine.append(tasks.c.role == self.principal.role)
+            if not mine:
+                return []
+            from sqlalchemy import or_
+
+            rows = self.conn.execute(
+                select(tasks)
+                .where(tasks.c.status == "pending", or_(*mine))
+                .order_by(tasks.c.created_at, tasks.c.id)
+            ).all()
+            return [
+                {**self.task_json(t), "approval": self.approval_json(t.approval_id)} for t in rows
+            ]
+        if name == "approvals":
+            record_id = self._uuid(args["recordId"], "recordId")
+            self._readable(args["objectName"], record_id)
+            approvals = self._t(APPROVALS)
+            rows = self.conn.execute(
+                select(approvals.c.id)
+                .where(approvals.c.object == args["objectName"], approvals.c.record_id == record_id)
+                .order_by(approvals.c.submitted_at.desc())
+            ).all()
+            return [self.approval_json(r.id) for r in rows]
+        # notifications
+        if me is None:
+            return []
+        notes = self._t(NOTIFICATIONS)
+        q = select(notes).where(notes.c.user_id == me)
+        if args.get("unreadOnly"):
+            q = q.where(notes.c.read_at.is_(None))
+        first = max(1, min(int(args.get("first") or 50), self.ctx.limits.max_page_size))
+        return [
+            {
+                "id": str(n.id),
+                "message": json.loads(n.message),
+                "objectName": n.object,
+                "recordId": str(n.record_id) if n.record_id else None,
+                "createdAt": _iso(n.created_at),
+                "readAt": _iso(n.read_at),
+            }
+            for n in self.conn.execute(q.order_by(notes.c.created_at.desc()).limit(first))
+        ]
+
+    # -- writing -------------------------------------------------------------------------
+
+    def mutate(self, name: str, args: dict[str, Any]) -> Any:
+        p = self.principal
+        try:
+            if name == "startWorkflow":
+                return self._start(args)
+            if name == "retryWorkflowRun":
+                self._admin()
+                run_id = self._uuid(args["id"], "id")
+                runs = self._t(RUNS)
+                done = self.conn.execute(
+                    update(runs)
+                    .where(runs.c.id == run_id, runs.c.status.in_(("dead", "failed")))
+                    .values(
+                        status="queued",
+                        attempts=0,
+                        error=None,
+                        finished_at=None,
+                        next_attempt_at=None,
+                        created_at=dt.datetime.now(dt.UTC),
+                    )
+                ).rowcount
+                if not done:
+                    raise QueryError(
+                        f"no dead or failed run has id {run_id}", "NOT_FOUND", field=["id"]
+                    )
+                self.started.append(run_id)
+                return self.run_json(
+                    self.conn.execute(select(runs).where(runs.c.id == run_id)).one()
+                )
+            if name == "submitForApproval":
+                process = self.model.automation.approvals.get(args["process"])
+                if process is None:
+                    raise QueryError(
+                        f"there is no approval process {args['process']!r}",
+                        "NOT_FOUND",
+                        field=["process"],
+                    )
+                record_id = self._uuid(args["id"], "id")
+                self._readable(process.object, record_id, edit=True)
+                approval_id = flow_approvals.submit(
+                    self.conn,
+                    self.model,
+                    self.schema,
+                    self._directory(),
+                    args["process"],
+                    record_id,
+                    p.user_id,
+                    comment=args.get("comment"),
+                    today=self.ctx.today or dt.date.today(),
+                )
+                return self.approval_json(approval_id)
+            if name in ("approveTask", "rejectTask"):
+                approval_id, run_id = flow_approvals.decide(
+                    self.conn,
+                    self.model,
+                    self.schema,
+                    self._directory(),
+                    self._uuid(args["id"], "id"),
+                    p.user_id,
+                    p.role,
+                    "approved" if name == "approveTask" else "rejected",
+                    args.get("comment"),
+                )
+                if run_id:
+                    self.started.append(run_id)
+                return self.approval_json(approval_id)
+            if name == "recallApproval":
+                approval_id = self._uuid(args["id"], "id")
+                run_id = flow_approvals.recall(
+                    self.conn,
+                    self.model,
+                    self.schema,
+                    approval_id,
+                    p.user_id,
+                    p.tenant_admin,
+                    args.get("comment"),
+                )
+                if run_id:
+                    self.started.append(run_id)
+                return self.approval_json(approval_id)
+            # markNotificationsRead
+            notes = self._t(NOTIFICATIONS)
+            ids = [self._uuid(i, "ids") for i in args["ids"]]
+            return self.conn.execute(
+                update(notes)
+                .where(notes.c.id.in_(ids), notes.c.user_id == p.user_id, notes.c.read_at.is_(None))
+                .values(read_at=dt.datetime.now(dt.UTC))
+            ).rowcount
+        except flow_approvals.ApprovalError as exc:
+            raise QueryError(str(exc), exc.code, field=[name]) from None
+
+    def _start(self, args: dict[str, Any]) -> dict[str, Any]:
+        p = self.principal
+        w = self.model.automation.workflows.get(args["workflow"])
+        if w is None or w.trigger.kind != "manual" or not w.active:
+            raise QueryError(
+                f"there is no active manual workflow {args['workflow']!r}",
+                "NOT_FOUND",
+                field=["workflow"],
+            )
+        if w.trigger.roles and not p.tenant_admin:
+            allowed = set(w.trigger.roles)
+            security = self.model.security
+            # Listed roles and the roles above them (managers can do what reps can).
+            if not p.role or not (
+                p.role in allowed or any(p.role in security.ancestors(r) for r in allowed)
+            ):
+                raise QueryError(
+                    f"your role may not start {w.name}; roles: {', '.join(w.trigger.roles)}",
+                    "FORBIDDEN",
+                )
+        record_id = self._uuid(args["id"], "id")
+        assert w.object is not None
+        self._readable(w.object, record_id, edit=True)
+        run_id = create_run(
+            self.conn,
+            self.schema,
+            workflow=w.name,
+            cause="manual",
+            dedupe=f"m:{uuid.uuid4()}",
+            obj=w.object,
+            record_id=record_id,
+            actor=p.user_id,
+        )
+        assert run_id is not None
+        self.started.append(run_id)
+        runs = self._t(RUNS)
+        return self.run_json(self.conn.execute(select(runs).where(runs.c.id == run_id)).one())

@@ -1,0 +1,368 @@
+"""Carrying out one action of a run on one record.
+
+Record writes go through the same Writer as GraphQL mutations, as the platform: validation
+rules, state machines, field history and the outbox all apply, so a workflow's change can
+trigger further workflows (the outbox event carries the run, and the dispatcher stops
+chains that loop or run too deep). The caller runs each database action in one
+transaction together with the step's state, so it happens exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from metadata.automation import Action, placeholders
+from metadata.expressions import check
+from metadata.expressions.checker import BOOLEAN
+from metadata.model import Model
+from metadata.text import Text
+from runtime.expressions.evaluate import Scope, evaluate
+from runtime.graphql.compiler.context import Context, QueryError
+from runtime.graphql.dialects import dialect_for
+from runtime.graphql.executor import TenantApi
+from runtime.graphql.mutations import Writer
+from runtime.security.identity import MemberInfo
+from runtime.security.principal import Principal
+from runtime.storage.ids import new_id
+from runtime.storage.tables import build_table
+from runtime.workflows import approvals
+from runtime.workflows.tables import CURSORS, NOTIFICATIONS
+from runtime.workflows.values import (
+    ActionError,
+    add_score,
+    change_tags,
+    compile_values,
+    compute,
+)
+
+#: Actions whose effect is a database write, done in the step's own transaction.
+DATABASE_ACTIONS = ("update", "create", "assign", "pool", "score", "tags", "notify", "approval")
+
+
+@dataclass
+class Directory:
+    """A tenant's members, for assignment, recipients and approvers."""
+
+    members: list[MemberInfo]
+
+    def active(self) -> list[MemberInfo]:
+        return sorted((m for m in self.members if m.user.active), key=lambda m: m.user.email)
+
+    def by_email(self, email: str) -> MemberInfo:
+        for m in self.members:
+            if m.user.email == email.lower():
+                return m
+        raise ActionError(f"{email} is not a member of this tenant")
+
+    def by_id(self, user_id: Any) -> MemberInfo | None:
+        return next((m for m in self.members if str(m.user.id) == str(user_id)), None)
+
+    def in_role(self, role: str) -> list[MemberInfo]:
+        return [m for m in self.active() if m.role == role]
+
+
+@dataclass
+class RunScope:
+    """What every action of one run sees."""
+
+    tenant: str
+    api: TenantApi
+    schema: str | None
+    dialect: str
+    timezone: str
+    run: Any
+    """The run's row."""
+    directory: Directory
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> Model:
+        return self.api.shape.complete
+
+    @property
+    def today(self) -> dt.date:
+        from zoneinfo import ZoneInfo
+
+        return dt.datetime.now(ZoneInfo(self.timezone)).date()
+
+    def writer(self, conn: Connection, obj: str) -> Writer:
+        ctx = Context(
+            schema=self.api.schema,
+            shape=self.api.shape,
+            dialect=dialect_for(self.dialect, self.schema),
+            fragments={},
+            variables=None,  # type: ignore[arg-type]
+            limits=self.api.limits,
+            principal=Principal.system(self.tenant, actor=f"workflow:{self.run.workflow}"),
+            today=self.today,
+        )
+        s = self.api.shape.objects[obj]
+        return Writer(
+            ctx, conn, s, self.schema, self.timezone, origin=(self.run.id, self.run.depth + 1)
+        )
+
+    def read(self, conn: Connection, obj: str, record_id: Any) -> dict[str, Any] | None:
+        table = build_table(self.model, obj, schema=self.schema, dialect=self.dialect)
+        row = conn.execute(
+            select(table).where(table.c.id == record_id, table.c.deleted_at.is_(None))
+        ).first()
+        return dict(row._mapping) if row is not None else None
+
+    def scope(self, conn: Connection, record: Mapping[str, Any]) -> Scope:
+        return Scope(record=record, today=self.today, load=lambda obj, i: self.read(conn, obj, i))
+
+    def system(self, name: str) -> Any:
+        from runtime.storage.tables import system_tables
+
+        tables = system_tables(self.schema).tables
+        return tables[f"{self.schema}.{name}" if self.schema else name]
+
+
+def render(template: Any, model: Model, obj: str | None, scope: Scope | None) -> Text:
+    """Return a template with its ``{{ expression }}`` placeholders filled in."""
+    text = Text.of(template)
+    out = {}
+    for language, body in text.to_json().items():
+        result = body
+        for expr in placeholders(body):
+            value = evaluate(check(expr, model, obj), scope) if obj and scope is not None else None
+            result = result.replace("{{" + expr + "}}", _display(value), 1)
+            result = result.replace("{{ " + expr + " }}", _display(value), 1)
+        out[language] = result
+    return Text.of(out)
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def perform(
+    conn: Connection,
+    rs: RunScope,
+    position: int,
+    action: Action,
+    obj: str | None,
+    record: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Carry out a database action; return what it did (kept in the step's detail)."""
+    model, o = rs.model, action.options
+    scope = rs.scope(conn, record or {})
+    path: list[str | int] = ["actions", position, action.kind]
+    try:
+        if action.kind == "score" and o.get("on"):
+            assert obj is not None and record is not None
+            target = model.objects[obj].fields[o["on"]].target
+            assert target is not None
+            other = rs.read(conn, target, record.get(o["on"])) if record.get(o["on"]) else None
+            if other is None:
+                return {"skipped": f"{o['on']} is empty or deleted"}
+            f = model.objects[target].fields[o["field"]]
+            amount = evaluate(check(o["add"], model, obj), scope)
+            values = add_score(target, f, other.get(f.name), amount)
+            rs.writer(conn, target).update(other["id"], values, None, path)
+            return {"scored": str(other["id"]), "object": target, "add": str(amount)}
+        if action.kind in ("update", "score", "tags", "pool", "assign"):
+            assert obj is not None and record is not None
+            values = _record_change(conn, rs, position, action, obj, record, scope)
+            if values:
+                rs.writer(conn, obj).update(record["id"], values, None, path)
+            return {"set": sorted(values)} | (
+                {"owner": str(values["owner"])} if values.get("owner") else {}
+            )
+        if action.kind == "create":
+            target = o["object"]
+            values = compute(
+                model, target, compile_values(model, obj or target, o["values"]), scope
+            )
+            if record is not None and record.get("owner") is not None:
+                values.setdefault("owner", record["owner"])
+            new = rs.writer(conn, target).insert(values, path)
+            return {"created": str(new), "object": target}
+        if action.kind == "notify":
+            message = render(o["message"], model, obj, scope if record else None)
+            users = recipients(rs, o["to"], record)
+            now = dt.datetime.now(dt.UTC)
+            if users:
+                conn.execute(
+                    insert(rs.system(NOTIFICATIONS)),
+                    [
+                        {
+                            "id": new_id(),
+                            "user_id": m.user.id,
+                            "object": obj,
+                            "record_id": record["id"] if record else None,
+                            "message": json.dumps(message.to_json(), ensure_ascii=False),
+                            "run_id": rs.run.id,
+                            "created_at": now,
+                        }
+                        for m in users
+                    ],
+                )
+            return {"notified": [m.user.email for m in users]}
+        if action.kind == "approval":
+            assert obj is not None and record is not None
+            approval = approvals.submit(
+                conn,
+                rs.model,
+                rs.schema,
+                rs.directory,
+                o["process"],
+                record["id"],
+                rs.run.actor,
+                comment=None,
+                today=rs.today,
+            )
+            return {"approval": str(approval)}
+    except QueryError as exc:
+        raise ActionError(exc.message) from None
+    except approvals.ApprovalError as exc:
+        raise ActionError(str(exc)) from None
+    raise ActionError(f"{action.kind} is not a database action")
+
+
+def _record_change(
+    conn: Connection,
+    rs: RunScope,
+    position: int,
+    action: Action,
+    obj: str,
+    record: dict[str, Any],
+    scope: Scope,
+) -> dict[str, Any]:
+    model, o = rs.model, action.options
+    definition = model.objects[obj]
+    if action.kind == "update":
+        return compute(model, obj, compile_values(model, obj, o), scope)
+    if action.kind == "score":
+        amount = evaluate(check(o["add"], model, obj), scope)
+        f = definition.fields[o["field"]]
+        return add_score(obj, f, record.get(f.name), amount)
+    if action.kind == "tags":
+        f = definition.fields[o["field"]]
+        return change_tags(
+            obj, f, record.get(f.name), list(o.get("add") or ()), list(o.get("remove") or ())
+        )
+    if action.kind == "pool":
+        if o.get("out"):
+            return {o["field"]: None}
+        return {o["field"]: o["into"], "owner": None}
+    # assign
+    user = choose_owner(conn, rs, position, o, obj, record, scope)
+    return {"owner": user.user.id}
+
+
+def choose_owner(
+    conn: Connection,
+    rs: RunScope,
+    position: int,
+    o: Mapping[str, Any],
+    obj: str,
+    record: dict[str, Any],
+    scope: Scope,
+) -> MemberInfo:
+    """Return the member an assign action gives the record to."""
+    strategy = o.get("strategy", "round_robin")
+    if strategy == "actor":
+        member = rs.directory.by_id(rs.run.actor)
+        if member is None:
+            raise ActionError("the run has no person who started it to assign to")
+        return member
+    if strategy == "user":
+        return rs.directory.by_email(o["user"])
+    group_name, candidates = "all", []
+    for j, rule in enumerate(o.get("rules") or ()):
+        if evaluate(check(rule["when"], rs.model, obj, expect=BOOLEAN), scope) is True:
+            group_name = f"rule{j}"
+            candidates = _group(rs, rule)
+            break
+    else:
+        candidates = _group(rs, o)
+    if not candidates:
+        raise ActionError(f"nobody to assign {obj} {record['id']} to in group {group_name}")
+    return _next_in_turn(conn, rs, f"rr:{rs.run.workflow}:{position}:{group_name}", candidates)
+
+
+def _group(rs: RunScope, spec: Mapping[str, Any]) -> list[MemberInfo]:
+    if spec.get("role"):
+        return rs.directory.in_role(spec["role"])
+    return [rs.directory.by_email(e) for e in spec.get("users") or ()]
+
+
+def _next_in_turn(
+    conn: Connection, rs: RunScope, key: str, candidates: list[MemberInfo]
+) -> MemberInfo:
+    """Round-robin: the candidate after the one chosen last time (by e-mail), kept in a
+    cursor row written in the step's transaction, so a retried step does not skip anyone
+    and concurrent runs (the row is locked on PostgreSQL) do not pick the same person."""
+    cursors = rs.system(CURSORS)
+    query = select(cursors.c.value).where(cursors.c.key == key)
+    if rs.dialect == "postgresql":
+        query = query.with_for_update()
+    last = conn.execute(query).scalar()
+    ordered = sorted(candidates, key=lambda m: m.user.email)
+    chosen = next((m for m in ordered if last is not None and m.user.email > last), ordered[0])
+    if last is None:
+        conn.execute(insert(cursors).values(key=key, value=chosen.user.email))
+    else:
+        conn.execute(cursors.update().where(cursors.c.key == key).values(value=chosen.user.email))
+    return chosen
+
+
+def recipients(rs: RunScope, to: Any, record: Mapping[str, Any] | None) -> list[MemberInfo]:
+    """Return the members a notify or e-mail action is addressed to."""
+    if to == "owner":
+        owner = rs.directory.by_id(record.get("owner")) if record else None
+        return [owner] if owner is not None else []
+    if to == "actor":
+        actor = rs.directory.by_id(rs.run.actor)
+        return [actor] if actor is not None else []
+    if "user" in to:
+        return [rs.directory.by_email(to["user"])]
+    if "role" in to:
+        return rs.directory.in_role(to["role"])
+    raise ActionError("an in-app notification goes to members: use owner, actor, user or role")
+
+
+def email_addresses(rs: RunScope, to: Any, record: Mapping[str, Any] | None) -> list[str]:
+    if isinstance(to, Mapping) and "field" in to:
+        address = (record or {}).get(to["field"])
+        return [address] if address else []
+    return [m.user.email for m in recipients(rs, to, record)]
+
+
+def webhook_secret(o: Mapping[str, Any]) -> str:
+    secret = os.environ.get(o["secret_env"])
+    if not secret:
+        raise ActionError(
+            f"the webhook's secret variable {o['secret_env']} is not set on the worker"
+        )
+    return secret
+
+
+def jsonable(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    out = {}
+    for key, value in record.items():
+        if isinstance(value, uuid.UUID | dt.date | dt.datetime | Decimal):
+            out[key] = _display(value) if not isinstance(value, uuid.UUID) else str(value)
+        else:
+            out[key] = value
+    return out

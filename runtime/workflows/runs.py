@@ -1,0 +1,66 @@
+"""Creating runs: one row per cause, made idempotent by its unique ``dedupe`` key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from runtime.storage.ids import new_id
+from runtime.storage.tables import system_tables
+from runtime.workflows.tables import RUNS
+
+#: Longest chain of workflows triggering workflows (through their own writes).
+MAX_DEPTH = 5
+
+
+def system_table(schema: str | None, name: str) -> Table:
+    return system_tables(schema).tables[f"{schema}.{name}" if schema else name]
+
+
+def create_run(
+    conn: Connection,
+    schema: str | None,
+    *,
+    workflow: str,
+    cause: str,
+    dedupe: str,
+    obj: str | None = None,
+    record_id: Any = None,
+    actor: Any = None,
+    payload: dict[str, Any] | None = None,
+    depth: int = 0,
+    event_id: int | None = None,
+) -> uuid.UUID | None:
+    """Insert a queued run; return its id, or None if this cause already made one."""
+    runs = system_table(schema, RUNS)
+    run_id = new_id()
+    values = {
+        "id": run_id,
+        "workflow": workflow,
+        "cause": cause,
+        "dedupe": dedupe[:200],
+        "object": obj,
+        "record_id": record_id,
+        "event_id": event_id,
+        "actor": actor,
+        "payload": json.dumps(payload or {}, default=str, ensure_ascii=False),
+        "depth": depth,
+        "status": "queued",
+        "attempts": 0,
+        "created_at": dt.datetime.now(dt.UTC),
+    }
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(runs).values(values).on_conflict_do_nothing()
+    if conn.execute(statement).rowcount == 1:
+        return run_id
+    return None
+
+
+def run_row(conn: Connection, schema: str | None, run_id: Any) -> Any:
+    runs = system_table(schema, RUNS)
+    return conn.execute(select(runs).where(runs.c.id == run_id)).first()

@@ -1,0 +1,126 @@
+"""The Celery application: three tasks and the beat schedule that drives them.
+
+- ``tessera.run(tenant, run_id)`` executes one run. ``acks_late`` with
+  ``reject_on_worker_lost``: the message is acknowledged only after the run's state is
+  committed, so a worker that dies mid-run leaves the message for the broker to deliver
+  again (RabbitMQ at once, Redis after its visibility timeout) and the sweep re-sends it
+  anyway once the run's lease runs out.
+- ``tessera.dispatch(tenant)`` turns outbox events into runs; the API server sends it
+  after each commit that wrote events, so runs start without waiting for the beat.
+- ``tessera.tick()`` runs on the beat: dispatch, schedules, timers and the sweep for every
+  tenant. Nothing depends on the server's message arriving: an event committed just
+  before the server died is picked up by the next tick.
+
+State lives in the database, not in the broker; messages only say "look at this run".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from celery import Celery
+
+from runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RUN_TASK = "tessera.run"
+DISPATCH_TASK = "tessera.dispatch"
+TICK_TASK = "tessera.tick"
+
+
+def make_celery(settings: Settings) -> Celery:
+    """Return the Celery app for ``settings`` (its broker, beat period and tasks)."""
+    app = Celery("tessera", broker=settings.broker_url, set_as_current=False)
+    flows = settings.workflows
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_default_queue=flows.queue,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={"tick": {"task": TICK_TASK, "schedule": flows.tick}},
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+    )
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        # Redis redelivers an unacknowledged message after this; runs hold a lease in
+        # the database, so a second delivery of a live run is simply skipped.
+        app.conf.broker_transport_options = {"visibility_timeout": max(60, int(flows.lease) * 2)}
+    holder: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def engine() -> Any:
+        # Built on first use in the worker process (never in the parent before a fork),
+        # with its own database pools.
+        with lock:
+            if "engine" not in holder:
+                holder["engine"] = _build_engine(settings, app)
+            return holder["engine"]
+
+    @app.task(name=RUN_TASK, bind=True, max_retries=None)
+    def run(self: Any, tenant: str, run_id: str) -> str:
+        from runtime.workflows.engine import RetryLater
+
+        try:
+            return engine().execute(tenant, uuid.UUID(run_id))
+        except RetryLater as retry:
+            raise self.retry(countdown=retry.countdown) from None
+
+    @app.task(name=DISPATCH_TASK)
+    def dispatch(tenant: str) -> int:
+        return engine().dispatch(tenant)
+
+    @app.task(name=TICK_TASK)
+    def tick() -> dict[str, int]:
+        return engine().tick()
+
+    app.tessera_engine = engine  # type: ignore[attr-defined]
+    return app
+
+
+def _build_engine(settings: Settings, app: Celery) -> Any:
+    from runtime.graphql.cache import ActiveApis, SchemaCache
+    from runtime.security.identity import Identity, load_secret
+    from runtime.storage.backends import make_backend
+    from runtime.tenants import TenantService
+    from runtime.workflows.engine import Engine
+
+    backend = make_backend(settings)
+    service = TenantService(backend)
+    apis = ActiveApis(service, SchemaCache(limits=settings.limits))
+    identity = Identity(backend, load_secret(settings.secret_key, settings.data_dir))
+
+    def send(tenant: str, run_id: uuid.UUID, countdown: float) -> None:
+        app.send_task(RUN_TASK, (tenant, str(run_id)), countdown=countdown or None)
+
+    return Engine(service, apis, identity, settings.workflows, send)
+
+
+class Notifier:
+    """The API server's side: after a commit, wake the dispatcher and start new runs.
+
+    Sending is best effort: if the broker is down the write still succeeded, and the
+    beat's next tick finds the events and runs in the database.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = Celery("tessera", broker=settings.broker_url, set_as_current=False)
+        self.app.conf.update(
+            broker_connection_retry_on_startup=False,
+            broker_connection_timeout=2,
+            task_default_queue=settings.workflows.queue,
+        )
+
+    def after_commit(self, tenant: str, events: int, run_ids: list[uuid.UUID]) -> None:
+        try:
+            for run_id in run_ids:
+                self.app.send_task(RUN_TASK, (tenant, str(run_id)), retry=False)
+            if events:
+                self.app.send_task(DISPATCH_TASK, (tenant,), retry=False)
+        except Exception as exc:  # the beat catches up; the request already succeeded
+            log.warning("could not reach the broker to start workflows now: %s", exc)
