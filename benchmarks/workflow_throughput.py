@@ -40,8 +40,8 @@ from runtime.security.principal import Principal
 from runtime.settings import Settings, WorkflowSettings
 from runtime.storage import naming
 from runtime.storage.backends import make_backend
+from runtime.storage.tables import system_table
 from runtime.tenants import TenantService
-from runtime.workflows.runs import system_table
 from runtime.workflows.tables import RUNS
 
 

@@ -24,12 +24,14 @@ class WorkflowSettings:
     own)."""
     tick: float = 2.0
     """Seconds between beat ticks (dispatch, schedules, timers, sweep)."""
+    fan_out: int = 8
+    """Wake-ups sent for a burst of new runs at most: how many worker threads drain one
+    tenant's runs at once."""
     email_url: str = "console://"
     email_from: str = "Tessera <no-reply@tessera.local>"
     max_attempts: int = 5
     retry_base: float = 2.0
     lease: float = 300.0
-    lost_after: float = 15.0
     timer_horizon: float = 7 * 86400.0
     batch: int = 500
 
@@ -116,13 +118,13 @@ _LIMIT_VARIABLES = {
 _WORKFLOW_VARIABLES: dict[str, tuple[str, type]] = {
     "broker_url": ("TESSERA_BROKER_URL", str),
     "tick": ("TESSERA_WORKFLOW_TICK", float),
+    "fan_out": ("TESSERA_WORKFLOW_FAN_OUT", int),
     "queue": ("TESSERA_WORKFLOW_QUEUE", str),
     "email_url": ("TESSERA_EMAIL_URL", str),
     "email_from": ("TESSERA_EMAIL_FROM", str),
     "max_attempts": ("TESSERA_WORKFLOW_MAX_ATTEMPTS", int),
     "retry_base": ("TESSERA_WORKFLOW_RETRY_BASE", float),
     "lease": ("TESSERA_WORKFLOW_LEASE", float),
-    "lost_after": ("TESSERA_WORKFLOW_LOST_AFTER", float),
     "timer_horizon": ("TESSERA_WORKFLOW_TIMER_HORIZON", float),
 }
 

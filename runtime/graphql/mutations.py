@@ -32,7 +32,7 @@ from runtime.graphql.shape import ObjectShape
 from runtime.storage import naming
 from runtime.storage.ids import new_id
 from runtime.storage.sequences import allocate
-from runtime.storage.tables import build_table, system_tables
+from runtime.storage.tables import system_table
 from runtime.workflows.before_save import ActionError, apply_before_save, before_save_workflows
 from runtime.workflows.tables import APPROVALS
 
@@ -65,13 +65,11 @@ class Writer:
         """The workflow run (and its chain depth) this write is an action of, if any."""
         self.principal = ctx.principal
         self.model = ctx.shape.complete
-        self.table: Table = build_table(
-            self.model, s.name, schema=schema, dialect=conn.dialect.name
-        )
+        self.table: Table = ctx.shape.table(s.name, schema, conn.dialect.name)
         self.schema = schema
         self.timezone = timezone
         self.today = dt.datetime.now(ZoneInfo(timezone)).date()
-        self.rules = RuleCheck(self.model, s, conn, schema, self.today, ctx.principal)
+        self.rules = RuleCheck(ctx.shape, s, conn, schema, self.today, ctx.principal)
         self.before_save = before_save_workflows(self.model, s.name)
         self.events = 0
         """Outbox events this writer appended (the caller wakes the dispatcher if any)."""
@@ -273,9 +271,12 @@ class Writer:
         *,
         deleted: bool = False,
         validate: bool = True,
+        known: Mapping[str, Any] | None = None,
     ) -> None:
         """Update a live (or, with ``deleted``, a deleted) record; unless ``validate`` is
-        False (deleting, restoring), the object's validation rules check the result."""
+        False (deleting, restoring), the object's validation rules check the result.
+        ``known`` is the record as the caller read it in this transaction, if it did: its
+        values are the old ones, so they need not be read again."""
         t = self.table
         self.check_unlocked(record_id, path)
         prior = (
@@ -301,11 +302,12 @@ class Writer:
         if version is not None:
             statement = statement.where(t.c.row_version == version)
         # The changed columns' old values, for field history and the outbox event.
-        # The rules' read of the whole record, when there was one, already holds them.
+        # The rules' (or the caller's) read of the whole record already holds them.
         names = list(values)
+        whole = prior if prior is not None else known
         old = (
-            [prior[n] for n in names]
-            if prior is not None
+            [whole[n] for n in names]
+            if whole is not None
             else self.conn.execute(
                 select(*(t.c[n] for n in names)).where(t.c.id == record_id)
             ).first()
@@ -394,7 +396,7 @@ class Writer:
         """Return the columns before-save workflows set on ``record`` (already checked)."""
         try:
             return apply_before_save(
-                self.model,
+                self.ctx.shape,
                 self.s.name,
                 self.before_save,
                 record,
@@ -435,8 +437,7 @@ class Writer:
             )
 
     def _system(self, name: str) -> Table:
-        tables = system_tables(self.schema).tables
-        return tables[f"{self.schema}.{name}" if self.schema else name]
+        return system_table(self.schema, name)
 
     def share(self, record_id: uuid.UUID, args: dict[str, Any], key: str, *, remove: bool) -> None:
         """Add or remove a manual share of a record with one member or one role."""
@@ -477,12 +478,7 @@ class Writer:
             for f in obj.fields.values():
                 if f.target != self.s.name or f.option("on_delete") != "restrict":
                     continue
-                child = build_table(
-                    self.model,
-                    obj.name,
-                    schema=self.schema,
-                    dialect=self.conn.dialect.name,
-                )
+                child = self.ctx.shape.table(obj.name, self.schema, self.conn.dialect.name)
                 blocking = self.conn.execute(
                     select(child.c.id)
                     .where(child.c[f.name] == record_id, child.c.deleted_at.is_(None))

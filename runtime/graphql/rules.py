@@ -12,16 +12,16 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from metadata.expressions import Typed, check
+from metadata.expressions import Typed
 from metadata.expressions.checker import BOOLEAN
-from metadata.model import Model, StateMachine, ValidationRule
+from metadata.model import StateMachine, ValidationRule
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.graphql.compiler.context import QueryError
-from runtime.graphql.shape import ObjectShape
+from runtime.graphql.shape import ApiShape, ObjectShape
 from runtime.security.principal import Principal
-from runtime.storage.tables import build_table
+from runtime.storage.records import read_record
 
 
 class RuleCheck:
@@ -30,16 +30,17 @@ class RuleCheck:
 
     def __init__(
         self,
-        model: Model,
+        shape: ApiShape,
         s: ObjectShape,
         conn: Connection,
         schema: str | None,
         today: dt.date,
         principal: Principal,
     ) -> None:
-        self.model, self.s, self.conn, self.schema, self.today = model, s, conn, schema, today
+        self.shape, self.model = shape, shape.complete
+        self.s, self.conn, self.schema, self.today = s, conn, schema, today
         self.principal = principal
-        obj = model.objects[s.name]
+        obj = self.model.objects[s.name]
         self.defined = tuple(obj.validation_rules.values())
         self.machines = dict(obj.transitions)
         self._checked: list[tuple[ValidationRule, Typed]] | None = None
@@ -50,18 +51,14 @@ class RuleCheck:
         # Metadata validation already checked every condition; this only types it again.
         if self._checked is None:
             self._checked = [
-                (rule, check(rule.condition, self.model, self.s.name, expect=BOOLEAN, prior=True))
+                (rule, self.shape.typed(rule.condition, self.s.name, expect=BOOLEAN, prior=True))
                 for rule in self.defined
             ]
         return self._checked
 
     def _read(self, obj: str, record_id: Any, *, live: bool) -> dict[str, Any] | None:
-        table = build_table(self.model, obj, schema=self.schema, dialect=self.conn.dialect.name)
-        query = select(table).where(table.c.id == record_id)
-        if live:
-            query = query.where(table.c.deleted_at.is_(None))
-        row = self.conn.execute(query).first()
-        return dict(row._mapping) if row is not None else None
+        table = self.shape.table(obj, self.schema, self.conn.dialect.name)
+        return read_record(self.conn, table, record_id, live=live)
 
     def _load(self, obj: str, record_id: Any) -> dict[str, Any] | None:
         key = (obj, record_id)

@@ -6,7 +6,7 @@ one place. Everything here is derived from metadata alone and built once per con
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,9 +16,15 @@ from metadata.expressions.rollups import Rollup, RollupProblem, check_rollup
 from metadata.identifiers import camel_case, pascal_case
 from metadata.model import Field, Model, ObjectDef
 from metadata.security import OBJECT_ACTIONS
+from runtime.storage.tables import build_table
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
+
     from runtime.security.grants import Grants
+
+#: Entries a shape remembers (tables per schema, typed expressions) before starting over.
+_MEMO_SIZE = 4096
 
 #: Field types whose values can be summed and averaged.
 NUMERIC_TYPES = frozenset({"integer", "decimal", "currency", "percent", "duration"})
@@ -108,9 +114,43 @@ class ApiShape:
     """The whole model, for what the platform checks on the reader's behalf (sharing
     criteria, delete restrictions); ``model`` when nothing is hidden."""
 
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    """Tables and typed expressions derived from the model (see ``table``)."""
+
     @property
     def complete(self) -> Model:
         return self.full if self.full is not None else self.model
+
+    def table(self, obj: str, schema: str | None, dialect: str) -> Table:
+        """Return ``obj``'s table (as the complete model defines it) in ``schema``.
+
+        Memoized, as ``typed`` is: a shape never changes and serves every request and
+        workflow step of the tenants with its metadata, while building a table costs about
+        a millisecond, which a write paid several times over before. Races between threads
+        only build the same value twice.
+        """
+        return self._remember(
+            ("table", obj, schema, dialect),
+            lambda: build_table(self.complete, obj, schema=schema, dialect=dialect),
+        )
+
+    def typed(
+        self, text: str, obj: str, *, expect: str | None = None, prior: bool = False
+    ) -> Typed:
+        """Return expression ``text`` over ``obj`` parsed and typed against the complete
+        model (metadata validation already accepted it; this is only its typed form)."""
+        return self._remember(
+            ("typed", text, obj, expect, prior),
+            lambda: check(text, self.complete, obj, expect=expect, prior=prior),
+        )
+
+    def _remember(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        hit = self._memo.get(key)
+        if hit is None:
+            if len(self._memo) >= _MEMO_SIZE:  # many schemas (PostgreSQL tenants) share a shape
+                self._memo.clear()
+            hit = self._memo[key] = make()
+        return hit
 
     def searchable(self) -> list[ObjectShape]:
         """Return the objects that opted in to full-text search, by name."""

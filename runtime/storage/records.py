@@ -1,4 +1,5 @@
-"""Write records straight into tenant tables, for seeding demo and test data.
+"""Write records straight into tenant tables, for seeding demo and test data, and read
+one back by id.
 
 This is the storage-level path: it fills system fields, splits currency values into
 amount and code, and assigns auto numbers, but trusts its caller on permissions. The
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Table, insert, select
 
 from metadata.model import Field, Model
 from runtime.storage import naming
@@ -120,3 +121,15 @@ def insert_records(
         for row in rows:
             conn.execute(insert(table).values(row))
     return ids
+
+
+def read_record(
+    conn: Connection, table: Table, record_id: Any, *, live: bool = True
+) -> dict[str, Any] | None:
+    """Return one record's stored columns by id, or None if it does not exist (or, when
+    ``live``, is in the recycle bin)."""
+    query = select(table).where(table.c.id == record_id)
+    if live:
+        query = query.where(table.c.deleted_at.is_(None))
+    row = conn.execute(query).first()
+    return dict(row._mapping) if row is not None else None

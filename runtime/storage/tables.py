@@ -8,6 +8,7 @@ read the tables built here, so storage never disagrees with itself.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -219,8 +220,13 @@ def build_table(
     return table
 
 
+# Memoized: every write looks up a platform table (outbox, history), and building this
+# MetaData takes milliseconds. The tables are definitions only, never changed after
+# construction, so one instance per schema is safely shared between threads.
+@functools.lru_cache(maxsize=1024)
 def system_tables(schema: str | None) -> MetaData:
-    """Return the platform's own tables in a tenant: state, sequences and archives."""
+    """Return the platform's own tables in a tenant: state, sequences, archives, shares,
+    history, the outbox and the workflow tables."""
     metadata = MetaData(schema=schema)
     Table(
         naming.STATE_TABLE,
@@ -307,3 +313,8 @@ def system_tables(schema: str | None) -> MetaData:
     )
     add_workflow_tables(metadata)
     return metadata
+
+
+def system_table(schema: str | None, name: str) -> Table:
+    """Return one platform table of a tenant by its bare name."""
+    return system_tables(schema).tables[f"{schema}.{name}" if schema else name]

@@ -10,10 +10,11 @@ transaction together with the step's state, so it happens exactly once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,6 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from metadata.automation import Action, placeholders
-from metadata.expressions import check
 from metadata.expressions.checker import BOOLEAN
 from metadata.model import Model
 from metadata.text import Text
@@ -30,10 +30,12 @@ from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.dialects import dialect_for
 from runtime.graphql.executor import TenantApi
 from runtime.graphql.mutations import Writer
+from runtime.graphql.shape import ApiShape
 from runtime.security.identity import MemberInfo
 from runtime.security.principal import Principal
 from runtime.storage.ids import new_id
-from runtime.storage.tables import build_table
+from runtime.storage.records import read_record
+from runtime.storage.tables import system_table
 from runtime.workflows import approvals
 from runtime.workflows.tables import CURSORS, NOTIFICATIONS
 from runtime.workflows.values import (
@@ -81,8 +83,18 @@ class RunScope:
     timezone: str
     run: Any
     """The run's row."""
-    directory: Directory
+    members: Callable[[], list[MemberInfo]]
+    """Reads the tenant's members (a control-plane query): only assignment, recipients and
+    approvals need them, so most runs never call it."""
     payload: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def directory(self) -> Directory:
+        return Directory(self.members())
+
+    @property
+    def shape(self) -> ApiShape:
+        return self.api.shape
 
     @property
     def model(self) -> Model:
@@ -111,30 +123,23 @@ class RunScope:
         )
 
     def read(self, conn: Connection, obj: str, record_id: Any) -> dict[str, Any] | None:
-        table = build_table(self.model, obj, schema=self.schema, dialect=self.dialect)
-        row = conn.execute(
-            select(table).where(table.c.id == record_id, table.c.deleted_at.is_(None))
-        ).first()
-        return dict(row._mapping) if row is not None else None
+        return read_record(conn, self.shape.table(obj, self.schema, self.dialect), record_id)
 
     def scope(self, conn: Connection, record: Mapping[str, Any]) -> Scope:
         return Scope(record=record, today=self.today, load=lambda obj, i: self.read(conn, obj, i))
 
     def system(self, name: str) -> Any:
-        from runtime.storage.tables import system_tables
-
-        tables = system_tables(self.schema).tables
-        return tables[f"{self.schema}.{name}" if self.schema else name]
+        return system_table(self.schema, name)
 
 
-def render(template: Any, model: Model, obj: str | None, scope: Scope | None) -> Text:
+def render(template: Any, shape: ApiShape, obj: str | None, scope: Scope | None) -> Text:
     """Return a template with its ``{{ expression }}`` placeholders filled in."""
     text = Text.of(template)
     out = {}
     for language, body in text.to_json().items():
         result = body
         for expr in placeholders(body):
-            value = evaluate(check(expr, model, obj), scope) if obj and scope is not None else None
+            value = evaluate(shape.typed(expr, obj), scope) if obj and scope is not None else None
             result = result.replace("{{" + expr + "}}", _display(value), 1)
             result = result.replace("{{ " + expr + " }}", _display(value), 1)
         out[language] = result
@@ -174,29 +179,29 @@ def perform(
             if other is None:
                 return {"skipped": f"{o['on']} is empty or deleted"}
             f = model.objects[target].fields[o["field"]]
-            amount = evaluate(check(o["add"], model, obj), scope)
+            amount = evaluate(rs.shape.typed(o["add"], obj), scope)
             values = add_score(target, f, other.get(f.name), amount)
-            rs.writer(conn, target).update(other["id"], values, None, path)
+            rs.writer(conn, target).update(other["id"], values, None, path, known=other)
             return {"scored": str(other["id"]), "object": target, "add": str(amount)}
         if action.kind in ("update", "score", "tags", "pool", "assign"):
             assert obj is not None and record is not None
             values = _record_change(conn, rs, position, action, obj, record, scope)
             if values:
-                rs.writer(conn, obj).update(record["id"], values, None, path)
+                rs.writer(conn, obj).update(record["id"], values, None, path, known=record)
             return {"set": sorted(values)} | (
                 {"owner": str(values["owner"])} if values.get("owner") else {}
             )
         if action.kind == "create":
             target = o["object"]
             values = compute(
-                model, target, compile_values(model, obj or target, o["values"]), scope
+                model, target, compile_values(rs.shape, obj or target, o["values"]), scope
             )
             if record is not None and record.get("owner") is not None:
                 values.setdefault("owner", record["owner"])
             new = rs.writer(conn, target).insert(values, path)
             return {"created": str(new), "object": target}
         if action.kind == "notify":
-            message = render(o["message"], model, obj, scope if record else None)
+            message = render(o["message"], rs.shape, obj, scope if record else None)
             users = recipients(rs, o["to"], record)
             now = dt.datetime.now(dt.UTC)
             if users:
@@ -249,9 +254,9 @@ def _record_change(
     model, o = rs.model, action.options
     definition = model.objects[obj]
     if action.kind == "update":
-        return compute(model, obj, compile_values(model, obj, o), scope)
+        return compute(model, obj, compile_values(rs.shape, obj, o), scope)
     if action.kind == "score":
-        amount = evaluate(check(o["add"], model, obj), scope)
+        amount = evaluate(rs.shape.typed(o["add"], obj), scope)
         f = definition.fields[o["field"]]
         return add_score(obj, f, record.get(f.name), amount)
     if action.kind == "tags":
@@ -288,7 +293,7 @@ def choose_owner(
         return rs.directory.by_email(o["user"])
     group_name, candidates = "all", []
     for j, rule in enumerate(o.get("rules") or ()):
-        if evaluate(check(rule["when"], rs.model, obj, expect=BOOLEAN), scope) is True:
+        if evaluate(rs.shape.typed(rule["when"], obj, expect=BOOLEAN), scope) is True:
             group_name = f"rule{j}"
             candidates = _group(rs, rule)
             break

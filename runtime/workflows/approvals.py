@@ -23,8 +23,9 @@ from metadata.expressions.checker import BOOLEAN
 from metadata.model import Model
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.storage.ids import new_id
-from runtime.storage.tables import build_table
-from runtime.workflows.runs import create_run, system_table
+from runtime.storage.records import read_record
+from runtime.storage.tables import build_table, system_table
+from runtime.workflows.runs import create_run
 from runtime.workflows.tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS
 
 if TYPE_CHECKING:
@@ -45,10 +46,7 @@ def _now() -> dt.datetime:
 
 def _record(conn: Connection, model: Model, schema: str | None, obj: str, record_id: Any) -> Any:
     table = build_table(model, obj, schema=schema, dialect=conn.dialect.name)
-    row = conn.execute(
-        select(table).where(table.c.id == record_id, table.c.deleted_at.is_(None))
-    ).first()
-    return dict(row._mapping) if row is not None else None
+    return read_record(conn, table, record_id)
 
 
 def submit(

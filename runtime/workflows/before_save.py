@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from metadata.automation import Workflow
-from metadata.expressions import check
 from metadata.expressions.checker import BOOLEAN
 from metadata.model import Model
 from runtime.expressions.evaluate import Scope, evaluate
+from runtime.graphql.shape import ApiShape
 from runtime.workflows.values import (
     ActionError,
     add_score,
@@ -38,7 +38,7 @@ def before_save_workflows(model: Model, obj: str) -> list[Workflow]:
 
 
 def apply_before_save(
-    model: Model,
+    shape: ApiShape,
     obj: str,
     workflows: list[Workflow],
     record: dict[str, Any],
@@ -49,6 +49,7 @@ def apply_before_save(
 ) -> dict[str, Any]:
     """Return the columns the matching workflows set; each sees the previous ones' work."""
     changed: dict[str, Any] = {}
+    model = shape.complete
     definition = model.objects[obj]
     for w in workflows:
         if event not in w.trigger.events:
@@ -56,7 +57,7 @@ def apply_before_save(
         current = {**record, **changed}
         scope = Scope(record=current, today=today, load=load, prior=prior)
         if w.trigger.condition:
-            condition = check(w.trigger.condition, model, obj, expect=BOOLEAN, prior=True)
+            condition = shape.typed(w.trigger.condition, obj, expect=BOOLEAN, prior=True)
             if evaluate(condition, scope) is not True:
                 continue
         for action in w.actions:
@@ -64,9 +65,9 @@ def apply_before_save(
             scope = Scope(record=current, today=today, load=load, prior=prior)
             o = action.options
             if action.kind == "update":
-                changed.update(compute(model, obj, compile_values(model, obj, o), scope))
+                changed.update(compute(model, obj, compile_values(shape, obj, o), scope))
             elif action.kind == "score":
-                amount = evaluate(check(o["add"], model, obj), scope)
+                amount = evaluate(shape.typed(o["add"], obj), scope)
                 f = definition.fields[o["field"]]
                 changed.update(add_score(obj, f, current.get(f.name), amount))
             elif action.kind == "tags":

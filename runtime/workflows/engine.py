@@ -1,18 +1,22 @@
 """The workflow engine: from causes to runs, and runs to effects.
 
+The database is the queue. A run is a row; a Celery message only wakes a worker to
+drain a tenant's ready runs, so a lost or duplicated message can delay a run but never
+lose it or run it twice, and a backlog waits in the database, not in the broker.
+
 - ``dispatch`` reads a tenant's outbox in id order, creates a run per matching workflow
   (the run's unique dedupe key makes this safe to repeat) and marks the events, in one
-  transaction; then it hands the new runs to Celery.
-- ``execute`` claims a run (an atomic update, so two deliveries of one message cannot
-  both run it), then runs its steps in order. A database step's effect and its "done"
-  mark commit together; a step that sends something records it after sending, with a
+  transaction; then it wakes workers.
+- ``work`` claims ready runs one at a time (an atomic update of one row: ``FOR UPDATE
+  SKIP LOCKED`` on PostgreSQL, the single writer on SQLite) and runs each one's steps in
+  order. A database step's effect, its "done" mark and (for the last step) the run's end
+  commit together; a step that sends something records it after sending, with a
   delivery key that stays the same across retries. A failed step fails the run: it is
-  retried with exponential backoff, or goes to the dead-letter list once attempts run
-  out or the failure is one retrying cannot fix.
+  retried with exponential backoff (a wake-up scheduled for then), or goes to the
+  dead-letter list once attempts run out or the failure is one retrying cannot fix.
 - ``scan_timers``, ``fire_schedules`` and ``sweep`` run on each beat tick. The sweep
-  re-sends runs whose message was lost (queued too long), whose worker died (lease ran
-  out) or whose retry is due, so a broker that drops a message or a worker killed with
-  -9 delays a run but never loses it.
+  wakes a worker whenever runs are ready: a wake-up that got lost, a worker killed with
+  -9 (its lease runs out and the run is ready again) or a retry that is due.
 """
 
 from __future__ import annotations
@@ -20,16 +24,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from metadata.automation import Action, Workflow, duration_seconds
 from metadata.cron import parse_cron
-from metadata.expressions import check
 from metadata.expressions.checker import BOOLEAN
 from metadata.model import Model
 from runtime.expressions.evaluate import Scope, evaluate
@@ -37,23 +44,32 @@ from runtime.graphql.cache import ActiveApis
 from runtime.security.identity import Identity
 from runtime.settings import WorkflowSettings
 from runtime.storage import naming
-from runtime.storage.tables import build_table
+from runtime.storage.records import read_record
+from runtime.storage.tables import system_table
 from runtime.tenants import TenantService
 from runtime.workflows import actions as act
 from runtime.workflows.delivery import post_webhook, send_email
-from runtime.workflows.runs import MAX_DEPTH, create_run, system_table
+from runtime.workflows.runs import MAX_DEPTH, create_run
 from runtime.workflows.tables import CURSORS, RUNS, STEPS
 from runtime.workflows.values import ActionError
 
 log = logging.getLogger(__name__)
 
 
-class RetryLater(Exception):
-    """The run failed and will be retried after ``countdown`` seconds."""
+#: One wake-up drains at most this many runs or seconds, then hands on to a fresh
+#: wake-up, so the tenants sharing a worker take turns.
+DRAIN_RUNS = 200
+DRAIN_SECONDS = 10.0
 
-    def __init__(self, countdown: float) -> None:
-        super().__init__(countdown)
-        self.countdown = countdown
+
+@dataclass
+class Drained:
+    """What one ``work`` call did."""
+
+    runs: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    retry_in: float | None = None
+    """Seconds until the earliest retry it scheduled."""
 
 
 def _now() -> dt.datetime:
@@ -88,13 +104,13 @@ class Engine:
         apis: ActiveApis,
         identity: Identity,
         settings: WorkflowSettings,
-        send: Callable[[str, uuid.UUID, float], None],
+        wake: Callable[[str, float], None],
     ) -> None:
         self.service, self.apis, self.identity = service, apis, identity
         self.backend = service.backend
         self.settings = settings
-        self.send = send
-        """Hands a run to Celery: (tenant, run id, countdown seconds)."""
+        self.wake = wake
+        """Asks Celery for a worker to drain a tenant's ready runs: (tenant, in seconds)."""
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -110,15 +126,18 @@ class Engine:
     def _schema(self, tenant: str) -> str | None:
         return self.backend.schema(tenant)
 
-    def _send_all(self, tenant: str, run_ids: list[uuid.UUID]) -> None:
-        for run_id in run_ids:
-            self.send(tenant, run_id, 0)
+    def _wake_for(self, tenant: str, runs: int) -> None:
+        """Wake workers for ``runs`` new runs: one each, up to ``fan_out``, so a burst is
+        drained by that many worker threads at once."""
+        for _ in range(min(runs, self.settings.fan_out)):
+            self.wake(tenant, 0)
 
     # -- dispatch ------------------------------------------------------------------------
 
     def dispatch(self, tenant: str) -> int:
         """Turn the tenant's pending outbox events into runs; return how many runs."""
-        model = self.model(tenant)
+        api = self._api(tenant)[0]
+        model = api.shape.complete
         schema = self._schema(tenant)
         outbox = system_table(schema, naming.OUTBOX_TABLE)
         made: list[uuid.UUID] = []
@@ -138,6 +157,7 @@ class Engine:
             if not events:
                 return 0
             origins = self._origins(conn, schema, {e.run_id for e in events if e.run_id})
+            current = self._records(conn, api, schema, events, record_flows)
             for event in events:
                 for w in record_flows:
                     if w.object != event.object or event.kind not in w.trigger.events:
@@ -149,7 +169,8 @@ class Engine:
                             "workflow chain too deep at event %s; %s not run", event.id, w.name
                         )
                         continue
-                    if not self._matches(conn, model, schema, tenant, w, event):
+                    record = current.get((event.object, event.record_id))
+                    if not self._matches(conn, api, schema, w, event, record):
                         continue
                     run_id = create_run(
                         conn,
@@ -171,7 +192,7 @@ class Engine:
                 .where(outbox.c.id.in_([e.id for e in events]))
                 .values(dispatched_at=_now())
             )
-        self._send_all(tenant, made)
+        self._wake_for(tenant, len(made))
         return len(made)
 
     def _origins(self, conn: Connection, schema: str | None, run_ids: set[Any]) -> dict[Any, str]:
@@ -181,25 +202,44 @@ class Engine:
         rows = conn.execute(select(runs.c.id, runs.c.workflow).where(runs.c.id.in_(run_ids)))
         return {r.id: r.workflow for r in rows}
 
+    def _records(
+        self,
+        conn: Connection,
+        api: Any,
+        schema: str | None,
+        events: list[Any],
+        flows: list[Workflow],
+    ) -> dict[tuple[str, Any], dict[str, Any]]:
+        """Read, one query per object, the records whose events a conditional workflow
+        must judge."""
+        judged = {w.object for w in flows if w.trigger.condition}
+        wanted: dict[str, set[Any]] = {}
+        for e in events:
+            if e.object in judged:
+                wanted.setdefault(e.object, set()).add(e.record_id)
+        out: dict[tuple[str, Any], dict[str, Any]] = {}
+        for obj, ids in wanted.items():
+            table = api.shape.table(obj, schema, conn.dialect.name)
+            for row in conn.execute(select(table).where(table.c.id.in_(ids))):
+                out[(obj, row.id)] = dict(row._mapping)
+        return out
+
     def _matches(
         self,
         conn: Connection,
-        model: Model,
+        api: Any,
         schema: str | None,
-        tenant: str,
         w: Workflow,
         event: Any,
+        current: dict[str, Any] | None,
     ) -> bool:
         """Whether ``event`` meets ``w``'s condition, judged on the record as the event
         left it (its new values) against the values before it (ISCHANGED, PRIORVALUE)."""
         if not w.trigger.condition:
             return True
-        table = build_table(model, event.object, schema=schema, dialect=conn.dialect.name)
-        row = conn.execute(select(table).where(table.c.id == event.record_id)).first()
-        if row is None:
+        if current is None:
             return False
-        current = dict(row._mapping)
-        obj = model.objects[event.object]
+        obj = api.shape.complete.objects[event.object]
         changes = json.loads(event.changes)
         after = dict(current)
         before = dict(current)
@@ -207,11 +247,11 @@ class Engine:
             f = obj.fields.get(name) or (obj.field(name) if name == "owner" else None)
             after[name] = _typed_value(f, new)
             before[name] = _typed_value(f, old)
-        typed = check(w.trigger.condition, model, event.object, expect=BOOLEAN, prior=True)
+        typed = api.shape.typed(w.trigger.condition, event.object, expect=BOOLEAN, prior=True)
         scope = Scope(
             record=after,
             today=dt.date.today(),
-            load=lambda o, i: _load(conn, model, schema, o, i),
+            load=lambda o, i: read_record(conn, api.shape.table(o, schema, conn.dialect.name), i),
             prior=None if event.kind == "created" else before,
         )
         return evaluate(typed, scope) is True
@@ -226,38 +266,89 @@ class Engine:
         w = model.automation.workflows.get(name)
         return (w.object, w.actions) if w else None
 
-    def execute(self, tenant: str, run_id: Any) -> str:
-        """Run (or continue) one run; return its final status, or ``skipped`` when
-        another worker holds it or it is finished. Raise RetryLater on a retryable
-        failure."""
-        schema = self._schema(tenant)
+    def work(self, tenant: str) -> Drained:
+        """Claim and run ``tenant``'s ready runs one after another until none is ready or
+        this wake-up's share is used up (then wake another to go on); schedule a wake-up
+        for the earliest retry."""
+        began = time.monotonic()
+        out = Drained()
+        while True:
+            claimed = self._claim(tenant)
+            if claimed is None:
+                break
+            status, retry_in = self._execute(tenant, *claimed)
+            out.runs += 1
+            out.statuses[status] += 1
+            if retry_in is not None:
+                out.retry_in = min(retry_in, out.retry_in or retry_in)
+            if out.runs >= DRAIN_RUNS or time.monotonic() - began >= DRAIN_SECONDS:
+                self.wake(tenant, 0)
+                break
+        if out.retry_in is not None:
+            self.wake(tenant, out.retry_in)
+        return out
+
+    def _ready(self, schema: str | None, now: dt.datetime) -> tuple[Any, Any]:
+        """The two kinds of ready run: due again (a retry whose time has come, or a run
+        whose worker's lease ran out) and queued."""
         runs = system_table(schema, RUNS)
+        due = or_(
+            and_(runs.c.status == "failed", runs.c.next_attempt_at <= now),
+            and_(runs.c.status == "running", runs.c.lease_until < now),
+        )
+        return due, runs.c.status == "queued"
+
+    def _claim(self, tenant: str) -> tuple[Any, set[int]] | None:
+        """Take the oldest ready run (due ones first); return it with the positions of
+        the steps already done, or None if no run is ready. One transaction."""
+        schema = self._schema(tenant)
+        runs, steps = system_table(schema, RUNS), system_table(schema, STEPS)
         now = _now()
         with self.backend.begin_tenant(tenant) as conn:
-            claimed = conn.execute(
-                update(runs)
-                .where(
-                    runs.c.id == run_id,
-                    or_(
-                        runs.c.status.in_(("queued", "failed")),
-                        and_(runs.c.status == "running", runs.c.lease_until < now),
-                    ),
-                )
-                .values(
-                    status="running",
-                    attempts=runs.c.attempts + 1,
-                    started_at=func.coalesce(runs.c.started_at, now),
-                    lease_until=now + dt.timedelta(seconds=self.settings.lease),
-                    next_attempt_at=None,
-                )
-            ).rowcount
-            if claimed != 1:
-                return "skipped"
-            run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+            for ready in self._ready(schema, now):
+                pick = select(runs.c.id).where(ready).order_by(runs.c.created_at).limit(1)
+                if conn.dialect.name == "postgresql":
+                    # Concurrent workers each skip the rows the others are claiming.
+                    pick = pick.with_for_update(skip_locked=True)
+                run = conn.execute(
+                    update(runs)
+                    .where(runs.c.id == pick.scalar_subquery(), ready)
+                    .values(
+                        status="running",
+                        attempts=runs.c.attempts + 1,
+                        started_at=func.coalesce(runs.c.started_at, now),
+                        lease_until=now + dt.timedelta(seconds=self.settings.lease),
+                        next_attempt_at=None,
+                    )
+                    .returning(*runs.c)
+                ).first()
+                if run is not None:
+                    done = {
+                        r.position
+                        for r in conn.execute(
+                            select(steps.c.position).where(
+                                steps.c.run_id == run.id,
+                                steps.c.status.in_(("done", "skipped")),
+                            )
+                        )
+                    }
+                    return run, done
+        return None
+
+    def _execute(self, tenant: str, run: Any, done: set[int]) -> tuple[str, float | None]:
+        """Run a claimed run's remaining steps; return its status and, if it failed and
+        will be retried, the seconds until then.
+
+        A run of one database action takes two short transactions: the claim, and the
+        step, which commits its effect, its step row and the run's end together. Members
+        are read only if an action needs them.
+        """
+        schema = self._schema(tenant)
         api, timezone = self._api(tenant)
         definition = self._actions(api.shape.complete, run.workflow)
         if definition is None:
-            return self._finish(tenant, run, "dead", f"workflow {run.workflow} no longer exists")
+            error = f"workflow {run.workflow} no longer exists"
+            return self._finish(tenant, run, "dead", error), None
         obj, actions = definition
         rs = act.RunScope(
             tenant=tenant,
@@ -266,31 +357,27 @@ class Engine:
             dialect=self.backend.dialect,
             timezone=timezone,
             run=run,
-            directory=act.Directory(self.identity.members(tenant)),
+            members=lambda: self.identity.members(tenant),
             payload=json.loads(run.payload or "{}"),
         )
-        steps = system_table(schema, STEPS)
-        with self.backend.read_tenant(tenant) as conn:
-            done = {
-                r.position
-                for r in conn.execute(
-                    select(steps.c.position).where(
-                        steps.c.run_id == run.id, steps.c.status.in_(("done", "skipped"))
-                    )
-                )
-            }
-        for position, action in enumerate(actions):
-            if position in done:
-                continue
+        todo = [p for p in range(len(actions)) if p not in done]
+        if not todo:
+            return self._finish(tenant, run, "succeeded", None), None
+        for position in todo:
+            action = actions[position]
             try:
-                self._step(rs, position, action, obj)
+                self._step(rs, position, action, obj, last=position == todo[-1])
             # Any failure fails the step: ActionError is final, the rest (DeliveryError,
             # database errors, bugs) are retried with backoff.
             except Exception as exc:
                 return self._failed(tenant, rs, position, action, exc)
-        return self._finish(tenant, run, "succeeded", None)
+        return "succeeded", None
 
-    def _renew(self, conn: Connection, schema: str | None, run_id: Any) -> None:
+    def _after_step(self, conn: Connection, schema: str | None, run_id: Any, last: bool) -> None:
+        """Finish the run with its last step, or renew its lease for the next one."""
+        if last:
+            self._mark(conn, schema, run_id, "succeeded", None)
+            return
         runs = system_table(schema, RUNS)
         conn.execute(
             update(runs)
@@ -298,26 +385,21 @@ class Engine:
             .values(lease_until=_now() + dt.timedelta(seconds=self.settings.lease))
         )
 
-    def _step(self, rs: act.RunScope, position: int, action: Action, obj: str | None) -> None:
+    def _step(
+        self, rs: act.RunScope, position: int, action: Action, obj: str | None, *, last: bool
+    ) -> None:
         tenant, schema = rs.tenant, rs.schema
         record_id = rs.run.record_id
         if action.kind in act.DATABASE_ACTIONS:
             with self.backend.begin_tenant(tenant) as conn:
                 record = rs.read(conn, obj, record_id) if obj and record_id else None
                 if record is None and record_id is not None and obj:
-                    self._record_step(
-                        conn,
-                        schema,
-                        rs.run.id,
-                        position,
-                        action,
-                        "skipped",
-                        {"reason": "the record is deleted"},
-                    )
-                    return
-                detail = act.perform(conn, rs, position, action, obj, record)
-                self._record_step(conn, schema, rs.run.id, position, action, "done", detail)
-                self._renew(conn, schema, rs.run.id)
+                    status, detail = "skipped", {"reason": "the record is deleted"}
+                else:
+                    status = "done"
+                    detail = act.perform(conn, rs, position, action, obj, record)
+                self._record_step(conn, schema, rs.run.id, position, action, status, detail)
+                self._after_step(conn, schema, rs.run.id, last)
             return
         # Sending: read what to send, send it outside any transaction, then record it.
         with self.backend.read_tenant(tenant) as conn:
@@ -327,8 +409,8 @@ class Engine:
             key = f"{rs.run.id}:{position}"
             if action.kind == "email":
                 to = act.email_addresses(rs, o["to"], record)
-                subject = act.render(o["subject"], rs.model, obj, scope if record else None)
-                body = act.render(o["body"], rs.model, obj, scope if record else None)
+                subject = act.render(o["subject"], rs.shape, obj, scope if record else None)
+                body = act.render(o["body"], rs.shape, obj, scope if record else None)
             else:
                 payload = {
                     "delivery": key,
@@ -342,7 +424,7 @@ class Engine:
                 secret = act.webhook_secret(o)
         if action.kind == "email":
             if not to:
-                detail: dict[str, Any] = {"sent": False, "reason": "no recipient address"}
+                detail = {"sent": False, "reason": "no recipient address"}
             else:
                 where = send_email(
                     self.settings.email_url,
@@ -354,11 +436,11 @@ class Engine:
                 )
                 detail = {"to": to, "via": where}
         else:
-            status = post_webhook(o["url"], payload, secret, key)
-            detail = {"url": o["url"], "status": status, "delivery": key}
+            status_code = post_webhook(o["url"], payload, secret, key)
+            detail = {"url": o["url"], "status": status_code, "delivery": key}
         with self.backend.begin_tenant(tenant) as conn:
             self._record_step(conn, schema, rs.run.id, position, action, "done", detail)
-            self._renew(conn, schema, rs.run.id)
+            self._after_step(conn, schema, rs.run.id, last)
 
     def _record_step(
         self,
@@ -371,88 +453,84 @@ class Engine:
         detail: dict[str, Any] | None,
         error: str | None = None,
     ) -> None:
+        """Write a step's state (one upsert: a retried step counts its attempts)."""
         steps = system_table(schema, STEPS)
-        previous = conn.execute(
-            select(steps.c.attempts).where(steps.c.run_id == run_id, steps.c.position == position)
-        ).scalar()
-        conn.execute(delete(steps).where(steps.c.run_id == run_id, steps.c.position == position))
+        values = {
+            "run_id": run_id,
+            "position": position,
+            "action": action.kind,
+            "status": status,
+            "attempts": 1,
+            "detail": json.dumps(detail, default=str, ensure_ascii=False) if detail else None,
+            "error": error,
+            "finished_at": _now(),
+        }
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(steps).values(values)
         conn.execute(
-            insert(steps).values(
-                run_id=run_id,
-                position=position,
-                action=action.kind,
-                status=status,
-                attempts=(previous or 0) + 1,
-                detail=json.dumps(detail, default=str, ensure_ascii=False) if detail else None,
-                error=error,
-                finished_at=_now(),
+            statement.on_conflict_do_update(
+                index_elements=[steps.c.run_id, steps.c.position],
+                set_={
+                    "action": statement.excluded.action,
+                    "status": statement.excluded.status,
+                    "attempts": steps.c.attempts + 1,
+                    "detail": statement.excluded.detail,
+                    "error": statement.excluded.error,
+                    "finished_at": statement.excluded.finished_at,
+                },
             )
         )
 
     def _failed(
         self, tenant: str, rs: act.RunScope, position: int, action: Action, exc: Exception
-    ) -> str:
+    ) -> tuple[str, float | None]:
         """Record a failed step; retry later, or send the run to the dead-letter list."""
         message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ActionError) else str(exc)
         log.warning("run %s (%s) step %d failed: %s", rs.run.id, rs.run.workflow, position, message)
         schema = rs.schema
+        error = f"step {position} ({action.kind}): {message}"
         permanent = isinstance(exc, ActionError)
-        with self.backend.begin_tenant(tenant) as conn:
-            self._record_step(conn, schema, rs.run.id, position, action, "failed", None, message)
-        if permanent or rs.run.attempts >= self.settings.max_attempts:
-            self._finish(tenant, rs.run, "dead", f"step {position} ({action.kind}): {message}")
-            return "dead"
-        countdown = self.settings.retry_base * 2 ** (rs.run.attempts - 1)
         runs = system_table(schema, RUNS)
         with self.backend.begin_tenant(tenant) as conn:
+            self._record_step(conn, schema, rs.run.id, position, action, "failed", None, message)
+            if permanent or rs.run.attempts >= self.settings.max_attempts:
+                self._mark(conn, schema, rs.run.id, "dead", error)
+                return "dead", None
+            countdown = self.settings.retry_base * 2 ** (rs.run.attempts - 1)
             conn.execute(
                 update(runs)
                 .where(runs.c.id == rs.run.id)
                 .values(
                     status="failed",
-                    error=f"step {position} ({action.kind}): {message}",
+                    error=error,
                     lease_until=None,
                     next_attempt_at=_now() + dt.timedelta(seconds=countdown),
                 )
             )
-        raise RetryLater(countdown)
+        return "failed", countdown
+
+    def _mark(
+        self, conn: Connection, schema: str | None, run_id: Any, status: str, error: str | None
+    ) -> None:
+        runs = system_table(schema, RUNS)
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(status=status, error=error, finished_at=_now(), lease_until=None)
+        )
 
     def _finish(self, tenant: str, run: Any, status: str, error: str | None) -> str:
-        runs = system_table(self._schema(tenant), RUNS)
         with self.backend.begin_tenant(tenant) as conn:
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == run.id)
-                .values(status=status, error=error, finished_at=_now(), lease_until=None)
-            )
+            self._mark(conn, self._schema(tenant), run.id, status, error)
         return status
-
-    def retry(self, conn: Connection, schema: str | None, run_id: Any) -> bool:
-        """Put a dead (or failed) run back in the queue with fresh attempts; the caller
-        sends it after committing. Steps already done are not repeated."""
-        runs = system_table(schema, RUNS)
-        return (
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id, runs.c.status.in_(("dead", "failed")))
-                .values(
-                    status="queued",
-                    attempts=0,
-                    error=None,
-                    finished_at=None,
-                    next_attempt_at=None,
-                    created_at=_now(),
-                )
-            ).rowcount
-            == 1
-        )
 
     # -- time, schedules, sweeping -------------------------------------------------------
 
     def scan_timers(self, tenant: str, now: dt.datetime | None = None) -> int:
         """Create runs for records whose moment (date field + offset) has come."""
         now = now or _now()
-        model = self.model(tenant)
+        api = self._api(tenant)[0]
+        model = api.shape.complete
         schema = self._schema(tenant)
         made: list[uuid.UUID] = []
         for w in model.automation.triggered_by("time"):
@@ -461,12 +539,12 @@ class Engine:
             due = now - dt.timedelta(seconds=duration_seconds(w.trigger.offset))
             oldest = due - dt.timedelta(seconds=self.settings.timer_horizon)
             condition = (
-                check(w.trigger.condition, model, w.object, expect=BOOLEAN)
+                api.shape.typed(w.trigger.condition, w.object, expect=BOOLEAN)
                 if w.trigger.condition
                 else None
             )
             with self.backend.begin_tenant(tenant) as conn:
-                table = build_table(model, w.object, schema=schema, dialect=conn.dialect.name)
+                table = api.shape.table(w.object, schema, conn.dialect.name)
                 column = table.c[f.name]
                 if f.type == "date":
                     bounds = (column <= due.date(), column > oldest.date())
@@ -485,7 +563,9 @@ class Engine:
                         scope = Scope(
                             record=record,
                             today=now.date(),
-                            load=lambda o, i, c=conn: _load(c, model, schema, o, i),
+                            load=lambda o, i, c=conn: read_record(
+                                c, api.shape.table(o, schema, c.dialect.name), i
+                            ),
                         )
                         if evaluate(condition, scope) is not True:
                             continue
@@ -501,7 +581,7 @@ class Engine:
                     )
                     if run_id is not None:
                         made.append(run_id)
-        self._send_all(tenant, made)
+        self._wake_for(tenant, len(made))
         return len(made)
 
     def fire_schedules(self, tenant: str, now: dt.datetime | None = None) -> int:
@@ -542,58 +622,33 @@ class Engine:
                 )
                 if run_id is not None:
                     made.append(run_id)
-        self._send_all(tenant, made)
+        self._wake_for(tenant, len(made))
         return len(made)
 
     def sweep(self, tenant: str, now: dt.datetime | None = None) -> int:
-        """Send again runs that were lost, abandoned by a dead worker or due a retry."""
+        """Wake a worker if any run is ready: its wake-up was lost, its worker died (the
+        lease ran out) or its retry is due. Return 1 if it woke one, else 0."""
         now = now or _now()
-        runs = system_table(self._schema(tenant), RUNS)
-        lost = now - dt.timedelta(seconds=self.settings.lost_after)
-        with self.backend.begin_tenant(tenant) as conn:
-            rows = conn.execute(
-                select(runs.c.id)
-                .where(
-                    or_(
-                        and_(
-                            runs.c.status == "queued",
-                            func.coalesce(runs.c.next_attempt_at, runs.c.created_at) < lost,
-                        ),
-                        and_(runs.c.status == "running", runs.c.lease_until < now),
-                        and_(runs.c.status == "failed", runs.c.next_attempt_at < lost),
-                    )
-                )
-                .limit(self.settings.batch)
-            ).all()
-            ids = [r.id for r in rows]
-            if ids:
-                # Not again before the next lost_after has passed.
-                conn.execute(
-                    update(runs)
-                    .where(runs.c.id.in_(ids), runs.c.status == "queued")
-                    .values(next_attempt_at=now)
-                )
-        for run_id in ids:
-            self.send(tenant, run_id, 0)
-        return len(ids)
+        schema = self._schema(tenant)
+        runs = system_table(schema, RUNS)
+        with self.backend.read_tenant(tenant) as conn:
+            ready = conn.execute(
+                select(runs.c.id).where(or_(*self._ready(schema, now))).limit(1)
+            ).first()
+        if ready is None:
+            return 0
+        self.wake(tenant, 0)
+        return 1
 
     def tick(self) -> dict[str, int]:
         """One beat: for every tenant, dispatch, schedules, timers and the sweep."""
-        out = {"runs": 0, "resent": 0}
+        out = {"runs": 0, "woken": 0}
         for tenant in self.tenants():
             try:
                 out["runs"] += self.dispatch(tenant)
                 out["runs"] += self.fire_schedules(tenant)
                 out["runs"] += self.scan_timers(tenant)
-                out["resent"] += self.sweep(tenant)
+                out["woken"] += self.sweep(tenant)
             except Exception:  # one tenant's trouble must not stop the others
                 log.exception("workflow tick failed for tenant %s", tenant)
         return out
-
-
-def _load(conn: Connection, model: Model, schema: str | None, obj: str, record_id: Any) -> Any:
-    table = build_table(model, obj, schema=schema, dialect=conn.dialect.name)
-    row = conn.execute(
-        select(table).where(table.c.id == record_id, table.c.deleted_at.is_(None))
-    ).first()
-    return dict(row._mapping) if row is not None else None

@@ -7,19 +7,15 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from runtime.storage.ids import new_id
-from runtime.storage.tables import system_tables
+from runtime.storage.tables import system_table
 from runtime.workflows.tables import RUNS
 
 #: Longest chain of workflows triggering workflows (through their own writes).
 MAX_DEPTH = 5
-
-
-def system_table(schema: str | None, name: str) -> Table:
-    return system_tables(schema).tables[f"{schema}.{name}" if schema else name]
 
 
 def create_run(
@@ -55,10 +51,10 @@ def create_run(
         "created_at": dt.datetime.now(dt.UTC),
     }
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(runs).values(values).on_conflict_do_nothing()
-    if conn.execute(statement).rowcount == 1:
-        return run_id
-    return None
+    # RETURNING tells whether the row went in: an INSERT's rowcount is not reliable
+    # (psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING through SQLAlchemy).
+    statement = dialect.insert(runs).values(values).on_conflict_do_nothing().returning(runs.c.id)
+    return run_id if conn.execute(statement).first() is not None else None
 
 
 def run_row(conn: Connection, schema: str | None, run_id: Any) -> Any:

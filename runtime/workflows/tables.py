@@ -58,6 +58,8 @@ def add_workflow_tables(metadata: MetaData) -> None:
         Column("next_attempt_at", UTCDateTime),
         UniqueConstraint("dedupe", name="uq__tessera_runs__dedupe"),
     )
+    # Workers claim the oldest queued run, and due retries by time.
+    Index("ix__tessera_runs__queue", runs.c.status, runs.c.created_at)
     Index("ix__tessera_runs__status", runs.c.status, runs.c.next_attempt_at)
     Index("ix__tessera_runs__record", runs.c.record_id)
     Table(

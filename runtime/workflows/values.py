@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from metadata.expressions import Typed, check
+from metadata.expressions import Typed
 from metadata.model import Field, Model
 from runtime.expressions.evaluate import Scope, evaluate
+from runtime.graphql.shape import ApiShape
 from runtime.storage import naming
 
 
@@ -69,10 +70,10 @@ def coerce(obj: str, f: Field, value: Any) -> dict[str, Any]:
     return {f.name: value}
 
 
-def compile_values(model: Model, source: str, exprs: Mapping[str, str]) -> dict[str, Typed]:
+def compile_values(shape: ApiShape, source: str, exprs: Mapping[str, str]) -> dict[str, Typed]:
     """Type each field's expression over records of ``source`` (metadata validation
-    already checked them; this only types them again)."""
-    return {name: check(text, model, source) for name, text in exprs.items()}
+    already checked them; the shape remembers their typed form)."""
+    return {name: shape.typed(text, source) for name, text in exprs.items()}
 
 
 def compute(model: Model, target: str, typed: Mapping[str, Typed], scope: Scope) -> dict[str, Any]:

@@ -1,17 +1,21 @@
 """The Celery application: three tasks and the beat schedule that drives them.
 
-- ``tessera.run(tenant, run_id)`` executes one run. ``acks_late`` with
-  ``reject_on_worker_lost``: the message is acknowledged only after the run's state is
-  committed, so a worker that dies mid-run leaves the message for the broker to deliver
-  again (RabbitMQ at once, Redis after its visibility timeout) and the sweep re-sends it
-  anyway once the run's lease runs out.
+- ``tessera.work(tenant)`` drains the tenant's ready runs (the engine claims them one by
+  one in the database). ``acks_late`` with ``reject_on_worker_lost``: the message is
+  acknowledged only after the work is committed, so a worker that dies mid-run leaves
+  the message for the broker to deliver again (RabbitMQ at once, Redis after its
+  visibility timeout); the run itself is claimable again once its lease runs out. A
+  failed run's retry is a wake-up sent with the backoff as its countdown.
 - ``tessera.dispatch(tenant)`` turns outbox events into runs; the API server sends it
   after each commit that wrote events, so runs start without waiting for the beat.
 - ``tessera.tick()`` runs on the beat: dispatch, schedules, timers and the sweep for every
-  tenant. Nothing depends on the server's message arriving: an event committed just
-  before the server died is picked up by the next tick.
+  tenant. Nothing depends on a message arriving: an event committed just before the
+  server died, or a wake-up the broker lost, is picked up by the next tick.
 
-State lives in the database, not in the broker; messages only say "look at this run".
+State lives in the database, not in the broker: a message only says "this tenant has
+runs ready", so it carries no run and may be lost or repeated without harm. One message
+per burst of runs, rather than per run, is also what makes the throughput (see
+benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RUN_TASK = "tessera.run"
+WORK_TASK = "tessera.work"
 DISPATCH_TASK = "tessera.dispatch"
 TICK_TASK = "tessera.tick"
 
@@ -62,14 +66,9 @@ def make_celery(settings: Settings) -> Celery:
                 holder["engine"] = _build_engine(settings, app)
             return holder["engine"]
 
-    @app.task(name=RUN_TASK, bind=True, max_retries=None)
-    def run(self: Any, tenant: str, run_id: str) -> str:
-        from runtime.workflows.engine import RetryLater
-
-        try:
-            return engine().execute(tenant, uuid.UUID(run_id))
-        except RetryLater as retry:
-            raise self.retry(countdown=retry.countdown) from None
+    @app.task(name=WORK_TASK)
+    def work(tenant: str) -> dict[str, int]:
+        return dict(engine().work(tenant).statuses)
 
     @app.task(name=DISPATCH_TASK)
     def dispatch(tenant: str) -> int:
@@ -95,10 +94,10 @@ def _build_engine(settings: Settings, app: Celery) -> Any:
     apis = ActiveApis(service, SchemaCache(limits=settings.limits))
     identity = Identity(backend, load_secret(settings.secret_key, settings.data_dir))
 
-    def send(tenant: str, run_id: uuid.UUID, countdown: float) -> None:
-        app.send_task(RUN_TASK, (tenant, str(run_id)), countdown=countdown or None)
+    def wake(tenant: str, countdown: float) -> None:
+        app.send_task(WORK_TASK, (tenant,), countdown=countdown or None)
 
-    return Engine(service, apis, identity, settings.workflows, send)
+    return Engine(service, apis, identity, settings.workflows, wake)
 
 
 class Notifier:
@@ -118,8 +117,8 @@ class Notifier:
 
     def after_commit(self, tenant: str, events: int, run_ids: list[uuid.UUID]) -> None:
         try:
-            for run_id in run_ids:
-                self.app.send_task(RUN_TASK, (tenant, str(run_id)), retry=False)
+            if run_ids:
+                self.app.send_task(WORK_TASK, (tenant,), retry=False)
             if events:
                 self.app.send_task(DISPATCH_TASK, (tenant,), retry=False)
         except Exception as exc:  # the beat catches up; the request already succeeded

@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from metadata.json_schema import SCHEMA_PATH
+from metadata.source import load_file
 from runtime.cli.main import cli
 
 ROOT = Path(__file__).parents[3]
@@ -32,7 +33,7 @@ def tessera(database_url):
 @pytest.fixture
 def changed_demo(tmp_path) -> Path:
     """The demo metadata plus a field, a rename and a type change."""
-    document = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    document = load_file(DEMO).data  # YAML 1.2, as Tessera reads it: `on` stays a key
     fields = document["objects"]["account"]["fields"]
     fields["tax_id"] = {
         "type": "text",
@@ -115,7 +116,7 @@ def test_plan_apply_history(tessera, changed_demo):
 
 def test_destructive_apply_needs_the_flag_and_archives(tessera, tmp_path):
     tessera("tenant", "create", "acme", "--metadata", str(DEMO))
-    document = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    document = load_file(DEMO).data  # YAML 1.2, as Tessera reads it: `on` stays a key
     del document["objects"]["account"]["fields"]["phone"]
     document["objects"]["account"]["search"].remove("phone")
     smaller = tmp_path / "smaller.yaml"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -62,7 +63,7 @@ def test_the_readme_graphql_examples(service):
     commands = [
         c for c in re.findall(r"^curl .*?(?=\n\n|\n```)", readme, re.S | re.M) if "/graphql" in c
     ]
-    assert len(commands) == 4
+    assert len(commands) == 5
     with TestClient(app) as client:
         set_up_demo(service, identity=app.state.identity)
         signed_in = client.post("/auth/login", content=login)
@@ -76,6 +77,8 @@ def test_the_readme_graphql_examples(service):
                 if word == "-H"
             )
             assert headers["authorization"] == f"Bearer {token}", command
+            if "workflowRuns" in command:
+                win_a_deal_and_run_workflows(client, service, app, headers)
             if "--data-urlencode" in words:
                 query = words[words.index("--data-urlencode") + 1].removeprefix("query=")
                 response = client.get("/t/demo/graphql", params={"query": query}, headers=headers)
@@ -99,3 +102,34 @@ def test_the_readme_graphql_examples(service):
         ]
         mutations = {f["name"] for f in data["__type"]["fields"]}
         assert "createAccount" in mutations and "deleteAccount" not in mutations
+
+
+def win_a_deal_and_run_workflows(client: Any, service: Any, app: Any, headers: dict) -> None:
+    """Do what the README says before its workflow query: win a deal, and let the
+    workflows run (in-process here, as the worker `make demo` starts would)."""
+    from runtime.graphql.cache import ActiveApis, SchemaCache
+    from runtime.settings import WorkflowSettings
+    from runtime.workflows.engine import Engine
+
+    query = '{ opportunities(filter: {stage: {eq: "qualification"}}) { nodes { id } } }'
+    deals = client.get("/t/demo/graphql", params={"query": query}, headers=headers).json()
+    deal = deals["data"]["opportunities"]["nodes"][0]["id"]
+    won = client.post(
+        "/t/demo/graphql",
+        json={
+            "query": "mutation($id: ID!) { updateOpportunity(id: $id, "
+            'input: {stage: "closed_won"}) { id } }',
+            "variables": {"id": deal},
+        },
+        headers=headers,
+    ).json()
+    assert "errors" not in won, won
+    engine = Engine(
+        service,
+        ActiveApis(service, SchemaCache()),
+        app.state.identity,
+        WorkflowSettings(broker_url="memory://"),
+        lambda tenant, countdown: None,
+    )
+    assert engine.dispatch("demo") == 1
+    assert engine.work("demo").statuses == {"succeeded": 1}

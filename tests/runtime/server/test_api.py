@@ -57,9 +57,10 @@ def test_plan_apply_and_history(client, acme, demo_document):
     plan = client.post(f"{acme}/metadata/plan", json={"metadata": demo_document}).json()
     sections = ("roles", "permission_sets", "sharing_rules")
     granted = sum(len(demo_document[section]) for section in sections)
+    automated = len(demo_document["workflows"]) + len(demo_document["approvals"])
     assert [op["op"] for op in plan["operations"]] == ["create_object"] * 5 + [
         "change_permission"
-    ] * granted
+    ] * granted + ["change_automation"] * automated
     assert "CREATE TABLE" in plan["operations"][0]["sql"] and plan["blockers"] == []
     assert client.get(f"{acme}/metadata").json()["version"] is None  # a dry run
 

@@ -162,7 +162,6 @@ def worker_env(settings: WorkflowSettings, database_url: str, mail_dir: Path) ->
             "TESSERA_WORKFLOW_QUEUE": settings.queue,
             "TESSERA_WORKFLOW_TICK": str(settings.tick),
             "TESSERA_WORKFLOW_LEASE": str(settings.lease),
-            "TESSERA_WORKFLOW_LOST_AFTER": str(settings.lost_after),
             "TESSERA_WORKFLOW_RETRY_BASE": str(settings.retry_base),
             "TESSERA_EMAIL_URL": f"file://{mail_dir}",
             "TESSERA_TEST_HOOK_SECRET": HOOK_SECRET,
@@ -186,7 +185,6 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
             queue=f"tessera-test-{tenant}",
             tick=0.5,
             lease=4.0,
-            lost_after=3.0,
             retry_base=0.5,
         )
         settings = Settings(
