@@ -13,7 +13,7 @@ real broker runs the workflows, and reports:
   10,000 single-row statements in one transaction, the floor for doing the work at all.
 
     python benchmarks/workflow_throughput.py [--updates 10000] [--broker redis://127.0.0.1:6379/0]
-        [--url sqlite:///... | postgresql://...] [--concurrency 4]
+        [--url sqlite:///... | postgresql://...] [--concurrency 4] [--rate 50]
 
 Defaults: a temporary SQLite data folder and Redis at 127.0.0.1:6379.
 """
@@ -84,10 +84,15 @@ def seed(apis, backend, tenant: str, count: int) -> list[str]:
     return ids
 
 
-def update_all(apis, backend, tenant: str, ids: list[str]) -> float:
+def update_all(apis, backend, tenant: str, ids: list[str], rate: float = 0) -> float:
+    """Update every item (n = 1), 100 per request, or paced at ``rate`` updates a second
+    in ten requests a second."""
+    size = max(1, int(rate / 10)) if rate else 100
     began = time.perf_counter()
-    for start in range(0, len(ids), 100):
-        inputs = [{"id": i, "input": {"n": 1}} for i in ids[start : start + 100]]
+    for start in range(0, len(ids), size):
+        if rate:
+            time.sleep(max(0.0, began + start / rate - time.perf_counter()))
+        inputs = [{"id": i, "input": {"n": 1}} for i in ids[start : start + size]]
         gql(
             apis,
             backend,
@@ -104,6 +109,13 @@ def main() -> None:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--url", default=None)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="pace the updates at this many a second (default: as fast as they go), to "
+        "measure lag below the workers' capacity rather than a backlog's",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
     url = args.url or f"sqlite:///{folder}/tessera.sqlite3"
@@ -152,7 +164,7 @@ def main() -> None:
     try:
         time.sleep(3)  # the worker connects and its beat starts
         began = time.perf_counter()
-        flow_seconds = update_all(apis, backend, flowing, ids_flow)
+        flow_seconds = update_all(apis, backend, flowing, ids_flow, args.rate)
         runs = system_table(backend.schema(flowing), RUNS)
         while True:
             with backend.read_tenant(flowing) as conn:
@@ -200,6 +212,7 @@ def main() -> None:
         "broker": args.broker.split("@")[-1],
         "updates": n,
         "worker_threads": args.concurrency,
+        "paced_at_per_s": args.rate or None,
         "writes_per_s_without_workflow": round(n / plain_seconds),
         "writes_per_s_with_trigger": round(n / flow_seconds),
         "runs_per_s": round(n / total, 1),
