@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from runtime.storage.ids import new_id
@@ -55,8 +55,3 @@ def create_run(
     # (psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING through SQLAlchemy).
     statement = dialect.insert(runs).values(values).on_conflict_do_nothing().returning(runs.c.id)
     return run_id if conn.execute(statement).first() is not None else None
-
-
-def run_row(conn: Connection, schema: str | None, run_id: Any) -> Any:
-    runs = system_table(schema, RUNS)
-    return conn.execute(select(runs).where(runs.c.id == run_id)).first()
