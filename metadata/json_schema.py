@@ -177,6 +177,7 @@ def build_schema() -> dict[str, Any]:
         defs[f"field_{name}"] = _field_variant(name)
     defs.update(_security_defs())
     defs.update(_automation_defs())
+    defs.update(_view_defs())
     defs["validation_rule"] = {
         "type": "object",
         "description": "Reject a write whose record makes the condition true.",
@@ -274,6 +275,18 @@ def build_schema() -> dict[str, Any]:
                 "description": "Approval processes by name (docs/workflows.md).",
                 "propertyNames": {"pattern": IDENTIFIER_PATTERN},
                 "additionalProperties": {"$ref": "#/$defs/approval_process"},
+            },
+            "layouts": {
+                "type": "object",
+                "description": "Record page layouts by name (docs/metadata.md).",
+                "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                "additionalProperties": {"$ref": "#/$defs/layout"},
+            },
+            "list_views": {
+                "type": "object",
+                "description": "List views by name (docs/metadata.md).",
+                "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                "additionalProperties": {"$ref": "#/$defs/list_view"},
             },
         },
         "$defs": defs,
@@ -381,6 +394,77 @@ def _security_defs() -> dict[str, Any]:
                     },
                 },
                 "access": {"enum": list(SHARE_ACCESS), "description": "read (default) or edit."},
+            },
+        },
+    }
+
+
+def _view_defs() -> dict[str, Any]:
+    """Return the definitions of layouts and list views."""
+    fields = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+    }
+    return {
+        "layout": {
+            "type": "object",
+            "description": "An object's record page: sections of fields, then related lists.",
+            "additionalProperties": False,
+            "required": ["object", "sections"],
+            "properties": {
+                "object": _identifier("The object whose records the layout shows."),
+                "label": {"$ref": "#/$defs/text"},
+                "sections": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["fields"],
+                        "properties": {
+                            "label": {"$ref": "#/$defs/text"},
+                            "columns": {"type": "integer", "minimum": 1, "maximum": 4},
+                            "fields": {**fields, "description": "Fields in reading order."},
+                        },
+                    },
+                },
+                "related": {
+                    "type": "array",
+                    "description": "Related lists: records whose lookup points at this one.",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["object", "field"],
+                        "properties": {
+                            "object": _identifier("The related object."),
+                            "field": _identifier("Its lookup to the layout's object."),
+                            "columns": {**fields, "description": "Columns shown."},
+                        },
+                    },
+                },
+            },
+        },
+        "list_view": {
+            "type": "object",
+            "description": "A named table of records: columns, a filter and a sort.",
+            "additionalProperties": False,
+            "required": ["object", "columns"],
+            "properties": {
+                "object": _identifier("The object listed."),
+                "label": {"$ref": "#/$defs/text"},
+                "columns": {**fields, "description": "Fields shown, in order."},
+                "filter": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "A boolean expression a record must make true "
+                    "(docs/expressions.md).",
+                },
+                "sort": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": "^-?[a-z][a-z0-9_]*$"},
+                    "description": "Field names; a leading '-' sorts descending.",
+                },
             },
         },
     }

@@ -18,6 +18,7 @@ from metadata.field_types import COMMON_OPTIONS, TYPES
 from metadata.identifiers import default_plural, humanize
 from metadata.security import EMPTY_SECURITY, Security, build_security
 from metadata.text import Text
+from metadata.views import EMPTY_VIEWS, Views, build_views
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,8 @@ class Model:
     """Roles, permission sets and sharing rules."""
     automation: Automation = EMPTY_AUTOMATION
     """Workflows and approval processes."""
+    views: Views = EMPTY_VIEWS
+    """Layouts and list views."""
 
     def with_objects(self, objects: Mapping[str, ObjectDef]) -> Model:
         """Return a copy with ``objects`` replacing all objects."""
@@ -245,6 +248,10 @@ class Model:
         """Return a copy with ``automation`` replacing the workflows and approvals."""
         return replace(self, automation=automation)
 
+    def with_views(self, views: Views) -> Model:
+        """Return a copy with ``views`` replacing the layouts and list views."""
+        return replace(self, views=views)
+
     def to_document(self) -> dict[str, Any]:
         """Return the canonical document: the form snapshots are hashed and stored in.
 
@@ -257,6 +264,7 @@ class Model:
             "objects": {name: self.objects[name].to_json() for name in sorted(self.objects)},
             **self.security.to_document(),
             **self.automation.to_document(),
+            **self.views.to_document(),
         }
 
 
@@ -404,4 +412,5 @@ def build_model(document: Mapping[str, Any]) -> Model:
         objects=MappingProxyType(objects),
         security=build_security(document),
         automation=build_automation(document),
+        views=build_views(document),
     )

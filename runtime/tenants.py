@@ -25,6 +25,7 @@ from sqlalchemy import Connection, select, text
 
 from metadata.diff import Plan, PlanRefused, diff
 from metadata.errors import Issue
+from metadata.model import Model
 from metadata.registry.store import (
     AttemptInfo,
     Registry,
@@ -108,6 +109,13 @@ class _ApplyRequest:
     message: str
     expected_version: int | None
     progress: Progress | None
+    after_migrate: AfterMigrate | None = None
+
+
+#: Called inside an apply's storage transaction, after the DDL, with the connection, the
+#: tenant's schema, the new version number and the new model: work that must commit or
+#: roll back with the metadata change (a pack's record, its restored data, sample data).
+AfterMigrate = Callable[[Connection, str | None, int, Model], None]
 
 
 def _operations_json(plan: Plan) -> str:
@@ -251,6 +259,7 @@ class TenantService:
         message: str = "",
         expected_version: int | None = None,
         progress: Progress | None = None,
+        after_migrate: AfterMigrate | None = None,
     ) -> ApplyResult:
         """Make ``metadata`` tenant ``name``'s active version, changing its tables to match.
 
@@ -268,6 +277,7 @@ class TenantService:
             message,
             expected_version,
             progress,
+            after_migrate,
         )
         try:
             if self.backend.shared_transaction:
@@ -314,7 +324,16 @@ class TenantService:
             timezone=tenant.timezone,
             progress=request.progress,
         )
+        if request.after_migrate is not None:
+            request.after_migrate(conn, schema, number, request.new.model)
         write_state(conn, schema, content_hash=request.new.content_hash, version=number)
+
+    def _unchanged(self, conn: Connection, request: _ApplyRequest, tenant: TenantInfo) -> None:
+        """Run the hook of an apply whose metadata is already in place."""
+        if request.after_migrate is not None:
+            schema = self.backend.schema(request.name)
+            self.backend.upgrade_storage(request.name, conn)
+            request.after_migrate(conn, schema, tenant.active_version or 0, request.new.model)
 
     def _start_attempt(
         self,
@@ -349,6 +368,7 @@ class TenantService:
                 registry = Registry(conn)
                 tenant, plan, number = self._prepare(registry, request)
                 if not plan.changed:
+                    self._unchanged(conn, request, tenant)
                     return ApplyResult(request.name, None, plan)
                 self._migrate(conn, request, tenant, plan, number)
                 registry.add_version(
@@ -377,6 +397,7 @@ class TenantService:
                 registry = Registry(conn)
                 tenant, plan, number = self._prepare(registry, request)
                 if not plan.changed:
+                    self._unchanged(tconn, request, tenant)
                     return ApplyResult(request.name, None, plan)
                 attempt = self._start_attempt(registry, request, tenant, plan, number, "pending")
             try:

@@ -20,6 +20,7 @@ from metadata.diff.operations import (
     ChangeAutomation,
     ChangePermission,
     ChangePicklistValues,
+    ChangeView,
     CreateObject,
     DropField,
     DropIndex,
@@ -55,6 +56,7 @@ class _Buckets:
         "add_indexes",
         "permissions",
         "automation",
+        "views",
     )
 
     def __init__(self) -> None:
@@ -89,6 +91,11 @@ def compute_operations(old: Model, new: Model) -> tuple[list[Operation], list[Is
                 out.add(
                     "automation", ChangeAutomation(section, name, before.get(name), after.get(name))
                 )
+    for section in ("layouts", "list_views"):
+        before, after = getattr(old.views, section), getattr(new.views, section)
+        for name in sorted(set(before) | set(after)):
+            if before.get(name) != after.get(name):
+                out.add("views", ChangeView(section, name, before.get(name), after.get(name)))
     return _with_positions(old, out.ordered()), out.refusals
 
 

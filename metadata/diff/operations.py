@@ -561,91 +561,36 @@ class DropIndex(Operation):
         return {**super().to_dict(), "index": self.index.to_json()}
 
 
-# -- permissions ---------------------------------------------------------------------------
+# -- metadata-only sections ----------------------------------------------------------------
 
 _SECTION_WORDS = {
     "roles": "role",
     "permission_sets": "permission set",
     "sharing_rules": "sharing rule",
+    "workflows": "workflow",
+    "approvals": "approval process",
+    "layouts": "layout",
+    "list_views": "list view",
 }
 
 
 @dataclass(frozen=True)
-class ChangePermission(Operation):
-    """A role, permission set or sharing rule was added, changed or removed (metadata only).
+class _ChangeNamed(Operation):
+    """A named item of a metadata-only section was added, changed or removed.
 
-    Permissions are compiled into each request's SQL, so no table changes; the audit log
-    records these operations as permission changes.
+    The subclasses differ only in which part of the Model holds the section (``container``)
+    and how the change is worded, so the audit log and plans can tell them apart.
     """
 
     section: str
-    """``roles``, ``permission_sets`` or ``sharing_rules``."""
     name: str
     old: Any
     new: Any
-    kind: ClassVar[str] = "change_permission"
     touches_storage: ClassVar[bool] = False
-
-    @property
-    def object_name(self) -> str:
-        item = self.new if self.new is not None else self.old
-        return getattr(item, "object", "")
-
-    @property
-    def target_pointer(self) -> str:
-        return pointer(self.section, self.name)
-
-    def describe(self) -> str:
-        what = f"{_SECTION_WORDS[self.section]} {self.name}"
-        if self.old is None:
-            return f"Add {what} (permissions, metadata only)"
-        if self.new is None:
-            return f"Remove {what} (permissions, metadata only)"
-        return f"Change {what} (permissions, metadata only)"
-
-    def state_forwards(self, model: Model) -> Model:
-        items = dict(getattr(model.security, self.section))
-        if self.new is None:
-            items.pop(self.name, None)
-        else:
-            items[self.name] = self.new
-        return model.with_security(
-            replace(model.security, **{self.section: MappingProxyType(items)})
-        )
-
-    def reverse(self) -> Operation:
-        return ChangePermission(self.section, self.name, self.new, self.old)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **super().to_dict(),
-            "section": self.section,
-            "name": self.name,
-            "before": self.old.to_json() if self.old is not None else None,
-            "after": self.new.to_json() if self.new is not None else None,
-        }
-
-
-# -- automation ----------------------------------------------------------------------------
-
-_AUTOMATION_WORDS = {"workflows": "workflow", "approvals": "approval process"}
-
-
-@dataclass(frozen=True)
-class ChangeAutomation(Operation):
-    """A workflow or approval process was added, changed or removed (metadata only).
-
-    Workflows run from the active metadata when an event is handled, so no table changes.
-    Runs already under way finish with the definition they started with.
-    """
-
-    section: str
-    """``workflows`` or ``approvals``."""
-    name: str
-    old: Any
-    new: Any
-    kind: ClassVar[str] = "change_automation"
-    touches_storage: ClassVar[bool] = False
+    container: ClassVar[str]
+    """The Model attribute holding the section: ``security``, ``automation`` or ``views``."""
+    area: ClassVar[str]
+    """How ``describe`` names the kind of change."""
 
     @property
     def object_name(self) -> str:
@@ -657,25 +602,23 @@ class ChangeAutomation(Operation):
         return pointer(self.section, self.name)
 
     def describe(self) -> str:
-        what = f"{_AUTOMATION_WORDS[self.section]} {self.name}"
-        if self.old is None:
-            return f"Add {what} (automation, metadata only)"
-        if self.new is None:
-            return f"Remove {what} (automation, metadata only)"
-        return f"Change {what} (automation, metadata only)"
+        what = f"{_SECTION_WORDS[self.section]} {self.name}"
+        verb = "Add" if self.old is None else "Remove" if self.new is None else "Change"
+        return f"{verb} {what} ({self.area}, metadata only)"
 
     def state_forwards(self, model: Model) -> Model:
-        items = dict(getattr(model.automation, self.section))
+        holder = getattr(model, self.container)
+        items = dict(getattr(holder, self.section))
         if self.new is None:
             items.pop(self.name, None)
         else:
             items[self.name] = self.new
-        return model.with_automation(
-            replace(model.automation, **{self.section: MappingProxyType(items)})
+        return replace(
+            model, **{self.container: replace(holder, **{self.section: MappingProxyType(items)})}
         )
 
     def reverse(self) -> Operation:
-        return ChangeAutomation(self.section, self.name, self.new, self.old)
+        return type(self)(self.section, self.name, self.new, self.old)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -685,6 +628,35 @@ class ChangeAutomation(Operation):
             "before": self.old.to_json() if self.old is not None else None,
             "after": self.new.to_json() if self.new is not None else None,
         }
+
+
+@dataclass(frozen=True)
+class ChangePermission(_ChangeNamed):
+    """A role, permission set or sharing rule changed. Permissions are compiled into each
+    request's SQL, so no table changes; the audit log records these as permission changes."""
+
+    kind: ClassVar[str] = "change_permission"
+    container: ClassVar[str] = "security"
+    area: ClassVar[str] = "permissions"
+
+
+@dataclass(frozen=True)
+class ChangeAutomation(_ChangeNamed):
+    """A workflow or approval process changed. Workflows run from the active metadata when
+    an event is handled; runs under way finish with the definition they started with."""
+
+    kind: ClassVar[str] = "change_automation"
+    container: ClassVar[str] = "automation"
+    area: ClassVar[str] = "automation"
+
+
+@dataclass(frozen=True)
+class ChangeView(_ChangeNamed):
+    """A layout or list view changed; only what people see changes."""
+
+    kind: ClassVar[str] = "change_view"
+    container: ClassVar[str] = "views"
+    area: ClassVar[str] = "views"
 
 
 ALL_OPERATIONS: tuple[type[Operation], ...] = (
@@ -703,4 +675,5 @@ ALL_OPERATIONS: tuple[type[Operation], ...] = (
     DropIndex,
     ChangePermission,
     ChangeAutomation,
+    ChangeView,
 )

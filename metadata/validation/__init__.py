@@ -14,6 +14,7 @@ from metadata.validation.permissions import check_permissions
 from metadata.validation.rules import check_rules
 from metadata.validation.semantic import check_semantics
 from metadata.validation.structural import check_structure
+from metadata.validation.views import check_views
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,14 @@ def validate(doc: Document) -> ValidMetadata:
         raise MetadataError(issues)
     model = build_model(doc.data)
     # Expressions are typed by the fields they name, so they are checked on the model.
-    issues = sort_issues([*issues, *check_rules(doc, model), *check_automation(doc, model)])
+    issues = sort_issues(
+        [
+            *issues,
+            *check_rules(doc, model),
+            *check_automation(doc, model),
+            *check_views(doc, model),
+        ]
+    )
     if any(i.severity == "error" for i in issues):
         raise MetadataError(issues)
     return ValidMetadata(document=doc, model=model, warnings=tuple(issues))

@@ -217,11 +217,14 @@ def _field_at(doc: Document, path: list[Any]) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
-def check_structure(doc: Document) -> list[Issue]:
-    """Return every JSON Schema violation in ``doc`` as plainly worded issues."""
+def check_structure(doc: Document, validator: Draft202012Validator | None = None) -> list[Issue]:
+    """Return every JSON Schema violation in ``doc`` as plainly worded issues.
+
+    ``validator`` checks against another schema (a pack file's); default: metadata's.
+    """
     issues: list[Issue] = []
     seen: set[tuple[str, str]] = set()
-    for error in _validator().iter_errors(doc.data):
+    for error in (validator or _validator()).iter_errors(doc.data):
         for issue in _issues_for(doc, error):
             if (issue.pointer, issue.message) not in seen:
                 seen.add((issue.pointer, issue.message))

@@ -184,9 +184,10 @@ def _rename_object(step: Step) -> None:
 @implements(ops.ChangePicklistValues)
 @implements(ops.ChangePermission)
 @implements(ops.ChangeAutomation)
+@implements(ops.ChangeView)
 def _metadata_only(step: Step) -> None:
-    """Labels, field order, picklist values, permissions and automation live in metadata;
-    storage is unchanged."""
+    """Labels, field order, picklist values, permissions, automation, layouts and list views
+    live in metadata; storage is unchanged."""
 
 
 # -- fields --------------------------------------------------------------------------------

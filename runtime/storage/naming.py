@@ -19,6 +19,7 @@ ARCHIVES_TABLE = "_tessera_archives"
 SHARES_TABLE = "_tessera_shares"
 HISTORY_TABLE = "_tessera_history"
 OUTBOX_TABLE = "_tessera_outbox"
+PACKS_TABLE = "_tessera_packs"
 
 
 def fit(name: str) -> str:

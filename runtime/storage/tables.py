@@ -311,6 +311,26 @@ def system_tables(schema: str | None) -> MetaData:
         postgresql_where=outbox.c.dispatched_at.is_(None),
         sqlite_where=outbox.c.dispatched_at.is_(None),
     )
+    # The packs installed in (or uninstalled from) the tenant, written in the same
+    # transaction as the DDL that installs them. JSON columns: ``manifest``, the
+    # ``contribution`` the pack's components were installed as (an upgrade's merge base),
+    # ``retained`` (the tenant's versions of them at uninstall), ``archives`` (the data
+    # uninstall kept) and ``sample_keys`` (sample record keys → ids, for later packs).
+    Table(
+        naming.PACKS_TABLE,
+        metadata,
+        Column("name", String(63), primary_key=True),
+        Column("version", String(64), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("manifest", Text, nullable=False),
+        Column("contribution", Text, nullable=False),
+        Column("retained", Text),
+        Column("archives", Text),
+        Column("sample_keys", Text),
+        Column("installed_at", UTCDateTime, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
+        Column("metadata_version", Integer, nullable=False),
+    )
     add_workflow_tables(metadata)
     return metadata
 

@@ -316,10 +316,15 @@ def test_every_operation_reverses():
     }
     mark = {"trigger": {"manual": {}}, "actions": [{"update": {"p": "'1'"}}]}
     permissions = (
-        {"roles": {"rep": {}, "gone": {}}, "workflows": {"mark": {"object": "a", **mark}}},
+        {
+            "roles": {"rep": {}, "gone": {}},
+            "workflows": {"mark": {"object": "a", **mark}},
+            "list_views": {"all_a": {"object": "a", "columns": ["id"]}},
+        },
         {
             "roles": {"rep": {"label": "Sales rep"}, "boss": {}},
             "workflows": {"mark": {"object": "a", "active": False, **mark}},
+            "list_views": {"all_a": {"object": "a", "columns": ["id", "created_at"]}},
         },
     )
     plan = plan_of(before, after, permissions)

@@ -29,3 +29,15 @@ def test_every_field_type_has_a_variant():
 
 def test_demo_metadata_matches_the_schema(demo_document):
     assert list(Draft202012Validator(build_schema()).iter_errors(demo_document)) == []
+
+
+def test_committed_pack_schemas_match_the_generator():
+    from metadata.packs.schemas import SCHEMAS_DIR, render_pack_schemas
+
+    rendered = render_pack_schemas()
+    assert sorted(p.name for p in SCHEMAS_DIR.iterdir()) == sorted(p.name for p in rendered)
+    for path, text in rendered.items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path} is stale: run python -c 'from metadata.packs.schemas import "
+            "write_pack_schemas; write_pack_schemas()'"
+        )

@@ -1,0 +1,270 @@
+"""A tenant's record of its packs (``_tessera_packs``), archives restore, and sample data.
+
+Everything here runs on a tenant connection inside an apply's storage transaction, so a
+pack's record, the data it brings back and its sample records commit with its DDL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, inspect, select, update
+
+from metadata.model import Model
+from metadata.packs.merge import Units
+from metadata.packs.versions import Version
+from runtime.storage import naming
+from runtime.storage.records import insert_records
+from runtime.storage.tables import build_table, system_table
+
+
+@dataclass(frozen=True)
+class PackRecord:
+    """One row of ``_tessera_packs``."""
+
+    name: str
+    version: Version
+    status: str
+    """``installed``, or ``uninstalled`` (data and customizations kept for a reinstall)."""
+    manifest: dict[str, Any]
+    contribution: Units
+    retained: Units
+    archives: list[str]
+    sample_keys: dict[str, str]
+    installed_at: dt.datetime
+    updated_at: dt.datetime
+    metadata_version: int
+
+    @property
+    def dependencies(self) -> dict[str, str]:
+        return dict(self.manifest.get("dependencies") or {})
+
+    @property
+    def objects(self) -> set[str]:
+        """The objects the pack owns (not those it only extends)."""
+        return set(self.manifest.get("objects") or ())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": str(self.version),
+            "status": self.status,
+            "label": self.manifest.get("label"),
+            "publisher": self.manifest.get("publisher"),
+            "dependencies": self.dependencies,
+            "objects": sorted(self.objects),
+            "components": len(self.contribution),
+            "archives": self.archives,
+            "installed_at": self.installed_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "metadata_version": self.metadata_version,
+        }
+
+
+def _loads(text: str | None, empty: Any) -> Any:
+    return json.loads(text) if text else empty
+
+
+def read_packs(conn: Connection, schema: str | None) -> dict[str, PackRecord]:
+    """Return the tenant's pack records by name (installed and uninstalled)."""
+    packs = system_table(schema, naming.PACKS_TABLE)
+    rows = conn.execute(select(packs).order_by(packs.c.installed_at, packs.c.name)).mappings()
+    return {
+        row["name"]: PackRecord(
+            name=row["name"],
+            version=Version.parse(row["version"]),
+            status=row["status"],
+            manifest=json.loads(row["manifest"]),
+            contribution=json.loads(row["contribution"]),
+            retained=_loads(row["retained"], {}),
+            archives=_loads(row["archives"], []),
+            sample_keys=_loads(row["sample_keys"], {}),
+            installed_at=row["installed_at"],
+            updated_at=row["updated_at"],
+            metadata_version=row["metadata_version"],
+        )
+        for row in rows
+    }
+
+
+def write_pack(
+    conn: Connection,
+    schema: str | None,
+    *,
+    name: str,
+    version: Version,
+    status: str,
+    manifest: Mapping[str, Any],
+    contribution: Units,
+    metadata_version: int,
+    retained: Units | None = None,
+    archives: list[str] | None = None,
+    sample_keys: Mapping[str, str] | None = None,
+) -> None:
+    """Insert or replace the record of pack ``name``."""
+    packs = system_table(schema, naming.PACKS_TABLE)
+    now = dt.datetime.now(dt.UTC)
+    old = conn.execute(
+        select(packs.c.installed_at, packs.c.sample_keys).where(packs.c.name == name)
+    )
+    previous = old.first()
+    keys = {**_loads(previous.sample_keys if previous else None, {}), **(sample_keys or {})}
+    values = {
+        "version": str(version),
+        "status": status,
+        "manifest": json.dumps(manifest, ensure_ascii=False),
+        "contribution": json.dumps(contribution, ensure_ascii=False),
+        "retained": json.dumps(retained, ensure_ascii=False) if retained else None,
+        "archives": json.dumps(archives) if archives else None,
+        "sample_keys": json.dumps(keys) if keys else None,
+        "updated_at": now,
+        "metadata_version": metadata_version,
+    }
+    if previous is None:
+        conn.execute(insert(packs).values(name=name, installed_at=now, **values))
+    else:
+        conn.execute(update(packs).where(packs.c.name == name).values(**values))
+
+
+def forget_pack(conn: Connection, schema: str | None, name: str) -> None:
+    packs = system_table(schema, naming.PACKS_TABLE)
+    conn.execute(delete(packs).where(packs.c.name == name))
+
+
+def _quoted(conn: Connection, schema: str | None, name: str) -> str:
+    quote = conn.dialect.identifier_preparer.quote
+    return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+
+def archive_rows(conn: Connection, schema: str | None, names: list[str]) -> dict[str, int]:
+    """Return the row count recorded for each archive that still exists."""
+    archives = system_table(schema, naming.ARCHIVES_TABLE)
+    rows = conn.execute(
+        select(archives.c.name, archives.c.row_count).where(archives.c.name.in_(names))
+    )
+    return {name: count or 0 for name, count in rows}
+
+
+def restore_archives(
+    conn: Connection, schema: str | None, model: Model, names: list[str]
+) -> dict[str, int]:
+    """Copy archived rows back into the tables they came from; return rows per archive.
+
+    An object's archive fills its (just recreated, empty) table with the columns both
+    have; a field's archive sets that column on the rows whose ids match. Restored
+    archives are dropped; any archive whose object or field is not in ``model`` stays.
+    """
+    archives = system_table(schema, naming.ARCHIVES_TABLE)
+    found = conn.execute(
+        select(archives.c.name, archives.c.object, archives.c.field).where(
+            archives.c.name.in_(names)
+        )
+    ).all()
+    restored: dict[str, int] = {}
+    # Objects first (parents before children would matter on PostgreSQL: the tables are
+    # new, so restore in dependency order), then fields onto rows that now exist.
+    ordered = sorted(found, key=lambda a: (a.field is not None, _depth(model, a.object)))
+    for name, obj_name, field_name in ordered:
+        if obj_name not in model.objects:
+            continue
+        target = build_table(model, obj_name, schema=schema, dialect=conn.dialect.name)
+        source = _quoted(conn, schema, name)
+        archived = _columns(conn, schema, name)
+        if field_name is None:
+            shared = [c for c in archived if c in target.c]
+            cols = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in shared)
+            result = conn.exec_driver_sql(
+                f"INSERT INTO {_quoted(conn, schema, target.name)} ({cols}) "
+                f"SELECT {cols} FROM {source}"
+            )
+        else:
+            if field_name not in model.objects[obj_name].fields:
+                continue
+            data_columns = [c for c in archived if c != "id" and c in target.c]
+            quote = conn.dialect.identifier_preparer.quote
+            sets = ", ".join(
+                f"{quote(c)} = (SELECT a.{quote(c)} FROM {source} a WHERE a.id = t.id)"
+                for c in data_columns
+            )
+            result = conn.exec_driver_sql(
+                f"UPDATE {_quoted(conn, schema, target.name)} AS t SET {sets} "
+                f"WHERE t.id IN (SELECT id FROM {source})"
+            )
+        restored[name] = result.rowcount
+        conn.exec_driver_sql(f"DROP TABLE {source}")
+        conn.execute(delete(archives).where(archives.c.name == name))
+    return restored
+
+
+def drop_archives(conn: Connection, schema: str | None, names: list[str]) -> None:
+    """Delete archives for good (an uninstall with purge)."""
+    archives = system_table(schema, naming.ARCHIVES_TABLE)
+    for name in names:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_quoted(conn, schema, name)}")
+        conn.execute(delete(archives).where(archives.c.name == name))
+
+
+def _columns(conn: Connection, schema: str | None, name: str) -> list[str]:
+    """Return the names of an archive table's columns."""
+    return [c["name"] for c in inspect(conn).get_columns(name, schema=schema)]
+
+
+def _depth(model: Model, obj_name: str, seen: frozenset[str] = frozenset()) -> int:
+    """How many lookups deep ``obj_name`` sits (objects it points at come first)."""
+    obj = model.objects.get(obj_name)
+    if obj is None or obj_name in seen:
+        return 0
+    targets = {f.target for f in obj.fields.values() if f.target and f.target != obj_name}
+    return 1 + max((_depth(model, t, seen | {obj_name}) for t in targets), default=0)
+
+
+def count_rows(
+    conn: Connection, schema: str | None, model: Model, obj_name: str, field: str | None = None
+) -> int:
+    """Return how many records ``obj_name`` has (with a value in ``field``, if given)."""
+    target = build_table(model, obj_name, schema=schema, dialect=conn.dialect.name)
+    query = select(func.count()).select_from(target)
+    if field is not None and field in target.c:
+        query = query.where(target.c[field].is_not(None))
+    return conn.execute(query).scalar_one()
+
+
+def insert_sample_data(
+    conn: Connection,
+    schema: str | None,
+    model: Model,
+    data: Mapping[str, list[dict[str, Any]]],
+    *,
+    keys: dict[str, Any],
+    owners: Mapping[str, Any] | None = None,
+    timezone: str = "UTC",
+) -> dict[str, int]:
+    """Insert sample records into objects that have none yet; return counts per object.
+
+    A lookup's value is the ``_key`` of an earlier record (of this pack or, through
+    ``keys``, of one installed before); ``_owner`` names a key of ``owners``. New keys are
+    added to ``keys``.
+    """
+    counts: dict[str, int] = {}
+    for obj_name, records in data.items():
+        if obj_name not in model.objects or count_rows(conn, schema, model, obj_name):
+            continue
+        obj = model.objects[obj_name]
+        for record in records:
+            row = {k: v for k, v in record.items() if k not in ("_key", "_owner")}
+            if owners and record.get("_owner") in owners:
+                row["owner"] = owners[record["_owner"]]
+            for name, value in row.items():
+                if name in obj.fields and obj.fields[name].is_relation and value is not None:
+                    row[name] = keys[value]
+            [record_id] = insert_records(
+                conn, model, obj_name, [row], schema=schema, timezone=timezone
+            )
+            if "_key" in record:
+                keys[record["_key"]] = record_id
+        counts[obj_name] = len(records)
+    return counts
