@@ -161,7 +161,8 @@ class Pack:
     @property
     def sample_data(self) -> dict[str, list[dict[str, Any]]]:
         doc = self.files.get(SAMPLE_DATA_FILE)
-        return doc.data if doc is not None and isinstance(doc.data, dict) else {}
+        data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+        return {k: v for k, v in data.items() if not k.startswith("$")}
 
     def compose(self, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return ``base`` (a raw metadata document) with this pack's components added."""

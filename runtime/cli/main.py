@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from metadata.errors import MetadataError
 from metadata.json_schema import SCHEMA_PATH, render_schema, write_schema
+from metadata.packs.catalog import PackError
 from metadata.registry.store import RegistryError
 from metadata.validation import ValidMetadata, validate_file
 from runtime.cli import output
@@ -66,6 +68,14 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 output.emit_json({"error": exc.title, "issues": [i.to_dict() for i in exc.issues]})
             else:
                 output.issues(exc.issues, title=f"{exc.title}:")
+            raise SystemExit(1) from None
+        except PackError as exc:
+            if as_json:
+                output.emit_json({"error": exc.title, "problems": exc.problems})
+            else:
+                output.err.print(f"[bold red]Error:[/] {escape(exc.title)}")
+                for problem in exc.problems:
+                    output.err.print(f"  - {escape(problem)}", soft_wrap=True)
             raise SystemExit(1) from None
         except (RegistryError, StorageDrift, FileNotFoundError) as exc:
             if as_json:
@@ -513,3 +523,7 @@ if __name__ == "__main__":  # pragma: no cover
 from runtime.cli import identity_commands  # noqa: E402  (registers user, token, audit)
 
 identity_commands.register(cli, pass_context, reports_errors, json_option)
+
+from runtime.cli import app_commands  # noqa: E402  (registers app)
+
+app_commands.register(cli, pass_context, reports_errors, json_option)
