@@ -213,9 +213,12 @@ def register(
             + (f" (metadata version {version.number})" if version else "")
             + "."
         )
-        for kind, detail in result.effects.items():
-            if detail:
-                output.out.print(f"  {kind.replace('_', ' ')}: {detail}")
+        for pack, counts in result.effects.get("sample_data", {}).items():
+            output.out.print(
+                f"  {pack}: {sum(counts.values())} sample records in {len(counts)} objects"
+            )
+        for archive, rows in result.effects.get("restored", {}).items():
+            output.out.print(f"  restored {rows} rows from {archive}")
 
     @app.command("install")
     @click.argument("packs", nargs=-1, required=True)

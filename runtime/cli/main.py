@@ -81,7 +81,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if as_json:
                 output.emit_json({"error": str(exc)})
             else:
-                output.err.print(f"[bold red]Error:[/] {exc}")
+                output.err.print(f"[bold red]Error:[/] {escape(str(exc))}")
             raise SystemExit(1) from None
 
     return wrapper

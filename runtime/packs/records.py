@@ -22,6 +22,12 @@ from runtime.storage.records import insert_records
 from runtime.storage.tables import build_table, system_table
 
 
+class SampleDataError(RuntimeError):
+    """Sample records could not be created; the install rolls back."""
+
+    status, code = 409, "sample_data"
+
+
 @dataclass(frozen=True)
 class PackRecord:
     """One row of ``_tessera_packs``."""
@@ -240,10 +246,12 @@ def insert_sample_data(
     data: Mapping[str, list[dict[str, Any]]],
     *,
     keys: dict[str, Any],
+    skip: set[str],
     owners: Mapping[str, Any] | None = None,
     timezone: str = "UTC",
 ) -> dict[str, int]:
-    """Insert sample records into objects that have none yet; return counts per object.
+    """Insert sample records, except into the objects in ``skip`` (they had records before
+    the install: sample data never mixes into real data); return counts per object.
 
     A lookup's value is the ``_key`` of an earlier record (of this pack or, through
     ``keys``, of one installed before); ``_owner`` names a key of ``owners``. New keys are
@@ -251,7 +259,7 @@ def insert_sample_data(
     """
     counts: dict[str, int] = {}
     for obj_name, records in data.items():
-        if obj_name not in model.objects or count_rows(conn, schema, model, obj_name):
+        if obj_name not in model.objects or obj_name in skip:
             continue
         obj = model.objects[obj_name]
         for record in records:
@@ -260,6 +268,11 @@ def insert_sample_data(
                 row["owner"] = owners[record["_owner"]]
             for name, value in row.items():
                 if name in obj.fields and obj.fields[name].is_relation and value is not None:
+                    if value not in keys:
+                        raise SampleDataError(
+                            f"a sample {obj_name} refers to {value!r} in {name}, and no "
+                            f"sample record has that key (its object had records already)"
+                        )
                     row[name] = keys[value]
             [record_id] = insert_records(
                 conn, model, obj_name, [row], schema=schema, timezone=timezone

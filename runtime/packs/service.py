@@ -282,6 +282,12 @@ class PackService:
             for record in read_packs(conn, schema).values():
                 keys.update({k: uuid.UUID(v) for k, v in record.sample_keys.items()})
             timezone = self.tenants.get_tenant(tenant).timezone
+            sampled = {obj for p in packs if sample_data for obj in p.sample_data}
+            skip = {
+                obj
+                for obj in sampled
+                if obj in model.objects and count_rows(conn, schema, model, obj)
+            }
             for pack in packs:
                 own: dict[str, Any] = {}
                 if sample_data and pack.sample_data:
@@ -292,6 +298,7 @@ class PackService:
                         model,
                         pack.sample_data,
                         keys=keys,
+                        skip=skip,
                         owners=owners,
                         timezone=timezone,
                     )
