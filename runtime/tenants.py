@@ -18,7 +18,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, select, text
@@ -219,12 +219,18 @@ class TenantService:
             return registry.attempts(registry.get_tenant(name))
 
     def plan(
-        self, name: str, metadata: ValidMetadata, *, allow_destructive: bool = False
+        self,
+        name: str,
+        metadata: ValidMetadata,
+        *,
+        allow_destructive: bool = False,
+        render: bool = True,
     ) -> PlanReport:
         """Return the dry run of applying ``metadata`` to tenant ``name``.
 
         Data conflicts (nulls where a field becomes required, duplicates where it becomes
-        unique) are counted on the live data, read-only.
+        unique) are counted on the live data, read-only. ``render=False`` leaves out each
+        step's SQL (``render`` adds it later), which is most of a large plan's cost.
         """
         self.recover(name)
         with self.backend.connect_control() as conn:
@@ -234,7 +240,11 @@ class TenantService:
             number = registry.next_version_number(tenant)
         plan = diff(old, Snapshot.of(metadata.model), document=metadata.document)
         schema = self.backend.schema(name)
-        steps = render_plan(plan, dialect=self.backend.dialect, schema=schema, version=number)
+        steps = (
+            render_plan(plan, dialect=self.backend.dialect, schema=schema, version=number)
+            if render
+            else [RenderedStep(op, "") for op in plan.operations]
+        )
         blockers = plan.blocking_issues(allow_destructive=allow_destructive)
         if not plan.refusals:
             with self.backend.read_tenant(name) as tconn:
@@ -248,6 +258,16 @@ class TenantService:
             blockers=blockers,
             warnings=list(metadata.warnings),
         )
+
+    def render(self, report: PlanReport) -> PlanReport:
+        """Return ``report`` with each step's SQL, as ``plan(render=True)`` gives it."""
+        steps = render_plan(
+            report.plan,
+            dialect=self.backend.dialect,
+            schema=self.backend.schema(report.tenant),
+            version=report.next_version,
+        )
+        return replace(report, steps=steps)
 
     def apply(
         self,

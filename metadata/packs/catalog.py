@@ -57,6 +57,8 @@ class Catalog:
         self.root = root
         self._locations: dict[str, Path] = {}
         self._packs: dict[str, Pack] = {}
+        #: Checked packs: a long-lived catalog (a server's) checks each pack once.
+        self._checked: dict[str, list[Issue]] = {}
         if root is not None and root.is_dir():
             found: dict[str, tuple[Version, Path]] = {}
             for path in sorted(root.iterdir()):
@@ -75,6 +77,7 @@ class Catalog:
         pack = read_pack(location)
         self._packs[pack.name] = pack
         self._locations[pack.name] = Path(location)
+        self._checked.pop(pack.name, None)
         return pack
 
     def get(self, name: str) -> Pack:
@@ -125,7 +128,11 @@ class Catalog:
 
     def check(self, pack: Pack) -> list[Issue]:
         """Return every problem of ``pack`` composed onto its catalog dependencies."""
-        return check_pack(pack, self.dependencies(pack))
+        if self._packs.get(pack.name) is not pack:
+            return check_pack(pack, self.dependencies(pack))
+        if pack.name not in self._checked:
+            self._checked[pack.name] = check_pack(pack, self.dependencies(pack))
+        return self._checked[pack.name]
 
     def load(self, name_or_path: str) -> Pack:
         """Return a checked pack; raise MetadataError listing every error."""

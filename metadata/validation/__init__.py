@@ -26,11 +26,15 @@ class ValidMetadata:
     warnings: tuple[Issue, ...]
 
 
-def validate(doc: Document) -> ValidMetadata:
-    """Validate ``doc``; raise MetadataError with every error (and warning) found."""
-    issues = sort_issues(
-        [*doc.issues, *check_structure(doc), *check_semantics(doc), *check_permissions(doc)]
-    )
+def validate(doc: Document, *, structure: bool = True) -> ValidMetadata:
+    """Validate ``doc``; raise MetadataError with every error (and warning) found.
+
+    ``structure=False`` skips the JSON Schema, for documents assembled from parts that
+    each passed it (a pack install merges canonical units): the semantic checks still
+    run, because parts that are valid alone can still refer to what is not there.
+    """
+    structural = check_structure(doc) if structure else []
+    issues = sort_issues([*doc.issues, *structural, *check_semantics(doc), *check_permissions(doc)])
     if any(i.severity == "error" for i in issues):
         raise MetadataError(issues)
     model = build_model(doc.data)
@@ -48,9 +52,9 @@ def validate(doc: Document) -> ValidMetadata:
     return ValidMetadata(document=doc, model=model, warnings=tuple(issues))
 
 
-def validate_data(data: Any, *, file: str | None = None) -> ValidMetadata:
+def validate_data(data: Any, *, file: str | None = None, structure: bool = True) -> ValidMetadata:
     """Validate already-parsed data (e.g. a JSON request body), which has no line numbers."""
-    return validate(Document(data=data, file=file))
+    return validate(Document(data=data, file=file), structure=structure)
 
 
 def validate_text(text: str, *, file: str | None = None) -> ValidMetadata:

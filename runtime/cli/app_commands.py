@@ -168,7 +168,9 @@ def register(
         click.option("--tenant", "tenant_name", required=True, help="The tenant to change."),
         click.option("--dry-run", is_flag=True, help="Show the plan and change nothing."),
         click.option("--yes", is_flag=True, help="Apply without asking."),
-        click.option("--sql/--no-sql", default=False, help="Show each step's DDL."),
+        click.option(
+            "--sql/--no-sql", default=True, show_default=True, help="Show each step's DDL."
+        ),
         click.option("--author", default=None, help="Who made it (default: the current user)."),
         apps_option,
         json_option,
@@ -242,7 +244,7 @@ def register(
         """Install PACKS (names or paths) and what they depend on into a tenant."""
         service = _service(ctx, apps_dir)
         plan = service.plan_install(
-            tenant_name, list(packs), sample_data=sample_data, prefer=prefer
+            tenant_name, list(packs), sample_data=sample_data, prefer=prefer, sql=flags["sql"]
         )
         run(ctx, service, plan, **flags)
 
@@ -266,7 +268,8 @@ def register(
     ) -> None:
         """Upgrade PACK (a name, or the path of its new version), keeping customizations."""
         service = _service(ctx, apps_dir)
-        run(ctx, service, service.plan_upgrade(tenant_name, pack, prefer=prefer), **flags)
+        plan = service.plan_upgrade(tenant_name, pack, prefer=prefer, sql=flags["sql"])
+        run(ctx, service, plan, **flags)
 
     @app.command("uninstall")
     @click.argument("pack")
@@ -277,4 +280,5 @@ def register(
     ) -> None:
         """Remove PACK from a tenant; its data is kept for a reinstall unless --purge."""
         service = _service(ctx, apps_dir)
-        run(ctx, service, service.plan_uninstall(tenant_name, pack, purge=purge), **flags)
+        plan = service.plan_uninstall(tenant_name, pack, purge=purge, sql=flags["sql"])
+        run(ctx, service, plan, **flags)

@@ -236,8 +236,12 @@ class PackService:
         sample_data: bool = False,
         owners: Mapping[str, Any] | None = None,
         prefer: str | None = None,
+        sql: bool = True,
     ) -> PackPlan:
-        """Plan installing ``names`` (pack names or paths) and what they depend on."""
+        """Plan installing ``names`` (pack names or paths) and what they depend on.
+
+        ``sql=False`` leaves each step's DDL out of the plan (an apply does not need it).
+        """
         records = self.records(tenant)
         installed = {n: r.version for n, r in records.items() if r.status == "installed"}
         requested = [self.catalog.load(name) for name in names]
@@ -266,7 +270,7 @@ class PackService:
             kept += outcome.kept
             renamed.update(outcome.renames)
         valid = self._validate(current, renamed)
-        report = self.tenants.plan(tenant, valid)
+        report = self.tenants.plan(tenant, valid, render=sql)
         data = self._restore_impact(tenant, restores)
         if sample_data:
             data += [
@@ -325,6 +329,7 @@ class PackService:
         name: str,
         *,
         prefer: str | None = None,
+        sql: bool = True,
     ) -> PackPlan:
         """Plan moving an installed pack to the catalog's (or a path's) version."""
         pack = self.catalog.load(name)
@@ -365,7 +370,7 @@ class PackService:
             record.contribution, mine, current, renames=declared_renames(pack), prefer=prefer
         )
         valid = self._validate(outcome.units, outcome.renames)
-        report = self.tenants.plan(tenant, valid, allow_destructive=True)
+        report = self.tenants.plan(tenant, valid, allow_destructive=True, render=sql)
         data = [
             f"{op.describe()}: its data is archived"
             for op in report.plan.operations
@@ -389,7 +394,9 @@ class PackService:
             tenant, [change], report, valid, outcome.conflicts, outcome.kept, data, hook, problems
         )
 
-    def plan_uninstall(self, tenant: str, name: str, *, purge: bool = False) -> PackPlan:
+    def plan_uninstall(
+        self, tenant: str, name: str, *, purge: bool = False, sql: bool = True
+    ) -> PackPlan:
         """Plan removing a pack's components; its data is archived unless ``purge``."""
         records = self.records(tenant)
         record = records.get(name)
@@ -414,13 +421,13 @@ class PackService:
         current = self._current(tenant)
         kept, removed = remove(record.contribution, record.objects, current)
         try:
-            valid = validate_data(document_of(kept))
+            valid = validate_data(document_of(kept), structure=False)
         except MetadataError as exc:
             raise PackError(
                 f"{name} cannot be uninstalled: the tenant's own metadata still uses it",
                 [f"{i.pointer}: {i.message}" for i in exc.errors],
             ) from None
-        report = self.tenants.plan(tenant, valid, allow_destructive=True)
+        report = self.tenants.plan(tenant, valid, allow_destructive=True, render=sql)
         data = self._drop_impact(tenant, report, purge)
 
         def hook(conn: Connection, schema: str | None, version: int, model: Model) -> None:
@@ -487,7 +494,9 @@ class PackService:
             elif len(parts) == 2:
                 target["renamed_from"] = old
         try:
-            return validate_data(document)
+            # Units are canonical JSON that passed the schema (pack files, or the tenant's
+            # active metadata), so only the checks across them run again.
+            return validate_data(document, structure=False)
         except MetadataError as exc:
             raise PackError(
                 "the packs do not fit the tenant's metadata",

@@ -23,6 +23,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import table as table_clause
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from runtime.storage import naming
@@ -68,7 +69,13 @@ class SchemaEditor:
     # -- tables --------------------------------------------------------------------------
 
     def create_table(self, table: Table, *, name: str | None = None) -> None:
-        """Create ``table`` (optionally under another name) and its indexes."""
+        """Create ``table`` (optionally under another name; indexes: ``create_indexes``)."""
+        if name is None or name == table.name:
+            # The table as built is exactly what to create: no copy through Alembic's
+            # create_table (which rebuilds every column; a plan creating dozens of tables
+            # spent most of its time there).
+            self.execute(CreateTable(table))
+            return
         name = name or table.name
         items: list[Any] = [c._copy() for c in table.columns]
         items.append(
@@ -89,8 +96,36 @@ class SchemaEditor:
         self.op.create_table(name, *items, schema=self.schema)
 
     def create_indexes(self, table: Table, specs: list[IndexSpec]) -> None:
+        attached = {index.name: index for index in table.indexes}
         for spec in specs:
-            self.create_index(table.name, spec)
+            index = attached.get(spec.name)
+            if index is not None and table.name == index.table.name:
+                self.execute(CreateIndex(index))
+            else:
+                self.create_index(table.name, spec)
+
+    def create_table_and_indexes(self, table: Table, specs: list[IndexSpec]) -> None:
+        """Create a new table and its indexes.
+
+        On a live PostgreSQL connection they go to the server as one script: each DDL
+        statement costs the server a few milliseconds, and one round trip instead of
+        several saves a fifth of that on a pack install's hundred-odd statements. Dry runs
+        (and SQLite, whose driver runs one statement per call) keep one statement each.
+        """
+        attached = {index.name: index for index in table.indexes}
+        if not self.live or self.sqlite or any(s.name not in attached for s in specs):
+            self.create_table(table)
+            self.create_indexes(table, specs)
+            return
+        dialect = self.op.get_context().dialect
+        script = ";\n".join(
+            str(statement.compile(dialect=dialect)).strip()
+            for statement in (
+                CreateTable(table),
+                *(CreateIndex(attached[spec.name]) for spec in specs),
+            )
+        )
+        self.execute(text(script))
 
     def drop_table(self, name: str) -> None:
         self.op.drop_table(name, schema=self.schema)

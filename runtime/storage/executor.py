@@ -140,8 +140,7 @@ def _archive(
 @implements(ops.CreateObject)
 def _create_object(step: Step) -> None:
     table = step.table(step.after, step.op.obj.name)
-    step.editor.create_table(table)
-    step.editor.create_indexes(table, step.specs(step.after, table.name))
+    step.editor.create_table_and_indexes(table, step.specs(step.after, table.name))
 
 
 @implements(ops.DropObject)
