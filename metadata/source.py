@@ -19,7 +19,6 @@ import yaml
 
 from metadata.errors import Issue, MetadataError, pointer, pointer_parts
 
-
 # libyaml's parser when PyYAML was built with it (the wheels are): parsing a pack's files
 # is several times faster. Resolving and constructing stay in Python, so the results (and
 # the YAML 1.2 rules below) are the same either way.
