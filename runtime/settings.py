@@ -58,6 +58,8 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     """GraphQL request bounds (page and bulk sizes, depth, cost); ``TESSERA_MAX_*``."""
     workflows: WorkflowSettings = field(default_factory=WorkflowSettings)
+    apps_dir: Path | None = None
+    """The folder of packs on offer (``TESSERA_APPS_DIR``); None: this Tessera's apps/."""
 
     @property
     def broker_url(self) -> str:
@@ -86,6 +88,8 @@ class Settings:
             settings = replace(settings, port=int(env["TESSERA_PORT"]))
         if env.get("TESSERA_SECRET_KEY"):
             settings = replace(settings, secret_key=env["TESSERA_SECRET_KEY"])
+        if env.get("TESSERA_APPS_DIR"):
+            settings = replace(settings, apps_dir=Path(env["TESSERA_APPS_DIR"]))
         if env.get("TESSERA_RATE_PER_MINUTE"):
             settings = replace(settings, rate_per_minute=int(env["TESSERA_RATE_PER_MINUTE"]))
         bounds = {

@@ -264,11 +264,12 @@ def read_pack(location: str | Path) -> Pack:
 def _manifest(doc: Document) -> tuple[Manifest | None, list[Issue]]:
     data = doc.data if isinstance(doc.data, dict) else {}
     problems: list[Issue] = []
+    version = Version(0, 0, 0)
     try:
-        version = Version.parse(data.get("version", ""))
+        if isinstance(data.get("version"), str):  # the schema reports other types
+            version = Version.parse(data["version"])
     except VersionError as exc:
         problems.append(doc.issue("/version", str(exc), "invalid_version"))
-        version = Version(0, 0, 0)
     ranges: dict[str, VersionRange] = {}
     for name, text in (data.get("dependencies") or {}).items():
         try:

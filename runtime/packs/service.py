@@ -533,7 +533,7 @@ class PackService:
                 out.append(f"archive {name} is gone (purged); nothing to restore from it")
                 continue
             what = archive["object"] + (f".{archive['field']}" if archive["field"] else "")
-            out.append(f"restores {archive['row_count']} rows of {what} from {name}")
+            out.append(f"restores {_rows(archive['row_count'] or 0)} of {what} from {name}")
         return out
 
     def _drop_impact(self, tenant: str, report: PlanReport, purge: bool) -> list[str]:
@@ -549,8 +549,12 @@ class PackService:
                 rows = count_rows(conn, schema, model, op.object_name, field_name)
                 what = op.object_name + (f".{field_name}" if field_name else "")
                 verb = "deletes for good" if purge else "archives (kept for a reinstall)"
-                out.append(f"{verb}: {rows} rows of {what}")
+                out.append(f"{verb}: {_rows(rows)} of {what}")
         return out
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 def pack_objects(pack: Pack) -> str:

@@ -12,10 +12,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import text
 
+from metadata.packs.catalog import APPS_DIR, Catalog
 from runtime.graphql.cache import ActiveApis, SchemaCache
 from runtime.security.identity import Identity, load_secret
 from runtime.security.principal import Principals
 from runtime.security.rate import RateLimiter
+from runtime.server.apps_api import AppsController
 from runtime.server.auth import AuthController, MemberController, UserController
 from runtime.server.graphql_api import GraphQLController
 from runtime.server.hooks_api import HooksController
@@ -67,7 +69,10 @@ class _Acting(TenantService):
 
 
 def create_app(
-    settings: Settings | None = None, *, service: NamedDependency[TenantService] | None = None
+    settings: Settings | None = None,
+    *,
+    service: NamedDependency[TenantService] | None = None,
+    catalog: Catalog | None = None,
 ) -> Litestar:
     """Return the application, building the service from ``settings`` unless given one."""
     settings = settings or Settings.from_env()
@@ -91,6 +96,12 @@ def create_app(
     def provide_apis() -> ActiveApis:
         return apis
 
+    # One catalog for the server's life: each pack is read and checked once.
+    catalog = catalog or Catalog(settings.apps_dir or APPS_DIR)
+
+    def provide_catalog() -> Catalog:
+        return catalog
+
     def provide_identity() -> Identity:
         return identity
 
@@ -105,6 +116,7 @@ def create_app(
             health,
             TenantController,
             MetadataController,
+            AppsController,
             SchemaController,
             GraphQLController,
             HooksController,
@@ -115,6 +127,7 @@ def create_app(
         dependencies={
             "service": Provide(provide_service, sync_to_thread=False),
             "apis": Provide(provide_apis, sync_to_thread=False),
+            "catalog": Provide(provide_catalog, sync_to_thread=False),
             "identity": Provide(provide_identity, sync_to_thread=False),
             "principals": Provide(provide_principals, sync_to_thread=False),
             "limiter": Provide(provide_limiter, sync_to_thread=False),
@@ -131,7 +144,7 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="Tessera admin API",
             version=_version(),
-            description="Sign-in, tenants, their metadata, members, API tokens and audit log. "
+            description="Sign-in, tenants, their metadata and app packs, members, API tokens and audit log. "
             "Send Authorization: Bearer <token>. Errors are RFC 9457 problem details; see "
             "docs/rest-api.md and docs/security.md.",
             path="/schema",

@@ -15,7 +15,9 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 
 from metadata.diff import PlanRefused
 from metadata.errors import MetadataError
+from metadata.packs.catalog import PackError
 from metadata.registry.store import RegistryError
+from runtime.packs.records import SampleDataError
 from runtime.security.rate import RateLimited
 from runtime.storage.migrator import DataConflict
 from runtime.tenants import StorageDrift
@@ -64,6 +66,24 @@ def _metadata_error(request: Request[Any, Any, Any], exc: MetadataError) -> Resp
         title=exc.title,
         detail=detail,
         errors=[i.to_dict() for i in exc.issues],
+    )
+
+
+def _pack_error(request: Request[Any, Any, Any], exc: PackError) -> Response[Any]:
+    first = exc.problems[0] if exc.problems else exc.title
+    return problem(
+        request,
+        status=exc.status,
+        kind="pack-not-found" if exc.status == 404 else "pack-conflict",
+        title=exc.title,
+        detail=f"{len(exc.problems)} problem(s); first: {first}",
+        problems=exc.problems,
+    )
+
+
+def _sample_data(request: Request[Any, Any, Any], exc: SampleDataError) -> Response[Any]:
+    return problem(
+        request, status=409, kind="sample-data", title="Sample data failed", detail=str(exc)
     )
 
 
@@ -130,6 +150,8 @@ def _rate_limited(request: Request[Any, Any, Any], exc: RateLimited) -> Response
 EXCEPTION_HANDLERS = {
     RateLimited: _rate_limited,
     MetadataError: _metadata_error,
+    PackError: _pack_error,
+    SampleDataError: _sample_data,
     RegistryError: _registry_error,
     StorageDrift: _drift,
     ValidationException: _validation,

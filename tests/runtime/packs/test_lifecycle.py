@@ -142,7 +142,7 @@ def test_uninstall_and_reinstall_keep_data_and_customizations(service, packs):
     ]
 
     plan = packs.plan_uninstall("fleet", "acme_fleet")
-    assert "archives (kept for a reinstall): 1 rows of acme_vehicle" in plan.data
+    assert "archives (kept for a reinstall): 1 row of acme_vehicle" in plan.data
     packs.apply(plan)
     _, snapshot = service.active("fleet")
     assert "acme_vehicle" not in snapshot.model.objects
@@ -153,7 +153,7 @@ def test_uninstall_and_reinstall_keep_data_and_customizations(service, packs):
 
     plan = packs.plan_install("fleet", [V1])
     assert [str(c) for c in plan.changes] == ["reinstall acme_fleet 1.0.0 (was 1.0.0)"]
-    assert any("restores 1 rows of acme_vehicle" in line for line in plan.data)
+    assert any("restores 1 row of acme_vehicle" in line for line in plan.data)
     result = packs.apply(plan)
     assert sorted(result.effects["restored"].values()) == [1, 1]
     # The tenant's field came back with the object, and every value with them.
@@ -165,7 +165,7 @@ def test_uninstall_and_reinstall_keep_data_and_customizations(service, packs):
 def test_uninstall_with_purge_deletes_the_data(service, packs):
     packs.apply(packs.plan_install("fleet", [V1], sample_data=True))
     plan = packs.plan_uninstall("fleet", "acme_fleet", purge=True)
-    assert "deletes for good: 1 rows of acme_vehicle" in plan.data
+    assert "deletes for good: 1 row of acme_vehicle" in plan.data
     packs.apply(plan)
     assert "acme_fleet" not in packs.records("fleet")
     assert service.archives("fleet") == []
