@@ -144,9 +144,9 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="Tessera admin API",
             version=_version(),
-            description="Sign-in, tenants, their metadata and app packs, members, API tokens and audit log. "
-            "Send Authorization: Bearer <token>. Errors are RFC 9457 problem details; see "
-            "docs/rest-api.md and docs/security.md.",
+            description="Sign-in, tenants, their metadata and app packs, members, API tokens "
+            "and audit log. Send Authorization: Bearer <token>. Errors are RFC 9457 problem "
+            "details; see docs/rest-api.md, docs/packs.md and docs/security.md.",
             path="/schema",
             # Lets Swagger UI's "Authorize" send the token; /health and /auth/* need none.
             components=Components(
