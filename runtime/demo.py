@@ -1,4 +1,5 @@
-"""The demo tenant: the small CRM in apps/demo_crm, with sample records."""
+"""The demo tenants: the small CRM in apps/demo_crm (the README tour's), and one tenant
+per industry pack with core_crm, each with sample records."""
 
 from __future__ import annotations
 
@@ -6,15 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-from sqlalchemy import func, select
-
 from metadata.diff import PlanRefused
+from metadata.packs.catalog import Catalog
 from metadata.registry.store import TenantNotFound
+from metadata.source import load_file
 from metadata.validation import validate_file
+from runtime.packs.records import count_rows, insert_sample_data
+from runtime.packs.service import PackService
 from runtime.security.identity import Identity, UserNotFound
-from runtime.storage.records import insert_records
-from runtime.storage.tables import build_table
 from runtime.tenants import TenantService
 
 DEMO_TENANT = "demo"
@@ -103,34 +103,80 @@ def seed(
     A lookup's value names the ``_key`` of an earlier record, in this object or another.
     ``_owner`` names a key of ``owners`` (user ids); records stay unowned without it.
     """
-    data: dict[str, list[dict[str, Any]]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, list[dict[str, Any]]] = load_file(path).data
     _, snapshot = service.active(tenant)
     model = snapshot.model
     backend = service.backend
     schema = backend.schema(tenant)
-    timezone = service.get_tenant(tenant).timezone
-    keys: dict[str, Any] = {}
-    counts: dict[str, int] = {}
     with backend.begin_tenant(tenant) as conn:
-        for obj_name, records in data.items():
-            if obj_name not in model.objects:
-                continue
-            table = build_table(model, obj_name, schema=schema, dialect=backend.dialect)
-            if conn.execute(select(func.count()).select_from(table)).scalar_one():
-                continue
-            obj = model.objects[obj_name]
-            # One at a time, so a record can refer to an earlier one of the same object.
-            for record in records:
-                row = {k: v for k, v in record.items() if k not in ("_key", "_owner")}
-                if owners and "_owner" in record:
-                    row["owner"] = owners[record["_owner"]]
-                for name, value in row.items():
-                    if name in obj.fields and obj.fields[name].is_relation:
-                        row[name] = keys[value]
-                [record_id] = insert_records(
-                    conn, model, obj_name, [row], schema=schema, timezone=timezone
+        skip = {
+            obj for obj in data if obj in model.objects and count_rows(conn, schema, model, obj)
+        }
+        return insert_sample_data(
+            conn,
+            schema,
+            model,
+            data,
+            keys={},
+            skip=skip,
+            owners=owners,
+            timezone=service.get_tenant(tenant).timezone,
+        )
+
+
+#: Tenants `make demo` installs packs into: core_crm plus one industry pack each.
+PACK_DEMOS = (
+    ("demo_manufacturing", "制造业演示 Manufacturing demo", "manufacturing"),
+    ("demo_auto", "汽车 4S 店演示 Auto dealer demo", "auto_dealer"),
+    ("demo_education", "教育培训演示 Education demo", "education"),
+)
+#: Demo users' roles in the pack demo tenants (core_crm's roles).
+PACK_DEMO_ROLES = {
+    "admin": None,
+    "director": "sales_director",
+    "manager": "sales_manager",
+    "rep": "sales_rep",
+    "marketing": "marketing",
+}
+
+
+def set_up_pack_demos(
+    service: TenantService, catalog: Catalog | None = None, identity: Identity | None = None
+) -> str:
+    """Create the pack demo tenants (PACK_DEMOS) with their packs and sample records.
+
+    A tenant that already has its industry pack is left as it is. With ``identity``, the
+    demo users (see DEMO_USERS; create them with ``set_up_demo`` first) become members.
+    """
+    packs = PackService(service, catalog or Catalog())
+    owners: dict[str, Any] = {}
+    if identity is not None:
+        owners = {email.split("@")[0]: identity.user(email).id for email, _, _ in DEMO_USERS}
+    lines = []
+    for tenant, display, industry in PACK_DEMOS:
+        try:
+            service.get_tenant(tenant)
+        except TenantNotFound:
+            service.create_tenant(tenant, display, timezone="Asia/Shanghai")
+        if industry in packs.installed(tenant):
+            lines.append(f"Tenant {tenant!r} already has core_crm and {industry}.")
+        else:
+            result = packs.apply(
+                packs.plan_install(tenant, [industry], sample_data=True, owners=owners, sql=False),
+                author="tessera demo",
+            )
+            records = sum(sum(c.values()) for c in result.effects.get("sample_data", {}).values())
+            lines.append(
+                f"Installed core_crm and {industry} into tenant {tenant!r} "
+                f"({len(result.plan.metadata.model.objects)} objects, {records} sample records)."
+            )
+        if identity is not None:
+            for email, _, admin in DEMO_USERS:
+                identity.set_membership(
+                    tenant,
+                    email,
+                    role=PACK_DEMO_ROLES[email.split("@")[0]],
+                    tenant_admin=admin,
+                    actor="tessera demo",
                 )
-                if "_key" in record:
-                    keys[record["_key"]] = record_id
-            counts[obj_name] = len(records)
-    return counts
+    return "\n".join(lines)

@@ -467,11 +467,16 @@ def _safe_url(url: str) -> str:
 @pass_context
 @reports_errors
 def demo(ctx: Context, host: str | None, port: int | None, no_serve: bool) -> None:
-    """Set up the demo tenant from apps/demo_crm and serve it."""
-    from runtime.demo import DEMO_TENANT, set_up_demo
+    """Set up the demo tenants (apps/demo_crm, and core_crm with each industry pack) and
+    serve them."""
+    from metadata.packs.catalog import APPS_DIR, Catalog
+    from runtime.demo import DEMO_TENANT, PACK_DEMOS, set_up_demo, set_up_pack_demos
 
     summary = set_up_demo(ctx.service, identity=ctx.identity)
     output.out.print(summary)
+    catalog = Catalog(ctx.settings.apps_dir or APPS_DIR)
+    with output.out.status("Installing core_crm and the industry packs into their demo tenants"):
+        output.out.print(set_up_pack_demos(ctx.service, catalog, identity=ctx.identity))
     if no_serve:
         return
     settings = Settings.from_env(database_url=ctx.settings.database_url, host=host, port=port)
@@ -481,7 +486,11 @@ def demo(ctx: Context, host: str | None, port: int | None, no_serve: bool) -> No
         f"  API docs:        {base}/schema/swagger\n"
         f"  Demo metadata:   {base}/api/tenants/{DEMO_TENANT}/metadata\n"
         f"  Version history: {base}/api/tenants/{DEMO_TENANT}/metadata/versions\n"
-        "Press Ctrl+C to stop."
+        + "".join(
+            f"  {industry + ' demo:':<16} {base}/t/{tenant}/graphql\n"
+            for tenant, _, industry in PACK_DEMOS
+        )
+        + "Press Ctrl+C to stop."
     )
     import subprocess
     import sys
