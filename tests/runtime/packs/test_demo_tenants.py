@@ -68,7 +68,7 @@ def test_pack_demo_tenants_answer_graphql(service):
             assert "errors" not in body, body
             return body["data"]
 
-        for tenant, _, industry in PACK_DEMOS:
+        for tenant, _, _ in PACK_DEMOS:
             query, expected = QUERIES[tenant]
             assert expected(gql("admin", tenant, query)), (tenant, gql("admin", tenant, query))
             # core_crm's records are there too, and the sales rep sees only their subtree.
