@@ -38,6 +38,8 @@ from metadata.registry.store import (
 )
 from metadata.snapshot import Snapshot
 from metadata.validation import ValidMetadata
+from runtime.packs.ownership import ownership_issues
+from runtime.packs.records import installed_packs
 from runtime.security import audit
 from runtime.storage import naming
 from runtime.storage.backends import Backend, read_state, write_state
@@ -110,6 +112,7 @@ class _ApplyRequest:
     expected_version: int | None
     progress: Progress | None
     after_migrate: AfterMigrate | None = None
+    pack_change: bool = False
 
 
 #: Called inside an apply's storage transaction, after the DDL, with the connection, the
@@ -225,12 +228,15 @@ class TenantService:
         *,
         allow_destructive: bool = False,
         render: bool = True,
+        pack_change: bool = False,
     ) -> PlanReport:
         """Return the dry run of applying ``metadata`` to tenant ``name``.
 
         Data conflicts (nulls where a field becomes required, duplicates where it becomes
         unique) are counted on the live data, read-only. ``render=False`` leaves out each
         step's SQL (``render`` adds it later), which is most of a large plan's cost.
+        Removing or renaming a pack's component is a blocker unless ``pack_change`` (the
+        pack service itself is changing them).
         """
         self.recover(name)
         with self.backend.connect_control() as conn:
@@ -249,6 +255,8 @@ class TenantService:
         if not plan.refusals:
             with self.backend.read_tenant(name) as tconn:
                 blockers += check_plan(tconn, plan, schema=schema)
+                if not pack_change:
+                    blockers += ownership_issues(plan, installed_packs(tconn, schema))
         return PlanReport(
             tenant=name,
             base_version=tenant.active_version,
@@ -280,6 +288,7 @@ class TenantService:
         expected_version: int | None = None,
         progress: Progress | None = None,
         after_migrate: AfterMigrate | None = None,
+        pack_change: bool = False,
     ) -> ApplyResult:
         """Make ``metadata`` tenant ``name``'s active version, changing its tables to match.
 
@@ -298,6 +307,7 @@ class TenantService:
             expected_version,
             progress,
             after_migrate,
+            pack_change,
         )
         try:
             if self.backend.shared_transaction:
@@ -336,6 +346,10 @@ class TenantService:
                 "do not match their metadata"
             )
         self.backend.upgrade_storage(request.name, conn)
+        if not request.pack_change:
+            refused = ownership_issues(plan, installed_packs(conn, schema))
+            if refused:
+                raise PlanRefused(refused)
         run_plan(
             conn,
             plan,

@@ -97,6 +97,14 @@ def read_packs(conn: Connection, schema: str | None) -> dict[str, PackRecord]:
     }
 
 
+def installed_packs(conn: Connection, schema: str | None) -> dict[str, PackRecord]:
+    """Return the installed packs' records; none for a tenant made before packs existed."""
+    packs = system_table(schema, naming.PACKS_TABLE)
+    if not conn.dialect.has_table(conn, packs.name, schema=schema):
+        return {}
+    return {n: r for n, r in read_packs(conn, schema).items() if r.status == "installed"}
+
+
 def write_pack(
     conn: Connection,
     schema: str | None,

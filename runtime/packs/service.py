@@ -270,7 +270,7 @@ class PackService:
             kept += outcome.kept
             renamed.update(outcome.renames)
         valid = self._validate(current, renamed)
-        report = self.tenants.plan(tenant, valid, render=sql)
+        report = self.tenants.plan(tenant, valid, render=sql, pack_change=True)
         data = self._restore_impact(tenant, restores)
         if sample_data:
             data += [
@@ -370,7 +370,9 @@ class PackService:
             record.contribution, mine, current, renames=declared_renames(pack), prefer=prefer
         )
         valid = self._validate(outcome.units, outcome.renames)
-        report = self.tenants.plan(tenant, valid, allow_destructive=True, render=sql)
+        report = self.tenants.plan(
+            tenant, valid, allow_destructive=True, render=sql, pack_change=True
+        )
         data = [
             f"{op.describe()}: its data is archived"
             for op in report.plan.operations
@@ -427,7 +429,9 @@ class PackService:
                 f"{name} cannot be uninstalled: the tenant's own metadata still uses it",
                 [f"{i.pointer}: {i.message}" for i in exc.errors],
             ) from None
-        report = self.tenants.plan(tenant, valid, allow_destructive=True, render=sql)
+        report = self.tenants.plan(
+            tenant, valid, allow_destructive=True, render=sql, pack_change=True
+        )
         data = self._drop_impact(tenant, report, purge)
 
         def hook(conn: Connection, schema: str | None, version: int, model: Model) -> None:
@@ -477,6 +481,7 @@ class PackService:
             message=message,
             expected_version=plan.report.base_version,
             after_migrate=plan.hook,
+            pack_change=True,
         )
         return PackResult(plan, result, plan.effects)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from metadata.diff import PlanRefused
 from metadata.packs.catalog import Catalog, PackError
 from metadata.validation import validate_data
 from runtime.packs.service import PackService
@@ -234,3 +235,36 @@ def test_publishers_cannot_share_a_prefix(service, packs, tmp_path):
         "acme_other is published by 'Acme Impostor' with prefix 'acme', which belongs to "
         "'Acme Software' (pack acme_fleet) in this tenant"
     ]
+
+
+def test_a_tenant_change_cannot_remove_what_a_pack_owns(service, packs):
+    packs.apply(packs.plan_install("fleet", [V1]))
+
+    def drop_pack_parts(doc):
+        del doc["objects"]["acme_vehicle"]["fields"]["colour"]
+        del doc["permission_sets"]["acme_fleet_user"]
+        doc["objects"]["acme_vehicle"]["fields"]["plate"] = {"type": "text"}
+
+    _, snapshot = service.active("fleet")
+    document = snapshot.model.to_document()
+    drop_pack_parts(document)
+    changed = validate_data(document)
+    report = service.plan("fleet", changed, allow_destructive=True)
+    assert [(i.pointer, i.code) for i in report.blockers] == [
+        ("/objects/acme_vehicle/fields/colour", "pack_owned"),
+        ("/permission_sets/acme_fleet_user", "pack_owned"),
+    ]
+    assert report.blockers[0].message == (
+        "cannot drop field acme_vehicle.colour: it belongs to pack acme_fleet; uninstall the "
+        "pack to remove it (tessera app uninstall acme_fleet)"
+    )
+    with pytest.raises(PlanRefused):
+        service.apply("fleet", changed, allow_destructive=True)
+    _, after = service.active("fleet")
+    assert "colour" in after.model.objects["acme_vehicle"].fields
+    # Adding a field to a pack object is a customization, and fine.
+    customize(
+        service,
+        "fleet",
+        lambda doc: doc["objects"]["acme_vehicle"]["fields"].update(plate={"type": "text"}),
+    )
