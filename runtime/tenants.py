@@ -113,6 +113,7 @@ class _ApplyRequest:
     progress: Progress | None
     after_migrate: AfterMigrate | None = None
     pack_change: bool = False
+    planned: Plan | None = None
 
 
 #: Called inside an apply's storage transaction, after the DDL, with the connection, the
@@ -289,6 +290,7 @@ class TenantService:
         progress: Progress | None = None,
         after_migrate: AfterMigrate | None = None,
         pack_change: bool = False,
+        planned: Plan | None = None,
     ) -> ApplyResult:
         """Make ``metadata`` tenant ``name``'s active version, changing its tables to match.
 
@@ -300,7 +302,7 @@ class TenantService:
         request = _ApplyRequest(
             name,
             metadata,
-            Snapshot.of(metadata.model),
+            planned.new if planned is not None else Snapshot.of(metadata.model),
             allow_destructive,
             author,
             message,
@@ -308,6 +310,7 @@ class TenantService:
             progress,
             after_migrate,
             pack_change,
+            planned,
         )
         try:
             if self.backend.shared_transaction:
@@ -325,9 +328,11 @@ class TenantService:
                 f"tenant {request.name!r} is at version {tenant.active_version}, not "
                 f"{expected}; review the plan against the current version"
             )
-        plan = diff(
-            registry.active_snapshot(tenant), request.new, document=request.metadata.document
-        )
+        old = registry.active_snapshot(tenant)
+        plan = request.planned
+        # A plan made for this very change still holds if the tenant has not moved on.
+        if plan is None or plan.old.content_hash != old.content_hash:
+            plan = diff(old, request.new, document=request.metadata.document)
         plan.check(allow_destructive=request.allow_destructive)
         return tenant, plan, registry.next_version_number(tenant)
 

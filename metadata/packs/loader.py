@@ -122,6 +122,14 @@ class Pack:
     location: str
     files: Mapping[str, Document]
     """File name → parsed file, for the files the pack has."""
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Values derived from the (immutable) files, computed once: see ``remember``."""
+
+    def remember(self, key: str, compute: Any) -> Any:
+        """Return ``compute()``, computed once per pack object."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     @property
     def name(self) -> str:

@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from metadata.errors import MetadataError
 from metadata.packs.catalog import Catalog
+from metadata.packs.docs import doc_path, render_pack_doc
 from metadata.packs.loader import ARCHIVE_SUFFIX, write_archive
 from runtime.cli import output
 from runtime.packs.service import PackPlan, PackService
@@ -132,6 +133,24 @@ def register(
         else:
             output.out.print(f"Wrote {path} ({path.stat().st_size} bytes).")
 
+    @app.command("docs")
+    @click.argument("locations", nargs=-1, type=click.Path(exists=True))
+    @click.option("-o", "--output-dir", default=None, help="Folder (default: docs/apps).")
+    @apps_option
+    @reports_errors
+    def app_docs(locations: tuple[str, ...], output_dir: str | None, apps_dir: str | None) -> None:
+        """Write the docs page of each pack (default: every pack in the catalog)."""
+        catalog = Catalog(Path(apps_dir)) if apps_dir else Catalog()
+        packs = [catalog.add(loc) for loc in locations] or [
+            catalog.get(name) for name in catalog.names()
+        ]
+        for pack in packs:
+            catalog.load(pack.location)
+            target = Path(output_dir) / f"{pack.name}.md" if output_dir else doc_path(pack)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(render_pack_doc(pack), encoding="utf-8")
+            output.out.print(f"Wrote {target}.")
+
     @app.command("list")
     @click.option("--tenant", "tenant_name", default=None, help="Show what TENANT has installed.")
     @apps_option
@@ -144,24 +163,27 @@ def register(
         if as_json:
             output.emit_json(rows)
             return
-        columns = ["name", "version", "publisher", "depends on", "label"]
-        if tenant_name:
-            columns += ["installed", "status"]
+        columns = ["name", "version", *(["in tenant"] if tenant_name else []), "needs", "label"]
+
+        def state(row: dict[str, Any]) -> str:
+            if row["status"] == "installed":
+                return f"installed {row['installed']}"
+            return row["status"]
+
         output.table(
             columns,
             [
                 [
                     r["name"],
                     r.get("available", "-"),
-                    (r.get("publisher") or {}).get("prefix", "-"),
+                    *([state(r)] if tenant_name else []),
                     ", ".join(f"{n} {v}" for n, v in (r.get("dependencies") or {}).items()) or "-",
                     " / ".join((r.get("label") or {}).values()) or r.get("problem", ""),
-                    *([r["installed"] or "-", r["status"]] if tenant_name else []),
                 ]
                 for r in rows
             ],
             title="Packs" + (f" in tenant {tenant_name}" if tenant_name else ""),
-            no_wrap=("name", "version"),
+            no_wrap=("name", "version", "in tenant", "needs"),
         )
 
     lifecycle_options = [

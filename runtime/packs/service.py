@@ -44,6 +44,10 @@ from runtime.tenants import ApplyResult, PlanReport, TenantService
 
 def contribution(pack: Pack) -> Units:
     """Return the units ``pack`` ships, in canonical form (see metadata/packs/merge.py)."""
+    return dict(pack.remember("contribution", lambda: _contribution(pack)))
+
+
+def _contribution(pack: Pack) -> Units:
     raw: dict[str, Any] = {
         "objects": {
             **{obj: {"fields": fields} for obj, fields in pack.extensions.items()},
@@ -482,6 +486,7 @@ class PackService:
             expected_version=plan.report.base_version,
             after_migrate=plan.hook,
             pack_change=True,
+            planned=plan.report.plan,
         )
         return PackResult(plan, result, plan.effects)
 

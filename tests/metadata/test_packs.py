@@ -3,6 +3,7 @@ three-way merge and archives. No database needed."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -166,3 +167,22 @@ def test_merge_keeps_tenant_changes_takes_pack_changes_and_reports_conflicts():
     assert merge(base, pack, tenant, prefer="pack").units["/objects/a"] == {"label": {"en": "A2"}}
     # A field the pack removes and the tenant left alone goes.
     assert "/objects/a/fields/x" not in merge(base, {"/objects/a": base["/objects/a"]}, base).units
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_committed_pack_docs_are_current(name):
+    from metadata.packs.docs import doc_path, render_pack_doc
+
+    pack = Catalog().get(name)
+    assert doc_path(pack).read_text(encoding="utf-8") == render_pack_doc(pack), (
+        f"docs/apps/{name}.md is stale: run tessera app docs"
+    )
+
+
+def test_the_pack_examples_in_the_docs_are_the_fixture_files():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "packs.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml file=(\S+)\n(.*?)```", page, re.S)
+    assert len(blocks) >= 4
+    root = Path(__file__).resolve().parents[2]
+    for path, text in blocks:
+        assert (root / path).read_text(encoding="utf-8") == text, path

@@ -133,3 +133,31 @@ def win_a_deal_and_run_workflows(client: Any, service: Any, app: Any, headers: d
     )
     assert engine.dispatch("demo") == 1
     assert engine.work("demo").statuses == {"succeeded": 1}
+
+
+def test_the_readme_pack_tour(database_url, monkeypatch):
+    """Every command of the README's "Industry packs" block runs as its comments say."""
+    import re
+    import shlex
+
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Industry packs", 1)[1]
+    [block] = re.findall(r"```sh\n(.*?)```", section.split("## ", 1)[0], re.S)
+    run(database_url, "demo", "--no-serve")
+    refused_next = False
+    outputs = []
+    for line in block.splitlines():
+        if line.startswith("#"):
+            refused_next = line.startswith("# Refused")
+            continue
+        words = shlex.split(line)
+        assert words[0] == "tessera"
+        outputs.append(run(database_url, *words[1:], code=1 if refused_next else 0))
+    listed, _, plan, installed, refused, uninstalled, reinstalled = outputs
+    assert re.search(r"auto_dealer +│ 1.0.0 +│ installed 1.0.0", listed), listed
+    assert "install core_crm 1.0.0; install auto_dealer 1.0.0" in plan
+    assert "auto_dealer: 24 sample records in 14 objects" in installed, installed
+    assert "auto_dealer 1.0.0 depends on core_crm ^1.0; uninstall auto_dealer first" in refused
+    assert "archives (kept for a reinstall)" in uninstalled
+    assert "restored" in reinstalled
