@@ -11,8 +11,11 @@ Baseline in the same run: the install's DDL (the statements its plan renders) ru
 in one transaction on a fresh tenant, with no validation, merge, plan, registry or
 records: the least any install has to do.
 
-    python benchmarks/pack_install.py [--industry manufacturing] [--rounds 7]
-        [--url postgresql://postgres@127.0.0.1/postgres]
+    python benchmarks/pack_install.py [--industry manufacturing] [--rounds 7] [--gc]
+        [--url postgresql://postgres@127.0.0.1/postgres] [--sqlite-only]
+
+Like timeit, each timed install runs with the garbage collector off (after a collection);
+``--gc`` leaves it on.
 
 PostgreSQL runs in a throwaway database on that server, dropped at the end.
 """
@@ -20,6 +23,7 @@ PostgreSQL runs in a throwaway database on that server, dropped at the end.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import tempfile
@@ -27,7 +31,8 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.add_field_no_rewrite import scratch_database
+from add_field_no_rewrite import scratch_database  # a sibling script (run from benchmarks/)
+
 from metadata.packs.catalog import Catalog
 from runtime.packs.service import PackService
 from runtime.settings import Settings
@@ -35,13 +40,23 @@ from runtime.storage.backends import make_backend
 from runtime.tenants import TenantService
 
 
-def _install(tenants: TenantService, catalog: Catalog, tenant: str, industry: str) -> dict:
+def _install(
+    tenants: TenantService, catalog: Catalog, tenant: str, industry: str, keep_gc: bool
+) -> dict:
     packs = PackService(tenants, catalog)
-    started = time.perf_counter()
-    plan = packs.plan_install(tenant, [industry], sql=False)
-    planned = time.perf_counter()
-    packs.apply(plan)
-    done = time.perf_counter()
+    # Like timeit, collect before the clock starts and keep the collector off while it
+    # runs (unless --gc): a pause for garbage an earlier round left is not this install's.
+    gc.collect()
+    if not keep_gc:
+        gc.disable()
+    try:
+        started = time.perf_counter()
+        plan = packs.plan_install(tenant, [industry], sql=False)
+        planned = time.perf_counter()
+        packs.apply(plan)
+        done = time.perf_counter()
+    finally:
+        gc.enable()
     # For the baseline only, after the clock stopped: the DDL this install ran.
     return {
         "plan_ms": (planned - started) * 1000,
@@ -70,24 +85,30 @@ def _baseline(
     return (time.perf_counter() - started) * 1000
 
 
-def run(url: str, industry: str, rounds: int) -> dict:
+def run(url: str, industry: str, rounds: int, keep_gc: bool = False) -> dict:
     backend = make_backend(Settings(database_url=url))
     backend.prepare()
     tenants = TenantService(backend)
     warm_catalog = Catalog()
     cold, warm, baseline = [], [], []
+    statements: tuple[list[str], str | None] = ([], None)
     try:
-        for i in range(rounds + 1):  # the first round warms imports and caches; dropped
-            for kind, catalog in (("cold", Catalog()), ("warm", warm_catalog)):
+        # Each kind in its own rounds, so one kind's garbage is not collected in another's
+        # clock. The first round of each warms imports and caches and is dropped.
+        for kind, rows in (("warm", warm), ("cold", cold)):
+            for i in range(rounds + 1):
+                catalog = warm_catalog if kind == "warm" else Catalog()
                 name = f"bench_{kind}_{uuid.uuid4().hex[:6]}"
                 tenants.create_tenant(name, name)
-                result = _install(tenants, catalog, name, industry)
+                result = _install(tenants, catalog, name, industry, keep_gc)
+                statements = (result["sql"], result["schema"])
                 if i:
-                    (cold if kind == "cold" else warm).append(result)
+                    rows.append(result)
                 tenants.delete_tenant(name)
+        for i in range(rounds + 1):
             name = f"bench_base_{uuid.uuid4().hex[:6]}"
             tenants.create_tenant(name, name)
-            elapsed = _baseline(tenants, result["sql"], result["schema"], name)
+            elapsed = _baseline(tenants, *statements, name)
             if i:
                 baseline.append(elapsed)
             tenants.delete_tenant(name)
@@ -102,6 +123,7 @@ def run(url: str, industry: str, rounds: int) -> dict:
         "packs": ["core_crm", industry],
         "tables": cold[0]["tables"],
         "rounds": rounds,
+        "gc_during_install": keep_gc,
         "cold_total_ms": median(cold, "total_ms"),
         "cold_plan_ms": median(cold, "plan_ms"),
         "cold_apply_ms": median(cold, "apply_ms"),
@@ -116,14 +138,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1/postgres")
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--gc", action="store_true", help="Leave the garbage collector on.")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as folder:
         sqlite_url = f"sqlite:///{Path(folder) / 'tessera.sqlite3'}"
-        results.append(run(sqlite_url, args.industry, args.rounds))
+        results.append(run(sqlite_url, args.industry, args.rounds, args.gc))
     if not args.sqlite_only:
         with scratch_database(args.url) as url:
-            results.append(run(url, args.industry, args.rounds))
+            results.append(run(url, args.industry, args.rounds, args.gc))
     print(json.dumps(results, indent=2))
 
 

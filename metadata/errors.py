@@ -8,8 +8,10 @@ from dataclasses import asdict, dataclass
 
 def pointer(*parts: str | int) -> str:
     """Return the RFC 6901 JSON pointer for a path of keys and indexes."""
-    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-    return "".join("/" + p for p in escaped)
+    text = "/".join(map(str, parts))
+    if "~" in text or text.count("/") != len(parts) - 1:  # a part needs escaping
+        text = "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "/" + text if parts else ""
 
 
 def pointer_parts(ptr: str) -> list[str]:

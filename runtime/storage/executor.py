@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
+    MetaData,
     Table,
     bindparam,
     case,
@@ -62,6 +63,10 @@ class Step:
     connection: Connection | None = None
     """The live connection, for steps that depend on existing rows (None in a dry run)."""
     timezone: str = "UTC"
+    created: MetaData | None = None
+    """Shared by one run's new tables: created in dependency order, a table's lookups
+    find their targets here instead of each building stub tables (a pack install creates
+    dozens of tables that point at each other)."""
     _tables: dict[tuple[int, str], Table] = field(default_factory=dict)
 
     def table(self, model: Model, name: str) -> Table:
@@ -71,6 +76,15 @@ class Step:
                 model, name, schema=self.editor.schema, dialect=self.editor.dialect
             )
         return self._tables[key]
+
+    def new_table(self, model: Model, name: str) -> Table:
+        """Return the Table of an object this step creates (see ``created``)."""
+        schema = self.editor.schema
+        if self.created is None or (f"{schema}.{name}" if schema else name) in self.created.tables:
+            return self.table(model, name)  # a stub of it exists: a lookup cycle
+        return build_table(
+            model, name, schema=schema, dialect=self.editor.dialect, metadata=self.created
+        )
 
     def specs(self, model: Model, name: str) -> list[IndexSpec]:
         return list(index_specs(model.objects[name]))
@@ -139,7 +153,7 @@ def _archive(
 
 @implements(ops.CreateObject)
 def _create_object(step: Step) -> None:
-    table = step.table(step.after, step.op.obj.name)
+    table = step.new_table(step.after, step.op.obj.name)
     step.editor.create_table_and_indexes(table, step.specs(step.after, table.name))
 
 

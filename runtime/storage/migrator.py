@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, MetaData
 
 from metadata.diff import Plan
 from metadata.diff import operations as ops
@@ -129,6 +129,7 @@ def run_plan(
     editor = SchemaEditor(Operations(context), schema=schema, live=True)
     state = plan.old.model
     total = len(plan.operations)
+    created = MetaData()
     for position, op in enumerate(plan.operations, start=1):
         # ...and check each step again where it runs, against the tables as they are now.
         problems = check_step(conn, op, schema=schema)
@@ -144,6 +145,7 @@ def run_plan(
                 version=version,
                 connection=conn,
                 timezone=timezone,
+                created=created,
             )
         )
         state = after

@@ -129,15 +129,23 @@ def field_columns(field: Field, dialect: str) -> list[Column[Any]]:
     return columns
 
 
+# Type objects hold no per-column state, so every table's system columns share these.
+_GUID, _DATETIME, _INTEGER = GUID(), UTCDateTime(), Integer()
+
+
 def _system_column(field: Field) -> Column[Any]:
     if field.name == "id":
-        return Column("id", GUID(), nullable=False)
+        return Column("id", _GUID, nullable=False)
     if field.name in ("created_at", "updated_at"):
         return Column(
-            field.name, UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")
+            field.name, _DATETIME, nullable=False, server_default=text("CURRENT_TIMESTAMP")
         )
     if field.name == "row_version":
-        return Column("row_version", Integer(), nullable=False, server_default=text("1"))
+        return Column("row_version", _INTEGER, nullable=False, server_default=text("1"))
+    if field.type == "uuid":
+        return Column(field.name, _GUID, nullable=True)
+    if field.type == "datetime":
+        return Column(field.name, _DATETIME, nullable=True)
     return Column(field.name, column_type(field), nullable=True)
 
 
@@ -204,7 +212,7 @@ def build_table(
             continue  # a target dropped earlier in the same plan keeps no foreign key
         qualified = f"{schema}.{target}" if schema else target
         if target != obj.name and qualified not in metadata.tables:
-            Table(target, metadata, Column("id", GUID(), primary_key=True), schema=schema)
+            Table(target, metadata, Column("id", _GUID, primary_key=True), schema=schema)
         on_delete = "cascade" if field.type == "master_detail" else field.option("on_delete")
         constraints.append(
             ForeignKeyConstraint(
