@@ -32,6 +32,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/add_field_no_rewrite.py
 	$(BIN)/python benchmarks/schema_build.py
 	$(BIN)/python benchmarks/graphql_workloads.py
+	$(BIN)/python benchmarks/pack_install.py
 
 clean:
 	rm -rf $(VENV) .tessera .pytest_cache .ruff_cache

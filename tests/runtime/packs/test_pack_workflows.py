@@ -1,0 +1,106 @@
+"""The packs' workflows run, not only validate: core_crm's round-robin assignment, line
+totals and discount approval in a demo pack tenant (both backends; the engine runs
+in-process, as the worker does on each wake-up)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.testing import TestClient
+
+from runtime.demo import set_up_demo, set_up_pack_demos
+from runtime.graphql.cache import ActiveApis, SchemaCache
+from runtime.server.app import create_app
+from runtime.settings import WorkflowSettings
+from runtime.workflows.engine import Engine
+
+PASSWORD = "tessera-demo-2026"
+TENANT = "demo_manufacturing"
+
+
+def test_core_crm_workflows_assign_total_and_approve(service):
+    app = create_app(service=service)
+    with TestClient(app) as client:
+        identity = app.state.identity
+        set_up_demo(service, identity=identity)
+        set_up_pack_demos(service, identity=identity)
+        engine = Engine(
+            service,
+            ActiveApis(service, SchemaCache()),
+            identity,
+            WorkflowSettings(broker_url="memory://"),
+            lambda tenant, countdown: None,
+        )
+        tokens = {
+            who: client.post(
+                "/auth/login",
+                json={"email": f"{who}@demo.tessera.dev", "password": PASSWORD, "tenant": TENANT},
+            ).json()["access_token"]
+            for who in ("admin", "rep", "manager", "director")
+        }
+
+        def gql(who: str, query: str, **variables: Any) -> dict[str, Any]:
+            body = client.post(
+                f"/t/{TENANT}/graphql",
+                json={"query": query, "variables": variables},
+                headers={"authorization": f"Bearer {tokens[who]}"},
+            ).json()
+            assert "errors" not in body, body
+            return body["data"]
+
+        def drain() -> None:
+            engine.dispatch(TENANT)
+            engine.work(TENANT)
+
+        rep_id = str(identity.user("rep@demo.tessera.dev").id)
+
+        # A new lead outside the pool goes round-robin to a sales rep (the only one).
+        made = gql(
+            "admin",
+            'mutation { createLead(input: {name: "钱进", company: "锐通科技"}) { id } }',
+        )
+        drain()
+        lead = gql(
+            "admin",
+            "query($id: ID!) { lead(id: $id) { status owner assignedAt } }",
+            id=made["createLead"]["id"],
+        )["lead"]
+        assert lead["status"] == "assigned" and lead["owner"] == rep_id and lead["assignedAt"]
+
+        # Quote lines get their total before they are stored; the quote sums them.
+        quote = gql("rep", '{ quotes(filter: {name: {eq: "华信 MES 二期报价"}}) { nodes { id } } }')
+        quote_id = quote["quotes"]["nodes"][0]["id"]
+        product = gql("rep", '{ products(filter: {code: {eq: "HW-IOT-02"}}) { nodes { id } } }')
+        line = gql(
+            "rep",
+            "mutation($q: ID!, $p: ID!) { createQuoteLine(input: {quoteId: $q, productId: $p, "
+            'quantity: "3", unitPrice: "6500"}) { lineTotal } }',
+            q=quote_id,
+            p=product["products"]["nodes"][0]["id"],
+        )
+        assert line["createQuoteLine"]["lineTotal"] == "19500.00"
+
+        # Sending it for approval (12% discount) goes to the rep's manager, then to a sales
+        # director; their approvals mark it approved.
+        gql(
+            "rep",
+            'mutation($id: ID!) { updateQuote(id: $id, input: {status: "draft"}) { id } }',
+            id=quote_id,
+        )
+        gql(
+            "rep",
+            'mutation($id: ID!) { updateQuote(id: $id, input: {status: "pending"}) { id } }',
+            id=quote_id,
+        )
+        drain()
+        [task] = gql("manager", "{ approvalsInbox { id approval { process recordId } } }")[
+            "approvalsInbox"
+        ]
+        assert task["approval"] == {"process": "quote_discount", "recordId": quote_id}
+        gql("manager", "mutation($id: ID!) { approveTask(id: $id) { status } }", id=task["id"])
+        drain()
+        [task] = gql("director", "{ approvalsInbox { id approval { process } } }")["approvalsInbox"]
+        gql("director", "mutation($id: ID!) { approveTask(id: $id) { status } }", id=task["id"])
+        drain()
+        status = gql("rep", "query($id: ID!) { quote(id: $id) { status } }", id=quote_id)
+        assert status["quote"]["status"] == "approved"
