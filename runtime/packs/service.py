@@ -284,12 +284,14 @@ class PackService:
                 if p.sample_data
             ]
 
+        effects: dict[str, Any] = {}
+        timezone = self.tenants.get_tenant(tenant).timezone
+
         def hook(conn: Connection, schema: str | None, version: int, model: Model) -> None:
             effects["restored"] = restore_archives(conn, schema, model, restores)
             keys: dict[str, Any] = {}
             for record in read_packs(conn, schema).values():
                 keys.update({k: uuid.UUID(v) for k, v in record.sample_keys.items()})
-            timezone = self.tenants.get_tenant(tenant).timezone
             sampled = {obj for p in packs if sample_data for obj in p.sample_data}
             skip = {
                 obj
@@ -323,9 +325,9 @@ class PackService:
                     sample_keys=own,
                 )
 
-        plan = PackPlan(tenant, changes, report, valid, conflicts, kept, data, hook, problems)
-        effects = plan.effects
-        return plan
+        return PackPlan(
+            tenant, changes, report, valid, conflicts, kept, data, hook, problems, effects
+        )
 
     def plan_upgrade(
         self,
