@@ -276,7 +276,23 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or (a is not _MISSING and b is not _MISSING and a == b)
 
 
+def _differences(p: dict[str, Any], t: dict[str, Any], prefix: str = "") -> list[str]:
+    """Return ``key: pack value, tenant value`` for each leaf where two mappings differ."""
+    out = []
+    for key in [*p, *(k for k in t if k not in p)]:
+        a, b = p.get(key, _MISSING), t.get(key, _MISSING)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif not _same(a, b):
+            out.append(f"{prefix}{key} is {_show(a)} in the pack, {_show(b)} in the tenant")
+    return out
+
+
 def _conflict_message(b: Any, p: Any, t: Any) -> str:
+    if b is _MISSING and isinstance(p, dict) and isinstance(t, dict):
+        differs = _differences(p, t)
+        shown = "; ".join(differs[:4]) + ("; ..." if len(differs) > 4 else "")
+        return f"the pack adds this, and the tenant already has it with differences: {shown}"
     if b is _MISSING:
         return f"the pack adds {_show(p)}, and the tenant already has {_show(t)} here"
     if p is _MISSING:
