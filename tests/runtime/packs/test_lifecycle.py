@@ -268,3 +268,22 @@ def test_a_tenant_change_cannot_remove_what_a_pack_owns(service, packs):
         "fleet",
         lambda doc: doc["objects"]["acme_vehicle"]["fields"].update(plate={"type": "text"}),
     )
+
+
+def test_an_upgrade_must_stay_in_its_dependents_ranges(service, packs, tmp_path):
+    import shutil
+
+    packs.apply(packs.plan_install("fleet", [V1]))
+    base_v2 = tmp_path / "base_v2"
+    shutil.copytree(PACKS / "base", base_v2)
+    manifest = base_v2 / "pack.yaml"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("version: 1.0.0", "version: 2.0.0"),
+        encoding="utf-8",
+    )
+    plan = packs.plan_upgrade("fleet", str(base_v2))
+    assert plan.problems == [
+        "acme_fleet 1.0.0 needs base ^1.0, which 2.0.0 is not: upgrade acme_fleet with it"
+    ]
+    with pytest.raises(PackError, match="blockers"):
+        packs.apply(plan)
