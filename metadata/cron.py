@@ -1,4 +1,5 @@
-"""Cron schedules: five fields (minute hour day-of-month month day-of-week), in UTC.
+"""Cron schedules: five fields (minute hour day-of-month month day-of-week), read in a time
+zone (the tenant's): ``0 9 * * 1-5`` fires at 09:00 on weekdays where the tenant is.
 
 Each field is ``*``, a number, a range ``a-b``, a step ``*/n`` or ``a-b/n``, or a comma list
 of those. Day of week runs 0-6 from Sunday (7 is Sunday too). As in cron, when both
@@ -40,9 +41,16 @@ class Cron:
             return by_day and by_weekday
         return by_day or by_weekday
 
-    def next_after(self, moment: dt.datetime) -> dt.datetime:
-        """Return the first matching minute strictly after ``moment`` (UTC)."""
-        t = moment.astimezone(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    def next_after(self, moment: dt.datetime, tz: dt.tzinfo = dt.UTC) -> dt.datetime:
+        """Return the first matching minute strictly after ``moment``, the schedule read as
+        wall-clock time in ``tz``; the answer is in UTC.
+
+        A wall-clock minute that does not exist (a daylight-saving gap) is skipped; one
+        that happens twice (the hour repeated in autumn) fires once, the first time.
+        """
+        start = moment.astimezone(dt.UTC)
+        t = start.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+        t += dt.timedelta(minutes=1)
         limit = t + dt.timedelta(days=366 * 5)
         while t < limit:
             if t.month not in self.months or not self._day_matches(t.date()):
@@ -54,7 +62,11 @@ class Cron:
             if t.minute not in self.minutes:
                 t += dt.timedelta(minutes=1)
                 continue
-            return t
+            found = t.replace(tzinfo=tz).astimezone(dt.UTC)
+            if found.astimezone(tz).replace(tzinfo=None) != t or found <= start:
+                t += dt.timedelta(minutes=1)  # in a gap, or the repeated hour's second pass
+                continue
+            return found
         raise CronError("the schedule never fires")
 
 

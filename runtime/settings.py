@@ -1,15 +1,32 @@
-"""Runtime settings: one frozen object, read from the environment once and passed along."""
+"""Runtime settings: one frozen object, read from the environment once and passed along.
+
+Every ``TESSERA_*`` variable is declared once, in ``VARIABLES`` below, with its meaning.
+``docs/operations.md`` and ``platform/tessera.env.example`` are generated from that list
+(``tessera settings --markdown`` / ``--env``), and a test fails when they differ.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from runtime.graphql.limits import Limits
 
-DEFAULT_DATA_DIR = Path(".tessera")
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names the variable and the fix."""
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the per-user data folder: ``$XDG_DATA_HOME/tessera`` or
+    ``~/.local/share/tessera``, never the working directory."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "tessera"
 
 
 @dataclass(frozen=True)
@@ -18,7 +35,7 @@ class WorkflowSettings:
 
     broker_url: str | None = None
     """Celery's broker: ``redis://``, ``amqp://`` in production. None: a SQLite file
-    beside the data (``sqla+sqlite``), so the embedded default needs no service."""
+    in the data folder (``sqla+sqlite``), so the embedded default needs no service."""
     queue: str = "tessera"
     """The Celery queue runs go through (separate deployments sharing a broker use their
     own)."""
@@ -40,19 +57,32 @@ class WorkflowSettings:
 class Settings:
     """Where Tessera keeps its data and how it serves."""
 
-    database_url: str = f"sqlite:///{DEFAULT_DATA_DIR / 'tessera.sqlite3'}"
+    database_url: str = ""
     """The control-plane database; it also picks the storage backend. ``sqlite:///PATH``
     keeps each tenant in its own file under ``PATH``'s folder, in ``tenants/``;
-    ``postgresql://...`` keeps each tenant in its own schema of that database."""
+    ``postgresql://...`` keeps each tenant in its own schema of that database. Empty:
+    ``tessera.sqlite3`` in the data folder."""
+    data_dir: Path = None  # type: ignore[assignment]  # filled in by __post_init__
+    """Absolute folder for local state: the embedded database, broker and signing key.
+    Unset: the folder of a SQLite control plane, else the per-user data folder."""
+    env: str = "development"
+    """``development`` or ``production`` (which refuses unsafe defaults)."""
     host: str = "127.0.0.1"
     """Interface ``tessera serve`` binds to."""
     port: int = 8000
     """Port ``tessera serve`` listens on."""
+    web_concurrency: int = 1
+    """Server processes ``tessera serve`` starts (uvicorn workers)."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies whose X-Forwarded-* headers are trusted."""
     sqlite_engine_cache: int = 64
     """How many tenant SQLite files keep an open connection pool at once."""
     secret_key: str | None = None
-    """Signs access tokens. Unset: a random key kept in the data folder (``secret.key``);
-    set ``TESSERA_SECRET_KEY`` when several server processes must accept each other's."""
+    """Signs access tokens. Unset: a random key kept in the data folder (``secret.key``),
+    which production refuses; every process of one deployment needs the same key."""
+    redis_url: str | None = None
+    """Shared state across processes: rate limits, credential and principal caches,
+    invalidation. None: each process keeps its own (the embedded default)."""
     rate_per_minute: int = 600
     """Requests a minute one token or signed-in user may make (0: unlimited)."""
     limits: Limits = field(default_factory=Limits)
@@ -60,86 +90,523 @@ class Settings:
     workflows: WorkflowSettings = field(default_factory=WorkflowSettings)
     apps_dir: Path | None = None
     """The folder of packs on offer (``TESSERA_APPS_DIR``); None: this Tessera's apps/."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins allowed to call the API from a browser (empty: CORS off)."""
+    cors_headers: tuple[str, ...] = ("authorization", "content-type", "x-request-id")
+    """Request headers those origins may send."""
+    log_format: str = ""
+    """``json`` or ``text``; empty: json in production, text otherwise."""
+    log_level: str = "info"
+    metrics: bool = True
+    """Serve Prometheus metrics at ``/metrics``."""
+    tenant_classes: tuple[tuple[str, str], ...] = ()
+    """(tenant glob, class) pairs for the metrics' ``tenant_class`` label."""
+    outbound_allow: tuple[str, ...] = ()
+    """Hosts or networks outbound webhooks may reach although they are internal."""
+    outbound_timeout: float = 10.0
+    """Seconds an outbound webhook may take."""
+    invalidation_poll: float = 2.0
+    """Seconds between registry checks for changes made by other processes, when no
+    push channel (PostgreSQL LISTEN/NOTIFY or Redis) is connected."""
+    clock_offset: float = 0.0
+    """Seconds added to the wall clock by the workflow engine (testing; refused in
+    production)."""
+
+    def __post_init__(self) -> None:
+        if self.data_dir is None:
+            object.__setattr__(self, "data_dir", _data_dir_for(self.database_url, None))
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{self.data_dir / 'tessera.sqlite3'}"
+            )
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
     @property
     def broker_url(self) -> str:
         """Return Celery's broker URL (the embedded SQLite one unless configured)."""
         if self.workflows.broker_url:
             return self.workflows.broker_url
-        return f"sqla+sqlite:///{(self.data_dir / 'broker.sqlite3').resolve()}"
+        return f"sqla+sqlite:///{self.data_dir / 'broker.sqlite3'}"
 
     @property
-    def data_dir(self) -> Path:
-        """Return the folder local state lives in: the SQLite control plane's, or .tessera."""
-        if self.database_url.startswith("sqlite:///"):
-            return Path(self.database_url[len("sqlite:///") :]).parent
-        return DEFAULT_DATA_DIR
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.production else "text")
+
+    def writable_data_dir(self) -> Path:
+        """Return the data folder, created if needed; raise SettingsError if it cannot be
+        written (called only by what keeps state there)."""
+        path = self.data_dir
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / f".write-test-{os.getpid()}"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            user = _user()
+            raise SettingsError(
+                f"TESSERA_DATA_DIR {path} is not writable by {user}: {exc.strerror or exc}. "
+                "Point TESSERA_DATA_DIR at a folder that user owns"
+            ) from None
+        return path
+
+    def check(self) -> Settings:
+        """Raise SettingsError for settings a deployment must not run with; return self."""
+        if self.production:
+            if not self.secret_key:
+                raise SettingsError(
+                    "TESSERA_SECRET_KEY is not set, and production refuses a key made up on "
+                    "the spot (every server, worker and beat must share one). Make one with "
+                    "python3 -c 'import secrets; print(secrets.token_urlsafe(48))' and set it "
+                    "in every process's environment"
+                )
+            if self.clock_offset:
+                raise SettingsError("TESSERA_CLOCK_OFFSET is for tests; production refuses it")
+        return self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Return settings from ``TESSERA_*`` variables, then ``overrides`` (if not None)."""
         env = os.environ if environ is None else environ
-        settings = cls()
-        if env.get("TESSERA_DATABASE_URL"):
-            settings = replace(settings, database_url=env["TESSERA_DATABASE_URL"])
-        if env.get("TESSERA_HOST"):
-            settings = replace(settings, host=env["TESSERA_HOST"])
-        if env.get("TESSERA_PORT"):
-            settings = replace(settings, port=int(env["TESSERA_PORT"]))
-        if env.get("TESSERA_SECRET_KEY"):
-            settings = replace(settings, secret_key=env["TESSERA_SECRET_KEY"])
-        if env.get("TESSERA_APPS_DIR"):
-            settings = replace(settings, apps_dir=Path(env["TESSERA_APPS_DIR"]))
-        if env.get("TESSERA_RATE_PER_MINUTE"):
-            settings = replace(settings, rate_per_minute=int(env["TESSERA_RATE_PER_MINUTE"]))
-        bounds = {
-            name: _positive(env, variable)
-            for name, variable in _LIMIT_VARIABLES.items()
-            if env.get(variable)
-        }
-        if bounds:
-            settings = replace(settings, limits=replace(settings.limits, **bounds))
-        flows = {
-            name: kind(env[variable])
-            for name, (variable, kind) in _WORKFLOW_VARIABLES.items()
-            if env.get(variable)
-        }
-        if flows:
-            settings = replace(settings, workflows=replace(settings.workflows, **flows))
+        top: dict[str, Any] = {}
+        limits: dict[str, Any] = {}
+        flows: dict[str, Any] = {}
+        for v in VARIABLES:
+            text = env.get(v.name)
+            if text is None or text == "":
+                continue
+            value = v.parse(v.name, text)
+            section, _, attr = v.attr.rpartition(".")
+            {"": top, "limits": limits, "workflows": flows}[section][attr] = value
         given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(settings, **given) if given else settings
+        if "database_url" in given:
+            top["database_url"] = given.pop("database_url")
+        if "data_dir" not in top and "data_dir" not in given:
+            top["data_dir"] = _data_dir_for(top.get("database_url", ""), env)
+        settings = cls(**top, limits=Limits(**limits), workflows=WorkflowSettings(**flows))
+        if given:
+            settings = replace(settings, **given)
+        _check_sqlite_path(settings.database_url)
+        return settings
 
 
-_LIMIT_VARIABLES = {
-    "default_page_size": "TESSERA_DEFAULT_PAGE_SIZE",
-    "max_page_size": "TESSERA_MAX_PAGE_SIZE",
-    "max_bulk_size": "TESSERA_MAX_BULK_SIZE",
-    "max_depth": "TESSERA_MAX_DEPTH",
-    "max_cost": "TESSERA_MAX_COST",
-}
+def _data_dir_for(database_url: str, environ: Mapping[str, str] | None) -> Path:
+    """Return the data folder when none is set: a SQLite control plane's own folder (the
+    URL named it), else the per-user data folder."""
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix):
+        path = Path(database_url[len(prefix) :]).expanduser()
+        if path.is_absolute():
+            return path.parent
+    return default_data_dir(environ)
 
 
-_WORKFLOW_VARIABLES: dict[str, tuple[str, type]] = {
-    "broker_url": ("TESSERA_BROKER_URL", str),
-    "tick": ("TESSERA_WORKFLOW_TICK", float),
-    "fan_out": ("TESSERA_WORKFLOW_FAN_OUT", int),
-    "queue": ("TESSERA_WORKFLOW_QUEUE", str),
-    "email_url": ("TESSERA_EMAIL_URL", str),
-    "email_from": ("TESSERA_EMAIL_FROM", str),
-    "max_attempts": ("TESSERA_WORKFLOW_MAX_ATTEMPTS", int),
-    "retry_base": ("TESSERA_WORKFLOW_RETRY_BASE", float),
-    "lease": ("TESSERA_WORKFLOW_LEASE", float),
-    "timer_horizon": ("TESSERA_WORKFLOW_TIMER_HORIZON", float),
-}
+def _user() -> str:
+    try:
+        import pwd
+
+        return f"user {pwd.getpwuid(os.getuid()).pw_name} (uid {os.getuid()})"
+    except (ImportError, KeyError):  # pragma: no cover - not on POSIX
+        return "this user"
 
 
-def _positive(env: Mapping[str, str], variable: str) -> int:
-    """Return ``variable`` as a positive whole number, or fail naming it."""
-    text = env[variable]
+def _check_sqlite_path(url: str) -> None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url[len(prefix) :].startswith(("/", "~")):
+        raise SettingsError(
+            f"TESSERA_DATABASE_URL {url!r} is a relative path, which would depend on the "
+            f"folder you run tessera in: use an absolute one (sqlite:////srv/tessera/"
+            "tessera.sqlite3), or unset it to use TESSERA_DATA_DIR"
+        )
+
+
+# -- the variables -----------------------------------------------------------------------
+
+
+def _text(name: str, text: str) -> str:
+    return text
+
+
+def _int(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {text!r}") from None
+
+
+def _positive(name: str, text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"{variable} must be a whole number of 1 or more, not {text!r}")
+        raise SettingsError(f"{name} must be a whole number of 1 or more, not {text!r}")
     return value
+
+
+def _float(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {text!r}") from None
+
+
+def _bool(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {text!r}")
+
+
+def _absolute(name: str, text: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        raise SettingsError(
+            f"{name} must be an absolute path, not {text!r}: a relative one would depend on "
+            "the folder tessera runs in"
+        )
+    return path
+
+
+def _path(name: str, text: str) -> Path:
+    return Path(text).expanduser().resolve()
+
+
+def _choice(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, text: str) -> str:
+        if text not in choices:
+            raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {text!r}")
+        return text
+
+    return parse
+
+
+def _list(name: str, text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _classes(name: str, text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in _list(name, text):
+        pattern, sep, label = part.partition("=")
+        if not sep or not pattern.strip() or not label.strip():
+            raise SettingsError(f"{name}: {part!r} is not GLOB=CLASS (e.g. demo*=demo)")
+        pairs.append((pattern.strip(), label.strip()))
+    return tuple(pairs)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One ``TESSERA_*`` environment variable."""
+
+    name: str
+    attr: str
+    """Where it goes: ``Settings`` attribute, or ``limits.x`` / ``workflows.x``."""
+    parse: Callable[[str, str], Any]
+    default: str
+    """The default as people read it (empty: unset)."""
+    help: str
+    example: str = ""
+    """What the env example sets, when it differs from the default."""
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "TESSERA_ENV",
+        "env",
+        _choice("development", "production"),
+        "development",
+        "production refuses to start without TESSERA_SECRET_KEY, logs JSON and lists no "
+        "tenants on the landing page.",
+        "production",
+    ),
+    Variable(
+        "TESSERA_DATA_DIR",
+        "data_dir",
+        _absolute,
+        "$XDG_DATA_HOME/tessera or ~/.local/share/tessera",
+        "Absolute folder for local state: the embedded SQLite database and broker, and the "
+        "signing key when none is configured. Never the working directory.",
+        "/var/lib/tessera",
+    ),
+    Variable(
+        "TESSERA_DATABASE_URL",
+        "database_url",
+        _text,
+        "sqlite:///$TESSERA_DATA_DIR/tessera.sqlite3",
+        "Control-plane database; it also picks the storage backend. sqlite:////abs/path: "
+        "one file per tenant beside it. postgresql://user:pass@host/db: one schema per "
+        "tenant.",
+        "postgresql://tessera:change-me@postgres:5432/tessera",
+    ),
+    Variable(
+        "TESSERA_SECRET_KEY",
+        "secret_key",
+        _text,
+        "",
+        "Signs access tokens; at least 32 bytes, the same in every process. Required in "
+        "production. Make one: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'.",
+        "change-me-" + "0" * 40,
+    ),
+    Variable(
+        "TESSERA_REDIS_URL",
+        "redis_url",
+        _text,
+        "",
+        "Redis for state shared by every process: rate limits, credential and principal "
+        "caches, invalidation messages. Unset: each process keeps its own.",
+        "redis://redis:6379/1",
+    ),
+    Variable(
+        "TESSERA_HOST",
+        "host",
+        _text,
+        "127.0.0.1",
+        "Interface tessera serve binds to (0.0.0.0 in a container).",
+        "0.0.0.0",
+    ),
+    Variable("TESSERA_PORT", "port", _positive, "8000", "Port tessera serve listens on."),
+    Variable(
+        "TESSERA_WEB_CONCURRENCY",
+        "web_concurrency",
+        _positive,
+        "1",
+        "Server processes tessera serve starts (uvicorn workers).",
+        "2",
+    ),
+    Variable(
+        "TESSERA_FORWARDED_ALLOW_IPS",
+        "forwarded_allow_ips",
+        _text,
+        "127.0.0.1",
+        "Comma-separated proxy addresses whose X-Forwarded-For/-Proto are trusted (* for "
+        "any, only behind a proxy you control).",
+        "*",
+    ),
+    Variable(
+        "TESSERA_APPS_DIR",
+        "apps_dir",
+        _path,
+        "this Tessera's apps/",
+        "Folder of installable packs offered by tessera app and the admin API.",
+    ),
+    Variable(
+        "TESSERA_CORS_ORIGINS",
+        "cors_origins",
+        _list,
+        "",
+        "Comma-separated origins (https://crm.example.com) browsers may call the API from. "
+        "Unset: CORS off.",
+    ),
+    Variable(
+        "TESSERA_CORS_HEADERS",
+        "cors_headers",
+        _list,
+        "authorization,content-type,x-request-id",
+        "Request headers those origins may send.",
+    ),
+    Variable(
+        "TESSERA_RATE_PER_MINUTE",
+        "rate_per_minute",
+        _int,
+        "600",
+        "Requests a minute per API token or signed-in user, counted across every process "
+        "when TESSERA_REDIS_URL is set (0: unlimited).",
+    ),
+    Variable(
+        "TESSERA_DEFAULT_PAGE_SIZE",
+        "limits.default_page_size",
+        _positive,
+        "100",
+        "Records a GraphQL list returns without first/last.",
+    ),
+    Variable(
+        "TESSERA_MAX_PAGE_SIZE", "limits.max_page_size", _positive, "1000", "Largest first/last."
+    ),
+    Variable(
+        "TESSERA_MAX_BULK_SIZE",
+        "limits.max_bulk_size",
+        _positive,
+        "500",
+        "Most records one bulk mutation may write.",
+    ),
+    Variable(
+        "TESSERA_MAX_DEPTH", "limits.max_depth", _positive, "12", "Deepest GraphQL selection."
+    ),
+    Variable(
+        "TESSERA_MAX_COST",
+        "limits.max_cost",
+        _positive,
+        "2000000",
+        "Most records a query may ask for (page sizes multiplied down each path).",
+    ),
+    Variable(
+        "TESSERA_BROKER_URL",
+        "workflows.broker_url",
+        _text,
+        "sqla+sqlite:///$TESSERA_DATA_DIR/broker.sqlite3",
+        "Celery broker for workflows: redis:// or amqp:// in production.",
+        "redis://redis:6379/0",
+    ),
+    Variable(
+        "TESSERA_WORKFLOW_QUEUE",
+        "workflows.queue",
+        _text,
+        "tessera",
+        "Celery queue (deployments sharing a broker need their own).",
+    ),
+    Variable(
+        "TESSERA_WORKFLOW_TICK",
+        "workflows.tick",
+        _float,
+        "2.0",
+        "Seconds between beat ticks (dispatch, schedules, timers, sweep).",
+    ),
+    Variable(
+        "TESSERA_WORKFLOW_FAN_OUT",
+        "workflows.fan_out",
+        _positive,
+        "8",
+        "Worker threads woken at most for one burst of new runs.",
+    ),
+    Variable(
+        "TESSERA_WORKFLOW_MAX_ATTEMPTS",
+        "workflows.max_attempts",
+        _positive,
+        "5",
+        "Attempts before a failing run goes to the dead-letter list.",
+    ),
+    Variable(
+        "TESSERA_WORKFLOW_RETRY_BASE",
+        "workflows.retry_base",
+        _float,
+        "2.0",
+        "Seconds before the first retry; doubled each time.",
+    ),
+    Variable(
+        "TESSERA_WORKFLOW_LEASE",
+        "workflows.lease",
+        _float,
+        "300",
+        "Seconds a worker holds a run before another may take it over.",
+    ),
+    Variable(
+        "TESSERA_WORKFLOW_TIMER_HORIZON",
+        "workflows.timer_horizon",
+        _float,
+        "604800",
+        "How far back (seconds) a date trigger still fires for a moment it missed.",
+    ),
+    Variable(
+        "TESSERA_EMAIL_URL",
+        "workflows.email_url",
+        _text,
+        "console://",
+        "E-mail backend: smtp://user:pass@host:587, smtps://..., file:///folder or console://.",
+    ),
+    Variable(
+        "TESSERA_EMAIL_FROM",
+        "workflows.email_from",
+        _text,
+        "Tessera <no-reply@tessera.local>",
+        "Sender of workflow e-mail.",
+    ),
+    Variable(
+        "TESSERA_OUTBOUND_ALLOW",
+        "outbound_allow",
+        _list,
+        "",
+        "Comma-separated hosts or networks (10.1.2.0/24) outbound webhooks may reach even "
+        "though they are loopback, private or link-local. Everything else internal is "
+        "refused.",
+    ),
+    Variable(
+        "TESSERA_OUTBOUND_TIMEOUT",
+        "outbound_timeout",
+        _float,
+        "10",
+        "Seconds an outbound webhook may take.",
+    ),
+    Variable(
+        "TESSERA_LOG_FORMAT",
+        "log_format",
+        _choice("json", "text"),
+        "json in production, text otherwise",
+        "Log lines as JSON objects (with request_id, tenant, run) or as text.",
+    ),
+    Variable(
+        "TESSERA_LOG_LEVEL",
+        "log_level",
+        _choice("debug", "info", "warning", "error"),
+        "info",
+        "Least severe log level written.",
+    ),
+    Variable(
+        "TESSERA_METRICS",
+        "metrics",
+        _bool,
+        "true",
+        "Serve Prometheus metrics at /metrics.",
+    ),
+    Variable(
+        "TESSERA_TENANT_CLASSES",
+        "tenant_classes",
+        _classes,
+        "",
+        "Comma-separated GLOB=CLASS pairs for the metrics' tenant_class label "
+        "(vip_*=enterprise,demo*=demo); other tenants are class default.",
+    ),
+    Variable(
+        "TESSERA_INVALIDATION_POLL",
+        "invalidation_poll",
+        _float,
+        "2.0",
+        "Seconds between registry checks for metadata changed by other processes, used "
+        "when no push channel is connected (with one: 30 s, as a fallback).",
+    ),
+    Variable(
+        "TESSERA_CLOCK_OFFSET",
+        "clock_offset",
+        _float,
+        "0",
+        "Seconds added to the workflow engine's clock, to try date and schedule triggers "
+        "in staging. Refused in production.",
+    ),
+)
+
+
+def env_example() -> str:
+    """Return ``platform/tessera.env.example``: every variable, set for production."""
+    lines = [
+        "# Tessera settings for a production deployment. Generated from runtime/settings.py",
+        "# (tessera settings --env); docs/operations.md explains each one.",
+        "# Replace every change-me. Commented lines show the default.",
+        "",
+    ]
+    for v in VARIABLES:
+        lines.append(f"# {v.help}")
+        if v.example:
+            lines.append(f"{v.name}={v.example}")
+        else:
+            lines.append(f"# {v.name}={v.default}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def markdown_table() -> str:
+    """Return the settings reference table of docs/operations.md."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for v in VARIABLES:
+        default = f"`{v.default}`" if v.default else "unset"
+        meaning = v.help.replace("|", "\\|")
+        rows.append(f"| `{v.name}` | {default} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+def new_secret_key() -> str:
+    """Return a fresh signing key (what the production error tells people to make)."""
+    return secrets.token_urlsafe(48)

@@ -139,6 +139,9 @@ class Membership(Base):
     """JSON list of permission set names held in addition to the role's."""
     tenant_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    """The user this member reports to (approvals to "the owner's manager"); None: the
+    single member of the role above, if there is exactly one."""
 
 
 class RefreshToken(Base):
@@ -197,3 +200,14 @@ class AuditEntry(Base):
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="{}")
     """JSON object with the event's particulars."""
+
+
+class Heartbeat(Base):
+    """The last sign of life of a process kind (``beat``, ``tick``), for /ready and
+    metrics: a dead or missing beat shows as an old ``at``."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[str] = mapped_column(Text, default="{}")

@@ -175,6 +175,11 @@ def register(
         default=None,
         help="May (or may no longer) manage the tenant's metadata and users.",
     )
+    @click.option(
+        "--manager",
+        help="E-mail of the member they report to (approvals to the owner's manager).",
+    )
+    @click.option("--no-manager", is_flag=True, help="They report to nobody.")
     @json_option
     @pass_context
     @reports_errors
@@ -187,6 +192,8 @@ def register(
         sets: tuple[str, ...],
         no_permission_sets: bool,
         tenant_admin: bool | None,
+        manager: str | None,
+        no_manager: bool,
         as_json: bool,
     ) -> None:
         """Make EMAIL a member of a tenant, or change their membership.
@@ -197,6 +204,11 @@ def register(
             raise click.UsageError("give --role or --no-role, not both")
         if sets and no_permission_sets:
             raise click.UsageError("give --permission-set or --no-permission-sets, not both")
+        if manager and no_manager:
+            raise click.UsageError("give --manager or --no-manager, not both")
+        boss: dict[str, Any] = {"manager": None} if no_manager else {}
+        if manager:
+            boss = {"manager": manager}
         identity = ctx.identity
         current = identity.membership(tenant, identity.user(email).id)
         roles, known_sets = _known(ctx, tenant)
@@ -221,6 +233,7 @@ def register(
             actor=_actor(),
             known_roles=roles,
             known_sets=known_sets,
+            **boss,
         )
         if as_json:
             output.emit_json(member.to_dict())

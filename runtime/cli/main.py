@@ -46,7 +46,7 @@ class Context:
     @property
     def identity(self) -> Identity:
         if self._identity is None:
-            secret = load_secret(self.settings.secret_key, self.settings.data_dir)
+            secret = load_secret(self.settings)
             self._identity = Identity(self.service.backend, secret)
         return self._identity
 

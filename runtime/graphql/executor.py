@@ -100,6 +100,8 @@ class Request:
     hooks: Any = None
     """AutomationHooks (runtime/graphql/automation.py): members for approvals, and what to
     do after a commit (start runs, wake the dispatcher). None: nothing after commits."""
+    request_id: str | None = None
+    """Carried into the outbox events the request's writes append."""
 
 
 def error_json(
@@ -169,6 +171,7 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
         limits=api.limits,
         principal=request.principal,
         today=dt.datetime.now(ZoneInfo(request.timezone)).date(),
+        request_id=request.request_id,
     )
     root_type = (
         api.schema.mutation_type

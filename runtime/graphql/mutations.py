@@ -68,7 +68,7 @@ class Writer:
         self.table: Table = ctx.shape.table(s.name, schema, conn.dialect.name)
         self.schema = schema
         self.timezone = timezone
-        self.today = dt.datetime.now(ZoneInfo(timezone)).date()
+        self.today = ctx.today or dt.datetime.now(ZoneInfo(timezone)).date()
         self.rules = RuleCheck(ctx.shape, s, conn, schema, self.today, ctx.principal)
         self.before_save = before_save_workflows(self.model, s.name)
         self.events = 0
@@ -382,6 +382,7 @@ class Writer:
                 created_at=dt.datetime.now(dt.UTC),
                 run_id=self.origin[0] if self.origin else None,
                 depth=self.origin[1] if self.origin else 0,
+                request_id=self.ctx.request_id,
             )
         )
         self.events += 1

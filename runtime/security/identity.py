@@ -35,6 +35,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from metadata.registry.models import ApiToken, Membership, RefreshToken, Tenant, User, utcnow
 from metadata.registry.store import Registry, RegistryError, TenantInfo
 from runtime.security import audit
+from runtime.settings import Settings, SettingsError
 from runtime.storage.backends import Backend
 
 _users = User.__table__
@@ -110,6 +111,8 @@ class MemberInfo:
     role: str | None
     permission_sets: tuple[str, ...]
     tenant_admin: bool
+    manager_id: uuid.UUID | None = None
+    """Who this member reports to (approvals to "the owner's manager")."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +121,7 @@ class MemberInfo:
             "role": self.role,
             "permission_sets": list(self.permission_sets),
             "tenant_admin": self.tenant_admin,
+            "manager_id": str(self.manager_id) if self.manager_id else None,
         }
 
 
@@ -172,6 +176,10 @@ class Caller:
     def rate_key(self) -> str:
         """Return the key request rates are counted under: the token or the user."""
         return f"token:{self.token_id}" if self.token_id else f"user:{self.user_id}"
+
+
+#: ``set_membership(manager=...)`` left out: keep the member's manager as it is.
+UNCHANGED: Any = object()
 
 
 class Identity:
@@ -341,11 +349,13 @@ class Identity:
         actor: str = "cli",
         known_roles: set[str] | None = None,
         known_sets: set[str] | None = None,
+        manager: Any = UNCHANGED,
     ) -> MemberInfo:
         """Add ``email`` to ``tenant`` or change their role, sets and admin flag.
 
         ``known_roles``/``known_sets`` (from the tenant's active metadata) make a wrong
-        name an error instead of a membership that grants nothing.
+        name an error instead of a membership that grants nothing. ``manager`` is the
+        e-mail of the member they report to (None: nobody; left out: unchanged).
         """
         sets = sorted(set(permission_sets or ()))
         if known_roles is not None and role is not None and role not in known_roles:
@@ -362,13 +372,15 @@ class Identity:
         with self.backend.begin_control() as conn:
             info = Registry(conn).get_tenant(tenant)
             user = self._user(conn, email)
-            values = {
+            values: dict[str, Any] = {
                 "role": role,
                 "permission_sets": json.dumps(sets),
                 "tenant_admin": tenant_admin,
             }
+            if manager is not UNCHANGED:
+                values["manager_id"] = self._manager_id(conn, info, user, manager)
             existing = conn.execute(
-                select(_members.c.id).where(
+                select(_members.c.id, _members.c.manager_id).where(
                     _members.c.tenant_id == info.id, _members.c.user_id == user.id
                 )
             ).first()
@@ -393,9 +405,30 @@ class Identity:
                 role=role,
                 permission_sets=sets,
                 tenant_admin=tenant_admin,
+                **({"manager": manager} if manager is not UNCHANGED else {}),
             )
         self._changed(tenant)
-        return MemberInfo(tenant, user, role, tuple(sets), tenant_admin)
+        manager_id = values.get("manager_id", existing.manager_id if existing else None)
+        return MemberInfo(tenant, user, role, tuple(sets), tenant_admin, manager_id)
+
+    def _manager_id(
+        self, conn: Connection, info: TenantInfo, user: UserInfo, manager: str | None
+    ) -> uuid.UUID | None:
+        if manager is None:
+            return None
+        boss = self._user(conn, manager)
+        if boss.id == user.id:
+            raise IdentityError(f"{user.email} cannot be their own manager")
+        member = conn.execute(
+            select(_members.c.id).where(
+                _members.c.tenant_id == info.id, _members.c.user_id == boss.id
+            )
+        ).first()
+        if member is None:
+            raise IdentityError(
+                f"{boss.email} is not a member of tenant {info.name!r}; add them first"
+            )
+        return boss.id
 
     def remove_membership(self, tenant: str, email: str, *, actor: str = "cli") -> None:
         with self.backend.begin_control() as conn:
@@ -451,7 +484,12 @@ class Identity:
     def _member(self, tenant: str, row: Any) -> MemberInfo:
         user = UserInfo(row.user_id, row.email, row.display_name, row.platform_admin, row.active)
         return MemberInfo(
-            tenant, user, row.role, tuple(json.loads(row.permission_sets)), row.tenant_admin
+            tenant,
+            user,
+            row.role,
+            tuple(json.loads(row.permission_sets)),
+            row.tenant_admin,
+            row.manager_id,
         )
 
     def _tenants_of(self, conn: Connection, user_id: uuid.UUID) -> list[str]:
@@ -832,25 +870,23 @@ class Identity:
 MIN_SECRET_BYTES = 32
 
 
-def load_secret(configured: str | None, data_dir: Any) -> bytes:
-    """Return the signing secret: the configured one, else one kept in ``data_dir``.
+def load_secret(settings: Settings) -> bytes:
+    """Return the signing secret: the configured one, else one kept in the data folder.
 
-    Several server processes must share one secret: set ``TESSERA_SECRET_KEY`` for them.
+    Several processes must share one secret: set ``TESSERA_SECRET_KEY`` for them
+    (production refuses to start without it, see ``Settings.check``).
     """
-    if configured:
-        key = configured.encode()
+    if settings.secret_key:
+        key = settings.secret_key.encode()
         if len(key) < MIN_SECRET_BYTES:
             # HS256 with a short key can be brute-forced offline from any one token.
-            raise ValueError(
+            raise SettingsError(
                 f"TESSERA_SECRET_KEY is {len(key)} bytes; use at least {MIN_SECRET_BYTES} "
                 "random bytes (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return key
-    from pathlib import Path
-
-    path = Path(data_dir) / "secret.key"
+    path = settings.writable_data_dir() / "secret.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(48))
     return path.read_text().strip().encode()

@@ -82,7 +82,7 @@ def create_app(
         service = TenantService(backend)
 
     apis = ActiveApis(service, SchemaCache(limits=settings.limits))
-    identity = Identity(service.backend, load_secret(settings.secret_key, settings.data_dir))
+    identity = Identity(service.backend, load_secret(settings))
     principals = Principals(service, identity)
     limiter = RateLimiter(settings.rate_per_minute)
     # Wakes the workflow dispatcher after commits; sending is best effort (the beat

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -72,6 +73,8 @@ class MemberChange(Struct, forbid_unknown_fields=True):
     role: str | None = None
     permission_sets: list[str] = []
     tenant_admin: bool = False
+    manager: str | msgspec.UnsetType | None = msgspec.UNSET
+    """E-mail of the member this one reports to (null: nobody; absent: unchanged)."""
 
 
 class TokenCreate(Struct, forbid_unknown_fields=True):
@@ -182,6 +185,7 @@ class MemberController(Controller):
             actor=request.state.actor,
             known_roles=roles,
             known_sets=sets,
+            **({} if data.manager is msgspec.UNSET else {"manager": data.manager}),
         )
         return member.to_dict()
 

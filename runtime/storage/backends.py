@@ -17,12 +17,12 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select
 from sqlalchemy.engine import URL
 
 from metadata.registry import migrate
 from metadata.registry.models import SCHEMA
-from runtime.settings import Settings
+from runtime.settings import Settings, SettingsError
 from runtime.storage import naming
 from runtime.storage.tables import system_tables
 
@@ -118,12 +118,13 @@ class Backend(ABC):
         self.control.dispose()
 
     def upgrade_storage(self, tenant: str, conn: Connection | None = None) -> None:
-        """Create platform tables a tenant made by an older release lacks (idempotent)."""
+        """Create the platform tables and columns a tenant made by an older release lacks
+        (idempotent)."""
         if conn is not None:
-            system_tables(self.schema(tenant)).create_all(conn, checkfirst=True)
+            _upgrade_system_tables(conn, self.schema(tenant))
             return
         with self.begin_tenant(tenant) as own:
-            system_tables(self.schema(tenant)).create_all(own, checkfirst=True)
+            _upgrade_system_tables(own, self.schema(tenant))
 
     def _create_system_tables(self, conn: Connection, tenant: str) -> None:
         metadata = system_tables(self.schema(tenant))
@@ -133,6 +134,29 @@ class Backend(ABC):
             state.insert(),
             [{"key": "metadata_hash", "value": ""}, {"key": "metadata_version", "value": "0"}],
         )
+
+
+#: Platform columns added after their table first shipped: (table, column). Each is
+#: nullable, so adding it to a tenant made by an older release is a metadata-only ALTER.
+ADDED_COLUMNS = (
+    (naming.OUTBOX_TABLE, "request_id"),
+    ("_tessera_runs", "request_id"),
+)
+
+
+def _upgrade_system_tables(conn: Connection, schema: str | None) -> None:
+    metadata = system_tables(schema)
+    metadata.create_all(conn, checkfirst=True)
+    inspector = inspect(conn)
+    for table_name, column_name in ADDED_COLUMNS:
+        present = {c["name"] for c in inspector.get_columns(table_name, schema=schema)}
+        if column_name in present:
+            continue
+        table = metadata.tables[_qualified(schema, table_name)]
+        column = table.c[column_name]
+        kind = column.type.compile(dialect=conn.dialect)
+        target = f'"{schema}"."{table_name}"' if schema else f'"{table_name}"'
+        conn.exec_driver_sql(f'ALTER TABLE {target} ADD COLUMN "{column_name}" {kind}')
 
 
 def _qualified(schema: str | None, name: str) -> str:
@@ -274,7 +298,16 @@ def make_backend(settings: Settings) -> Backend:
         if not url.database or url.database == ":memory:":
             raise ValueError("SQLite needs a file path: sqlite:///path/to/tessera.sqlite3")
         path = Path(url.database).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not os.access(path.parent, os.W_OK):
+                raise PermissionError(13, "permission denied")
+        except OSError as exc:
+            raise SettingsError(
+                f"the SQLite database folder {path.parent} cannot be written: "
+                f"{exc.strerror or exc}. Set TESSERA_DATA_DIR (or TESSERA_DATABASE_URL) to a "
+                "folder this user owns"
+            ) from None
         return SqliteBackend(path, cache_size=settings.sqlite_engine_cache)
     if url.get_backend_name() == "postgresql":
         return PostgresBackend(url)

@@ -124,12 +124,15 @@ def insert_records(
 
 
 def read_record(
-    conn: Connection, table: Table, record_id: Any, *, live: bool = True
+    conn: Connection, table: Table, record_id: Any, *, live: bool = True, lock: bool = False
 ) -> dict[str, Any] | None:
     """Return one record's stored columns by id, or None if it does not exist (or, when
-    ``live``, is in the recycle bin)."""
+    ``live``, is in the recycle bin). ``lock``: hold the row until the transaction ends
+    (FOR UPDATE; SQLite's write transaction already excludes other writers)."""
     query = select(table).where(table.c.id == record_id)
     if live:
         query = query.where(table.c.deleted_at.is_(None))
+    if lock:
+        query = query.with_for_update()
     row = conn.execute(query).first()
     return dict(row._mapping) if row is not None else None

@@ -312,6 +312,8 @@ def system_tables(schema: str | None) -> MetaData:
         # Writes made by a workflow run carry it, so the dispatcher can stop loops.
         Column("run_id", GUID),
         Column("depth", Integer, nullable=False, server_default="0"),
+        # The API request that made the write, so its runs log under the same id.
+        Column("request_id", String(64)),
     )
     Index(
         "ix__tessera_outbox__pending",

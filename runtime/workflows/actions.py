@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select
 
@@ -87,6 +88,8 @@ class RunScope:
     """Reads the tenant's members (a control-plane query): only assignment, recipients and
     approvals need them, so most runs never call it."""
     payload: dict[str, Any] = field(default_factory=dict)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    """The engine's clock when the run started (tests set it)."""
 
     @functools.cached_property
     def directory(self) -> Directory:
@@ -102,9 +105,7 @@ class RunScope:
 
     @property
     def today(self) -> dt.date:
-        from zoneinfo import ZoneInfo
-
-        return dt.datetime.now(ZoneInfo(self.timezone)).date()
+        return self.now.astimezone(ZoneInfo(self.timezone)).date()
 
     def writer(self, conn: Connection, obj: str) -> Writer:
         ctx = Context(
@@ -116,14 +117,19 @@ class RunScope:
             limits=self.api.limits,
             principal=Principal.system(self.tenant, actor=f"workflow:{self.run.workflow}"),
             today=self.today,
+            request_id=getattr(self.run, "request_id", None),
         )
         s = self.api.shape.objects[obj]
         return Writer(
             ctx, conn, s, self.schema, self.timezone, origin=(self.run.id, self.run.depth + 1)
         )
 
-    def read(self, conn: Connection, obj: str, record_id: Any) -> dict[str, Any] | None:
-        return read_record(conn, self.shape.table(obj, self.schema, self.dialect), record_id)
+    def read(
+        self, conn: Connection, obj: str, record_id: Any, *, lock: bool = False
+    ) -> dict[str, Any] | None:
+        return read_record(
+            conn, self.shape.table(obj, self.schema, self.dialect), record_id, lock=lock
+        )
 
     def scope(self, conn: Connection, record: Mapping[str, Any]) -> Scope:
         return Scope(record=record, today=self.today, load=lambda obj, i: self.read(conn, obj, i))
@@ -175,7 +181,10 @@ def perform(
             assert obj is not None and record is not None
             target = model.objects[obj].fields[o["on"]].target
             assert target is not None
-            other = rs.read(conn, target, record.get(o["on"])) if record.get(o["on"]) else None
+            # Locked: concurrent runs add to the same record, each to the value the one
+            # before it wrote (a plain read here lost 130 of 200 points to races).
+            linked = record.get(o["on"])
+            other = rs.read(conn, target, linked, lock=True) if linked else None
             if other is None:
                 return {"skipped": f"{o['on']} is empty or deleted"}
             f = model.objects[target].fields[o["field"]]

@@ -107,6 +107,41 @@ def submit(
     return approval_id
 
 
+def _manager_of(
+    model: Model, directory: Directory, step: str, obj: str, record: dict[str, Any]
+) -> Any:
+    """Return the record owner's own manager: the member they report to, or else the
+    one member of the role above theirs. Several members in that role (two teams under
+    one manager role) is refused rather than guessed: each would see every rep's
+    approvals."""
+    owner = directory.by_id(record.get("owner"))
+    where = f"step {step} goes to the owner's manager, but the owner of {obj} {record['id']}"
+    if owner is None:
+        raise ApprovalError(f"{where} is not a member", "NO_APPROVER")
+    if owner.manager_id is not None:
+        boss = directory.by_id(owner.manager_id)
+        if boss is None or not boss.user.active:
+            raise ApprovalError(
+                f"{where} ({owner.user.email}) reports to someone who is no longer an active "
+                "member",
+                "NO_APPROVER",
+            )
+        return boss
+    role = model.security.roles.get(owner.role) if owner.role else None
+    managers = directory.in_role(role.reports_to) if role and role.reports_to else []
+    if len(managers) == 1:
+        return managers[0]
+    if not managers:
+        raise ApprovalError(f"{where} ({owner.user.email}) has none", "NO_APPROVER")
+    names = ", ".join(m.user.email for m in managers)
+    raise ApprovalError(
+        f"{where} ({owner.user.email}) has no manager set, and role "
+        f"{role.reports_to if role else ''} has {len(managers)} members ({names}); set who "
+        f"they report to: tessera user grant TENANT {owner.user.email} --manager EMAIL",
+        "NO_APPROVER",
+    )
+
+
 def _open_step(
     conn: Connection,
     model: Model,
@@ -129,18 +164,9 @@ def _open_step(
             tasks.append({"role": approver.role})
             told += [m.user.id for m in directory.in_role(approver.role)]
         else:
-            owner = directory.by_id(record.get("owner"))
-            boss = model.security.roles.get(owner.role) if owner and owner.role else None
-            managers = directory.in_role(boss.reports_to) if boss and boss.reports_to else []
-            if not managers:
-                raise ApprovalError(
-                    f"step {step.name} goes to the owner's manager, but the owner of "
-                    f"{process.object} {record['id']} has none",
-                    "NO_APPROVER",
-                )
-            for m in managers:
-                tasks.append({"user_id": m.user.id})
-                told.append(m.user.id)
+            manager = _manager_of(model, directory, step.name, process.object, record)
+            tasks.append({"user_id": manager.user.id})
+            told.append(manager.user.id)
     now = _now()
     conn.execute(
         insert(system_table(schema, APPROVAL_TASKS)),
@@ -208,10 +234,13 @@ def decide(
     the outcome run if the approval is now settled."""
     tasks = system_table(schema, APPROVAL_TASKS)
     approvals = system_table(schema, APPROVALS)
-    query = select(tasks).where(tasks.c.id == task_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    task = conn.execute(query).first()
+    # Lock the approval first, then the task (the order recall uses too): two approvers
+    # of an "all" step deciding at once must not each see the other still pending and
+    # leave the approval stuck.
+    approval_id = conn.execute(select(tasks.c.approval_id).where(tasks.c.id == task_id)).scalar()
+    if approval_id is not None:
+        conn.execute(select(approvals.c.id).where(approvals.c.id == approval_id).with_for_update())
+    task = conn.execute(select(tasks).where(tasks.c.id == task_id).with_for_update()).first()
     if task is None or not (
         (task.user_id is not None and str(task.user_id) == str(user_id))
         or (task.role is not None and task.role == role)
@@ -265,7 +294,9 @@ def recall(
     """Withdraw a pending approval (its submitter or a tenant admin); return the run of
     the recall actions, if any."""
     approvals = system_table(schema, APPROVALS)
-    approval = conn.execute(select(approvals).where(approvals.c.id == approval_id)).first()
+    approval = conn.execute(
+        select(approvals).where(approvals.c.id == approval_id).with_for_update()
+    ).first()
     if approval is None:
         raise ApprovalError(f"there is no approval {approval_id}", "NOT_FOUND")
     if not admin and str(approval.submitted_by) != str(user_id):

@@ -31,16 +31,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from metadata.automation import Action, Workflow, duration_seconds
 from metadata.cron import parse_cron
 from metadata.expressions.checker import BOOLEAN
 from metadata.model import Model
+from runtime.clock import Clock, SystemClock
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.graphql.cache import ActiveApis
+from runtime.observability import heartbeats
 from runtime.security.identity import Identity
 from runtime.settings import WorkflowSettings
 from runtime.storage import naming
@@ -61,6 +64,10 @@ log = logging.getLogger(__name__)
 DRAIN_RUNS = 200
 DRAIN_SECONDS = 10.0
 
+#: How far apart the clocks of servers (which stamp updated_at) and the beat may be;
+#: records changed this long before the last timer scan are looked at again.
+TIMER_CLOCK_SKEW = dt.timedelta(minutes=5)
+
 
 @dataclass
 class Drained:
@@ -70,10 +77,6 @@ class Drained:
     statuses: Counter[str] = field(default_factory=Counter)
     retry_in: float | None = None
     """Seconds until the earliest retry it scheduled."""
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _typed_value(field: Any, value: Any) -> Any:
@@ -105,12 +108,22 @@ class Engine:
         identity: Identity,
         settings: WorkflowSettings,
         wake: Callable[[str, float], None],
+        clock: Clock | None = None,
     ) -> None:
         self.service, self.apis, self.identity = service, apis, identity
         self.backend = service.backend
         self.settings = settings
         self.wake = wake
         """Asks Celery for a worker to drain a tenant's ready runs: (tenant, in seconds)."""
+        self.clock: Clock = clock or SystemClock()
+        """Every moment the engine judges by (due dates, schedules, leases, retries)."""
+
+    def _now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def today(self, timezone: str) -> dt.date:
+        """Return the date in ``timezone`` by the engine's clock."""
+        return self._now().astimezone(ZoneInfo(timezone)).date()
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -136,7 +149,8 @@ class Engine:
 
     def dispatch(self, tenant: str) -> int:
         """Turn the tenant's pending outbox events into runs; return how many runs."""
-        api = self._api(tenant)[0]
+        api, timezone = self._api(tenant)
+        today = self.today(timezone)
         model = api.shape.complete
         schema = self._schema(tenant)
         outbox = system_table(schema, naming.OUTBOX_TABLE)
@@ -170,7 +184,7 @@ class Engine:
                         )
                         continue
                     record = current.get((event.object, event.record_id))
-                    if not self._matches(conn, api, schema, w, event, record):
+                    if not self._matches(conn, api, schema, w, event, record, today):
                         continue
                     run_id = create_run(
                         conn,
@@ -184,13 +198,15 @@ class Engine:
                         payload={"event": event.kind, "changes": json.loads(event.changes)},
                         depth=event.depth,
                         event_id=event.id,
+                        now=self._now(),
+                        request_id=getattr(event, "request_id", None),
                     )
                     if run_id is not None:
                         made.append(run_id)
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_([e.id for e in events]))
-                .values(dispatched_at=_now())
+                .values(dispatched_at=self._now())
             )
         self._wake_for(tenant, len(made))
         return len(made)
@@ -232,6 +248,7 @@ class Engine:
         w: Workflow,
         event: Any,
         current: dict[str, Any] | None,
+        today: dt.date,
     ) -> bool:
         """Whether ``event`` meets ``w``'s condition, judged on the record as the event
         left it (its new values) against the values before it (ISCHANGED, PRIORVALUE)."""
@@ -250,7 +267,7 @@ class Engine:
         typed = api.shape.typed(w.trigger.condition, event.object, expect=BOOLEAN, prior=True)
         scope = Scope(
             record=after,
-            today=dt.date.today(),
+            today=today,
             load=lambda o, i: read_record(conn, api.shape.table(o, schema, conn.dialect.name), i),
             prior=None if event.kind == "created" else before,
         )
@@ -303,7 +320,7 @@ class Engine:
         the steps already done, or None if no run is ready. One transaction."""
         schema = self._schema(tenant)
         runs, steps = system_table(schema, RUNS), system_table(schema, STEPS)
-        now = _now()
+        now = self._now()
         with self.backend.begin_tenant(tenant) as conn:
             for ready in self._ready(schema, now):
                 pick = select(runs.c.id).where(ready).order_by(runs.c.created_at).limit(1)
@@ -359,6 +376,7 @@ class Engine:
             run=run,
             members=lambda: self.identity.members(tenant),
             payload=json.loads(run.payload or "{}"),
+            now=self._now(),
         )
         todo = [p for p in range(len(actions)) if p not in done]
         if not todo:
@@ -382,7 +400,7 @@ class Engine:
         conn.execute(
             update(runs)
             .where(runs.c.id == run_id)
-            .values(lease_until=_now() + dt.timedelta(seconds=self.settings.lease))
+            .values(lease_until=self._now() + dt.timedelta(seconds=self.settings.lease))
         )
 
     def _step(
@@ -392,7 +410,11 @@ class Engine:
         record_id = rs.run.record_id
         if action.kind in act.DATABASE_ACTIONS:
             with self.backend.begin_tenant(tenant) as conn:
-                record = rs.read(conn, obj, record_id) if obj and record_id else None
+                # Locked (FOR UPDATE on PostgreSQL; SQLite's writer lock already holds
+                # the file): score, tags and updates read the record and write a value
+                # computed from it, and concurrent runs on one record must queue, not
+                # overwrite each other.
+                record = rs.read(conn, obj, record_id, lock=True) if obj and record_id else None
                 if record is None and record_id is not None and obj:
                     status, detail = "skipped", {"reason": "the record is deleted"}
                 else:
@@ -463,7 +485,7 @@ class Engine:
             "attempts": 1,
             "detail": json.dumps(detail, default=str, ensure_ascii=False) if detail else None,
             "error": error,
-            "finished_at": _now(),
+            "finished_at": self._now(),
         }
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(steps).values(values)
@@ -504,7 +526,7 @@ class Engine:
                     status="failed",
                     error=error,
                     lease_until=None,
-                    next_attempt_at=_now() + dt.timedelta(seconds=countdown),
+                    next_attempt_at=self._now() + dt.timedelta(seconds=countdown),
                 )
             )
         return "failed", countdown
@@ -516,7 +538,7 @@ class Engine:
         conn.execute(
             update(runs)
             .where(runs.c.id == run_id)
-            .values(status=status, error=error, finished_at=_now(), lease_until=None)
+            .values(status=status, error=error, finished_at=self._now(), lease_until=None)
         )
 
     def _finish(self, tenant: str, run: Any, status: str, error: str | None) -> str:
@@ -527,42 +549,117 @@ class Engine:
     # -- time, schedules, sweeping -------------------------------------------------------
 
     def scan_timers(self, tenant: str, now: dt.datetime | None = None) -> int:
-        """Create runs for records whose moment (date field + offset) has come."""
-        now = now or _now()
-        api = self._api(tenant)[0]
+        """Create runs for records whose moment (date field + offset) has come.
+
+        Each time workflow keeps a cursor: the moment up to which records have been
+        scanned, and the wall-clock time of that scan. A scan reads, in pages ordered by
+        (moment, id), the records that came due since the cursor, then the records changed
+        since the last scan whose moment is already past (a date moved back, a condition
+        that became true). So every due record is looked at once, however many there
+        are, and records already handled are not read again: a fixed-size batch of the
+        oldest due records, which fired and stayed due, once stalled the scan.
+        """
+        now = now or self._now()
+        api, timezone = self._api(tenant)
+        made = 0
+        for w in api.shape.complete.automation.triggered_by("time"):
+            made += self._scan_timer(tenant, api, ZoneInfo(timezone), w, now)
+        return made
+
+    def _scan_timer(
+        self, tenant: str, api: Any, tz: dt.tzinfo, w: Workflow, now: dt.datetime
+    ) -> int:
+        assert w.object is not None and w.trigger.field is not None
         model = api.shape.complete
+        f = model.objects[w.object].fields[w.trigger.field]
         schema = self._schema(tenant)
-        made: list[uuid.UUID] = []
-        for w in model.automation.triggered_by("time"):
-            assert w.object is not None and w.trigger.field is not None
-            f = model.objects[w.object].fields[w.trigger.field]
-            due = now - dt.timedelta(seconds=duration_seconds(w.trigger.offset))
-            oldest = due - dt.timedelta(seconds=self.settings.timer_horizon)
-            condition = (
-                api.shape.typed(w.trigger.condition, w.object, expect=BOOLEAN)
-                if w.trigger.condition
-                else None
+        cursors = system_table(schema, CURSORS)
+        key = f"timer:{w.name}:{f.name}:{w.trigger.offset}"
+        due = now - dt.timedelta(seconds=duration_seconds(w.trigger.offset))
+        oldest = due - dt.timedelta(seconds=self.settings.timer_horizon)
+
+        def bound(moment: dt.datetime) -> Any:
+            # A date's moment is the start of that day where the tenant is.
+            return moment.astimezone(tz).date() if f.type == "date" else moment
+
+        condition = (
+            api.shape.typed(w.trigger.condition, w.object, expect=BOOLEAN)
+            if w.trigger.condition
+            else None
+        )
+        with self.backend.read_tenant(tenant) as conn:
+            saved = conn.execute(select(cursors.c.value).where(cursors.c.key == key)).scalar()
+        cursor = json.loads(saved) if saved else None
+        # The wall clock, not the engine's: updated_at is written by servers on theirs.
+        scanned_at = dt.datetime.now(dt.UTC)
+        made = 0
+        low = bound(max(oldest, dt.datetime.fromisoformat(cursor["due"]))) if cursor else None
+        high = bound(due)
+        if low is None or low < high:
+            made += self._timer_pages(
+                tenant, api, w, f, condition, now, tz, bound(oldest), low, high
             )
+        if cursor:
+            # Records changed since the last scan whose moment had already passed then.
+            since = dt.datetime.fromisoformat(cursor["scanned_at"]) - TIMER_CLOCK_SKEW
+            made += self._timer_pages(
+                tenant, api, w, f, condition, now, tz, bound(oldest), None, low or high, since
+            )
+        value = json.dumps({"due": due.isoformat(), "scanned_at": scanned_at.isoformat()})
+        with self.backend.begin_tenant(tenant) as conn:
+            changed = conn.execute(
+                update(cursors).where(cursors.c.key == key).values(value=value)
+            ).rowcount
+            if not changed:
+                conn.execute(insert(cursors).values(key=key, value=value))
+        return made
+
+    def _timer_pages(
+        self,
+        tenant: str,
+        api: Any,
+        w: Workflow,
+        f: Any,
+        condition: Any,
+        now: dt.datetime,
+        tz: dt.tzinfo,
+        oldest: Any,
+        low: Any,
+        high: Any,
+        changed_since: dt.datetime | None = None,
+    ) -> int:
+        """Create runs for every record with ``oldest < moment``, ``low < moment <= high``
+        (``low`` None: no lower bound beyond ``oldest``) and, if given, changed since
+        ``changed_since``; one transaction per page of ``batch`` records."""
+        schema = self._schema(tenant)
+        made = 0
+        after: tuple[Any, Any] | None = None
+        today = now.astimezone(tz).date()
+        while True:
+            page: list[uuid.UUID] = []
             with self.backend.begin_tenant(tenant) as conn:
                 table = api.shape.table(w.object, schema, conn.dialect.name)
                 column = table.c[f.name]
-                if f.type == "date":
-                    bounds = (column <= due.date(), column > oldest.date())
-                else:
-                    bounds = (column <= due, column > oldest)
+                where = [table.c.deleted_at.is_(None), column > oldest, column <= high]
+                if low is not None:
+                    where.append(column > low)
+                if changed_since is not None:
+                    where.append(table.c.updated_at >= changed_since)
+                if after is not None:
+                    where.append(tuple_(column, table.c.id) > tuple_(*after))
                 rows = conn.execute(
                     select(table)
-                    .where(table.c.deleted_at.is_(None), *bounds)
+                    .where(*where)
+                    .order_by(column, table.c.id)
                     .limit(self.settings.batch)
                 ).all()
                 for row in rows:
                     record = dict(row._mapping)
                     moment = record[f.name]
-                    dedupe = f"t:{w.name}:{record['id']}:{moment.isoformat()}"
                     if condition is not None:
                         scope = Scope(
                             record=record,
-                            today=now.date(),
+                            today=today,
                             load=lambda o, i, c=conn: read_record(
                                 c, api.shape.table(o, schema, c.dialect.name), i
                             ),
@@ -574,21 +671,31 @@ class Engine:
                         schema,
                         workflow=w.name,
                         cause="time",
-                        dedupe=dedupe,
+                        dedupe=f"t:{w.name}:{record['id']}:{moment.isoformat()}",
                         obj=w.object,
                         record_id=record["id"],
                         payload={"field": f.name, "moment": moment.isoformat()},
+                        now=now,
                     )
                     if run_id is not None:
-                        made.append(run_id)
-        self._wake_for(tenant, len(made))
-        return len(made)
+                        page.append(run_id)
+            # Each page's runs start as soon as it commits, while later pages are read.
+            self._wake_for(tenant, len(page))
+            made += len(page)
+            if len(rows) < self.settings.batch:
+                break
+            last = rows[-1]._mapping
+            after = (last[f.name], last["id"])
+        return made
 
     def fire_schedules(self, tenant: str, now: dt.datetime | None = None) -> int:
-        """Create a run for each cron workflow whose next time has come (missed times
-        while no worker ran are fired once, not once each)."""
-        now = now or _now()
-        model = self.model(tenant)
+        """Create a run for each cron workflow whose next time has come, reading the cron
+        in the tenant's time zone (missed times while no worker ran are fired once, not
+        once each)."""
+        now = now or self._now()
+        api, timezone = self._api(tenant)
+        tz = ZoneInfo(timezone)
+        model = api.shape.complete
         schema = self._schema(tenant)
         cursors = system_table(schema, CURSORS)
         made: list[uuid.UUID] = []
@@ -596,17 +703,16 @@ class Engine:
             cron = parse_cron(w.trigger.cron or "")
             key = f"cron:{w.name}:{w.trigger.cron}"
             with self.backend.begin_tenant(tenant) as conn:
-                last_text = conn.execute(
-                    select(cursors.c.value).where(cursors.c.key == key)
-                ).scalar()
+                query = select(cursors.c.value).where(cursors.c.key == key)
+                last_text = conn.execute(query.with_for_update()).scalar()
                 if last_text is None:
                     # A new schedule starts counting now: no firing for times before it.
                     conn.execute(insert(cursors).values(key=key, value=now.isoformat()))
                     continue
                 fire = None
-                moment = cron.next_after(dt.datetime.fromisoformat(last_text))
+                moment = cron.next_after(dt.datetime.fromisoformat(last_text), tz)
                 while moment <= now:
-                    fire, moment = moment, cron.next_after(moment)
+                    fire, moment = moment, cron.next_after(moment, tz)
                 if fire is None:
                     continue
                 conn.execute(
@@ -618,7 +724,8 @@ class Engine:
                     workflow=w.name,
                     cause="schedule",
                     dedupe=f"c:{w.name}:{fire.isoformat()}",
-                    payload={"at": fire.isoformat()},
+                    payload={"at": fire.isoformat(), "local": fire.astimezone(tz).isoformat()},
+                    now=now,
                 )
                 if run_id is not None:
                     made.append(run_id)
@@ -628,7 +735,7 @@ class Engine:
     def sweep(self, tenant: str, now: dt.datetime | None = None) -> int:
         """Wake a worker if any run is ready: its wake-up was lost, its worker died (the
         lease ran out) or its retry is due. Return 1 if it woke one, else 0."""
-        now = now or _now()
+        now = now or self._now()
         schema = self._schema(tenant)
         runs = system_table(schema, RUNS)
         with self.backend.read_tenant(tenant) as conn:
@@ -640,15 +747,17 @@ class Engine:
         self.wake(tenant, 0)
         return 1
 
-    def tick(self) -> dict[str, int]:
+    def tick(self, now: dt.datetime | None = None) -> dict[str, int]:
         """One beat: for every tenant, dispatch, schedules, timers and the sweep."""
+        now = now or self._now()
+        heartbeats.beat(self.backend, "tick", clock=now.isoformat())
         out = {"runs": 0, "woken": 0}
         for tenant in self.tenants():
             try:
                 out["runs"] += self.dispatch(tenant)
-                out["runs"] += self.fire_schedules(tenant)
-                out["runs"] += self.scan_timers(tenant)
-                out["woken"] += self.sweep(tenant)
+                out["runs"] += self.fire_schedules(tenant, now)
+                out["runs"] += self.scan_timers(tenant, now)
+                out["woken"] += self.sweep(tenant, now)
             except Exception:  # one tenant's trouble must not stop the others
                 log.exception("workflow tick failed for tenant %s", tenant)
         return out

@@ -31,6 +31,8 @@ def create_run(
     payload: dict[str, Any] | None = None,
     depth: int = 0,
     event_id: int | None = None,
+    now: dt.datetime | None = None,
+    request_id: str | None = None,
 ) -> uuid.UUID | None:
     """Insert a queued run; return its id, or None if this cause already made one."""
     runs = system_table(schema, RUNS)
@@ -48,7 +50,8 @@ def create_run(
         "depth": depth,
         "status": "queued",
         "attempts": 0,
-        "created_at": dt.datetime.now(dt.UTC),
+        "created_at": now or dt.datetime.now(dt.UTC),
+        "request_id": request_id,
     }
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     # RETURNING tells whether the row went in: an INSERT's rowcount is not reliable

@@ -56,6 +56,7 @@ def add_workflow_tables(metadata: MetaData) -> None:
         Column("finished_at", UTCDateTime),
         Column("lease_until", UTCDateTime),
         Column("next_attempt_at", UTCDateTime),
+        Column("request_id", String(64)),
         UniqueConstraint("dedupe", name="uq__tessera_runs__dedupe"),
     )
     # Workers claim the oldest queued run, and due retries by time.

@@ -49,7 +49,10 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         beat_schedule={"tick": {"task": TICK_TASK, "schedule": flows.tick}},
-        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        # The schedule is one fixed tick; cron times live in the database. The in-memory
+        # scheduler writes no celerybeat-schedule file, so the beat needs no writable
+        # folder (a read-only container, or a fresh working directory).
+        beat_scheduler="celery.beat:Scheduler",
     )
     if settings.broker_url.startswith(("redis://", "rediss://")):
         # Redis redelivers an unacknowledged message after this; runs hold a lease in
@@ -83,6 +86,7 @@ def make_celery(settings: Settings) -> Celery:
 
 
 def _build_engine(settings: Settings, app: Celery) -> Any:
+    from runtime.clock import SystemClock
     from runtime.graphql.cache import ActiveApis, SchemaCache
     from runtime.security.identity import Identity, load_secret
     from runtime.storage.backends import make_backend
@@ -92,12 +96,14 @@ def _build_engine(settings: Settings, app: Celery) -> Any:
     backend = make_backend(settings)
     service = TenantService(backend)
     apis = ActiveApis(service, SchemaCache(limits=settings.limits))
-    identity = Identity(backend, load_secret(settings.secret_key, settings.data_dir))
+    identity = Identity(backend, load_secret(settings))
 
     def wake(tenant: str, countdown: float) -> None:
         app.send_task(WORK_TASK, (tenant,), countdown=countdown or None)
 
-    return Engine(service, apis, identity, settings.workflows, wake)
+    return Engine(
+        service, apis, identity, settings.workflows, wake, clock=SystemClock(settings.clock_offset)
+    )
 
 
 class Notifier:

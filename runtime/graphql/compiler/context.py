@@ -66,6 +66,8 @@ class Context:
     """Who the request runs as; their row predicate goes wherever a table is read."""
     today: dt.date | None = None
     """The tenant's date, for TODAY() in formulas (None: the server's)."""
+    request_id: str | None = None
+    """The HTTP request's id (or the workflow run's), carried into outbox events."""
     params: dict[str, Any] = field(default_factory=dict)
     _aliases: int = 0
 

@@ -116,9 +116,10 @@ def test_request_rate_is_limited_per_token_with_retry_after(limited):
 
 def test_a_short_signing_key_is_refused():
     from runtime.security.identity import load_secret
+    from runtime.settings import Settings
 
     with pytest.raises(ValueError, match="TESSERA_SECRET_KEY is 5 bytes"):
-        load_secret("short", ".")
+        load_secret(Settings(database_url="sqlite:////nonexistent/x.sqlite3", secret_key="short"))
 
 
 def test_bad_limit_settings_name_the_variable():

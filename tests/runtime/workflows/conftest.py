@@ -78,6 +78,7 @@ class Worker:
     env: dict[str, str]
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    concurrency: int = 2
 
     def start(self) -> Worker:
         out = self.log.open("ab")
@@ -90,7 +91,7 @@ class Worker:
                 self.database_url,
                 "worker",
                 "-c",
-                "2",
+                str(self.concurrency),
                 "--loglevel",
                 "info",
             ],
@@ -177,7 +178,11 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
     clients: list[Any] = []
 
     def make(
-        kind: str = "redis", hook_url: str = "http://127.0.0.1:9/hook", *, start: bool = True
+        kind: str = "redis",
+        hook_url: str = "http://127.0.0.1:9/hook",
+        *,
+        start: bool = True,
+        concurrency: int = 2,
     ) -> tuple[Crm, Worker]:
         tenant = f"wf_{uuid.uuid4().hex[:10]}"
         flows_settings = WorkflowSettings(
@@ -221,6 +226,7 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
             database_url,
             worker_env(flows_settings, database_url, mail_dir),
             tmp_path / f"worker-{tenant}.log",
+            concurrency=concurrency,
         )
         if start:
             worker.start()
