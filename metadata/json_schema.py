@@ -633,7 +633,9 @@ def _automation_defs() -> dict[str, Any]:
                     },
                 },
             },
-            "POST the record as JSON, signed with HMAC-SHA256 (X-Tessera-Signature).",
+            "POST the record as JSON, signed as Standard Webhooks do (webhook-id, "
+            "webhook-timestamp, webhook-signature: v1,HMAC-SHA256). Internal addresses "
+            "are refused unless TESSERA_OUTBOUND_ALLOW names them.",
         ),
         action(
             "approval",
@@ -745,7 +747,8 @@ def _automation_defs() -> dict[str, Any]:
                                     "type": "string",
                                     "pattern": "^[A-Z][A-Z0-9_]*$",
                                     "description": "Environment variable holding the secret "
-                                    "callers sign the body with (X-Tessera-Signature).",
+                                    "callers sign with, as Standard Webhooks do "
+                                    "(webhook-signature).",
                                 }
                             },
                         }

@@ -1,10 +1,11 @@
 """Inbound webhooks: another system starts a workflow by POSTing to its URL.
 
 ``POST /t/{tenant}/hooks/{workflow}`` with a JSON body ``{"id": "<record id>", "data":
-{...}}``. The caller signs like Tessera's own outbound webhooks: ``X-Tessera-Timestamp``
-(Unix seconds, within 5 minutes) and ``X-Tessera-Signature: sha256=<hex HMAC-SHA256 of
-"timestamp.body">`` with the secret in the server's environment variable the trigger
-names. ``X-Tessera-Delivery`` (optional) makes retries of one delivery start one run.
+{...}}``. The caller signs as Standard Webhooks do, like Tessera's own outbound webhooks:
+``webhook-id`` (one per delivery: retries of one delivery start one run),
+``webhook-timestamp`` (Unix seconds, within 5 minutes) and ``webhook-signature:
+v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` keyed with the secret in the server's
+environment variable the trigger names.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from runtime.graphql.cache import ActiveApis
 from runtime.storage.tables import build_table
 from runtime.tenants import TenantService
-from runtime.workflows.delivery import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from runtime.workflows.delivery import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from runtime.workflows.runs import create_run
 
 #: How far a signed timestamp may be from the server's clock (replay window).
@@ -70,10 +71,13 @@ class HooksController(Controller):
             raise NotFoundException(
                 f"workflow {workflow} is not ready: {w.trigger.secret_env} is not set"
             )
+        delivery = request.headers.get(ID_HEADER, "")
+        if not delivery or len(delivery) > 150:
+            raise NotAuthorizedException(f"{ID_HEADER} is missing (or over 150 characters)")
         stamp = request.headers.get(TIMESTAMP_HEADER, "")
         if not stamp.isdigit() or abs(time.time() - int(stamp)) > _SKEW:
             raise NotAuthorizedException(f"{TIMESTAMP_HEADER} is missing or too far from now")
-        if not verify(secret, stamp, body, request.headers.get(SIGNATURE_HEADER, "")):
+        if not verify(secret, delivery, stamp, body, request.headers.get(SIGNATURE_HEADER, "")):
             raise NotAuthorizedException(f"{SIGNATURE_HEADER} does not match the body")
         try:
             payload = json.loads(body or b"{}")
@@ -88,7 +92,6 @@ class HooksController(Controller):
             raise ValidationException(f"body.id: the {w.object} the workflow runs on is needed")
         backend = service.backend
         schema = backend.schema(tenant)
-        delivery = request.headers.get(DELIVERY_HEADER) or str(uuid.uuid4())
         with backend.begin_tenant(tenant) as conn:
             assert w.object is not None
             table = build_table(model, w.object, schema=schema, dialect=conn.dialect.name)

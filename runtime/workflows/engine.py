@@ -44,6 +44,7 @@ from runtime.clock import Clock, SystemClock
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.graphql.cache import ActiveApis
 from runtime.observability import heartbeats
+from runtime.outbound import OutboundPolicy
 from runtime.security.identity import Identity
 from runtime.settings import WorkflowSettings
 from runtime.storage import naming
@@ -51,7 +52,7 @@ from runtime.storage.records import read_record
 from runtime.storage.tables import system_table
 from runtime.tenants import TenantService
 from runtime.workflows import actions as act
-from runtime.workflows.delivery import post_webhook, send_email
+from runtime.workflows.delivery import DeliveryRefused, post_webhook, send_email
 from runtime.workflows.runs import MAX_DEPTH, create_run
 from runtime.workflows.tables import CURSORS, RUNS, STEPS
 from runtime.workflows.values import ActionError
@@ -109,6 +110,7 @@ class Engine:
         settings: WorkflowSettings,
         wake: Callable[[str, float], None],
         clock: Clock | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.service, self.apis, self.identity = service, apis, identity
         self.backend = service.backend
@@ -117,6 +119,8 @@ class Engine:
         """Asks Celery for a worker to drain a tenant's ready runs: (tenant, in seconds)."""
         self.clock: Clock = clock or SystemClock()
         """Every moment the engine judges by (due dates, schedules, leases, retries)."""
+        self.outbound = outbound or OutboundPolicy()
+        """What webhooks may reach (internal addresses are refused unless allowed)."""
 
     def _now(self) -> dt.datetime:
         return self.clock.now()
@@ -385,8 +389,8 @@ class Engine:
             action = actions[position]
             try:
                 self._step(rs, position, action, obj, last=position == todo[-1])
-            # Any failure fails the step: ActionError is final, the rest (DeliveryError,
-            # database errors, bugs) are retried with backoff.
+            # Any failure fails the step: ActionError and DeliveryRefused are final, the
+            # rest (DeliveryError, database errors, bugs) are retried with backoff.
             except Exception as exc:
                 return self._failed(tenant, rs, position, action, exc)
         return "succeeded", None
@@ -458,7 +462,7 @@ class Engine:
                 )
                 detail = {"to": to, "via": where}
         else:
-            status_code = post_webhook(o["url"], payload, secret, key)
+            status_code = post_webhook(o["url"], payload, secret, key, policy=self.outbound)
             detail = {"url": o["url"], "status": status_code, "delivery": key}
         with self.backend.begin_tenant(tenant) as conn:
             self._record_step(conn, schema, rs.run.id, position, action, "done", detail)
@@ -507,11 +511,12 @@ class Engine:
         self, tenant: str, rs: act.RunScope, position: int, action: Action, exc: Exception
     ) -> tuple[str, float | None]:
         """Record a failed step; retry later, or send the run to the dead-letter list."""
-        message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ActionError) else str(exc)
+        readable = isinstance(exc, ActionError | DeliveryRefused)
+        message = str(exc) if readable else f"{type(exc).__name__}: {exc}"
         log.warning("run %s (%s) step %d failed: %s", rs.run.id, rs.run.workflow, position, message)
         schema = rs.schema
         error = f"step {position} ({action.kind}): {message}"
-        permanent = isinstance(exc, ActionError)
+        permanent = isinstance(exc, ActionError | DeliveryRefused)
         runs = system_table(schema, RUNS)
         with self.backend.begin_tenant(tenant) as conn:
             self._record_step(conn, schema, rs.run.id, position, action, "failed", None, message)

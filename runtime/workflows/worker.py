@@ -88,6 +88,7 @@ def make_celery(settings: Settings) -> Celery:
 def _build_engine(settings: Settings, app: Celery) -> Any:
     from runtime.clock import SystemClock
     from runtime.graphql.cache import ActiveApis, SchemaCache
+    from runtime.outbound import OutboundPolicy
     from runtime.security.identity import Identity, load_secret
     from runtime.storage.backends import make_backend
     from runtime.tenants import TenantService
@@ -102,7 +103,13 @@ def _build_engine(settings: Settings, app: Celery) -> Any:
         app.send_task(WORK_TASK, (tenant,), countdown=countdown or None)
 
     return Engine(
-        service, apis, identity, settings.workflows, wake, clock=SystemClock(settings.clock_offset)
+        service,
+        apis,
+        identity,
+        settings.workflows,
+        wake,
+        clock=SystemClock(settings.clock_offset),
+        outbound=OutboundPolicy(settings.outbound_allow, settings.outbound_timeout),
     )
 
 

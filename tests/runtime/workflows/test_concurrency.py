@@ -113,3 +113,37 @@ def _decide_at_once(crm, tasks: dict[str, str]) -> list[object]:
     for t in threads:
         t.join()
     return errors
+
+
+def test_inbound_webhooks_check_standard_webhooks_signatures(flows, monkeypatch):
+    """Inbound hooks take what outbound hooks send: webhook-id, -timestamp and
+    -signature. A wrong signature, an old timestamp or a missing id is refused; one
+    delivery retried starts one run."""
+    import json as _json
+    import time
+
+    from runtime.workflows.delivery import sign
+    from tests.runtime.workflows.conftest import HOOK_SECRET
+
+    monkeypatch.setenv("TESSERA_TEST_HOOK_SECRET", HOOK_SECRET)
+    crm, _worker = flows("redis", start=False)
+    lead = crm.data("rep1", 'mutation { createLead(input: {name: "Partner"}) { id } }')[
+        "createLead"
+    ]["id"]
+    url = f"/t/{crm.tenant}/hooks/partner_touch"
+    body = _json.dumps({"id": lead, "data": {"source": "partner"}}).encode()
+
+    def send(msg_id: str | None, stamp: int, signature: str | None = None) -> int:
+        headers = {"content-type": "application/json", "webhook-timestamp": str(stamp)}
+        if msg_id is not None:
+            headers["webhook-id"] = msg_id
+            headers["webhook-signature"] = signature or sign(HOOK_SECRET, msg_id, str(stamp), body)
+        return crm.client.post(url, content=body, headers=headers).status_code
+
+    now = int(time.time())
+    assert send("d1", now, "v1,AAAA") == 401
+    assert send("d1", now - 3600) == 401  # outside the replay window
+    assert send(None, now) == 401
+    assert send("d1", now) == 202
+    assert send("d1", now) == 202  # the same delivery again
+    assert len(runs_of(crm, "partner_touch")) == 1

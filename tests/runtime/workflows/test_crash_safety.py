@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from runtime.workflows.delivery import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from runtime.workflows.delivery import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.runtime.workflows.conftest import HOOK_SECRET, record, wait_for
 
 
@@ -33,11 +33,12 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 ok = verify(
                     HOOK_SECRET,
+                    self.headers[ID_HEADER],
                     self.headers[TIMESTAMP_HEADER],
                     body,
                     self.headers[SIGNATURE_HEADER],
                 )
-                outer.requests.append((self.headers[DELIVERY_HEADER], ok))
+                outer.requests.append((self.headers[ID_HEADER], ok))
                 if len(outer.requests) == 1:
                     outer.first.set()
                     outer.release.wait(30)
