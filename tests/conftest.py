@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,10 @@ from runtime.tenants import TenantService
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# Whatever a test builds without naming a data folder keeps its state in a throwaway one,
+# never in the checkout or the user's own data folder.
+os.environ.setdefault("TESSERA_DATA_DIR", tempfile.mkdtemp(prefix="tessera-test-data-"))
 
 ROOT = Path(__file__).parents[1]
 DEMO_METADATA = ROOT / "apps" / "demo_crm" / "metadata.yaml"

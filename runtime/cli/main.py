@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,34 +22,33 @@ from metadata.packs.catalog import PackError
 from metadata.registry.store import RegistryError
 from metadata.validation import ValidMetadata, validate_file
 from runtime.cli import output
-from runtime.security.identity import Identity, load_secret
-from runtime.settings import Settings
-from runtime.storage.backends import make_backend
+from runtime.security.identity import Identity
+from runtime.settings import Settings, SettingsError
 from runtime.tenants import StorageDrift, TenantService
+from runtime.wiring import Platform
 
 
 class Context:
-    """What every command gets: settings, and the service built on first use."""
+    """What every command gets: settings, and the platform's parts built on first use
+    (``runtime/wiring.py``), so a change made here reaches running servers too."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._service: TenantService | None = None
-        self._identity: Identity | None = None
+        self._platform: Platform | None = None
+
+    @property
+    def platform(self) -> Platform:
+        if self._platform is None:
+            self._platform = Platform(self.settings)
+        return self._platform
 
     @property
     def service(self) -> TenantService:
-        if self._service is None:
-            backend = make_backend(self.settings)
-            backend.prepare()
-            self._service = TenantService(backend)
-        return self._service
+        return self.platform.service
 
     @property
     def identity(self) -> Identity:
-        if self._identity is None:
-            secret = load_secret(self.settings)
-            self._identity = Identity(self.service.backend, secret)
-        return self._identity
+        return self.platform.identity
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -77,7 +77,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 for problem in exc.problems:
                     output.err.print(f"  - {escape(problem)}", soft_wrap=True)
             raise SystemExit(1) from None
-        except (RegistryError, StorageDrift, FileNotFoundError) as exc:
+        except (RegistryError, StorageDrift, FileNotFoundError, SettingsError) as exc:
             if as_json:
                 output.emit_json({"error": str(exc)})
             else:
@@ -96,13 +96,30 @@ def _load(path: str) -> ValidMetadata:
     "--database-url",
     envvar="TESSERA_DATABASE_URL",
     default=None,
-    help="Control-plane database (default: sqlite:///.tessera/tessera.sqlite3).",
+    help="Control-plane database (default: tessera.sqlite3 in the data folder).",
+)
+@click.option(
+    "--data-dir",
+    envvar="TESSERA_DATA_DIR",
+    default=None,
+    help="Absolute folder for local state (default: ~/.local/share/tessera).",
 )
 @click.version_option(package_name="tessera")
 @click.pass_context
-def cli(ctx: click.Context, database_url: str | None) -> None:
-    """Tessera: metadata-driven CRM platform."""
-    ctx.obj = Context(Settings.from_env(database_url=database_url))
+def cli(ctx: click.Context, database_url: str | None, data_dir: str | None) -> None:
+    """Tessera: metadata-driven CRM platform.
+
+    Every command reads the TESSERA_* settings (tessera settings lists them); the data
+    folder is the same whichever folder you run tessera in.
+    """
+    environ = dict(os.environ)
+    if data_dir is not None:
+        environ["TESSERA_DATA_DIR"] = data_dir
+    try:
+        settings = Settings.from_env(environ, database_url=database_url)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.obj = Context(settings)
 
 
 # -- tenants ---------------------------------------------------------------------------------
@@ -155,12 +172,14 @@ def tenant_create(
             {
                 "tenant": ctx.service.get_tenant(name).to_dict(),
                 "apply": result.to_dict() if result else None,
+                "hint": no_members_hint(name),
             }
         )
         return
     output.out.print(f"Created tenant [bold]{info.name}[/] ({info.timezone}).")
     if result and result.version:
         output.out.print(f"Applied {metadata_file} as version {result.version.number}.")
+    output.out.print(no_members_hint(name))
 
 
 @tenant.command("list")
@@ -173,7 +192,7 @@ def tenant_list(ctx: Context, as_json: bool) -> None:
     if as_json:
         output.emit_json([t.to_dict() for t in rows])
     else:
-        output.tenants(rows)
+        output.tenants(rows, where=ctx.platform.describe_location())
 
 
 @tenant.command("delete")
@@ -395,18 +414,35 @@ def metadata_schema(write: bool) -> None:
         click.echo(render_schema(), nl=False)
 
 
-# -- server ----------------------------------------------------------------------------------
+# -- processes -------------------------------------------------------------------------------
 
 
 @cli.command()
-@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--host", default=None, help="Interface to bind (TESSERA_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (TESSERA_PORT, default 8000).")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Server processes (TESSERA_WEB_CONCURRENCY, default 1).",
+)
 @pass_context
-def serve(ctx: Context, host: str | None, port: int | None) -> None:
-    """Run the HTTP server (REST admin API and OpenAPI docs)."""
+@reports_errors
+def serve(ctx: Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the HTTP server: admin API, GraphQL, GraphiQL, API docs, probes and metrics."""
     from runtime.server.app import run
 
-    run(Settings.from_env(database_url=ctx.settings.database_url, host=host, port=port))
+    settings = replace_settings(ctx.settings, host=host, port=port, web_concurrency=workers)
+    settings.check()
+    if settings.web_concurrency > 1:
+        # Each uvicorn worker builds its app from the environment: hand the options on.
+        os.environ["TESSERA_DATABASE_URL"] = settings.database_url
+        os.environ["TESSERA_DATA_DIR"] = str(settings.data_dir)
+    output.err.print(
+        f"Tessera on http://{settings.host}:{settings.port} "
+        f"({settings.web_concurrency} process(es), {ctx.platform.describe_location()})"
+    )
+    run(settings)
 
 
 @cli.command()
@@ -422,16 +458,24 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     "--beat/--no-beat",
     default=True,
     show_default=True,
-    help="Also run the beat (dispatch, schedules, timers, sweep); run it in exactly one worker.",
+    help="Also run the beat in this process. Only one beat ticks per deployment; another "
+    "stands by. In production run `tessera beat` on its own and --no-beat here.",
 )
-@click.option("--loglevel", default="warning", show_default=True)
+@click.option("--loglevel", default=None, help="debug, info, warning (TESSERA_LOG_LEVEL).")
 @pass_context
-def worker(ctx: Context, concurrency: int, beat: bool, loglevel: str) -> None:
+@reports_errors
+def worker(ctx: Context, concurrency: int, beat: bool, loglevel: str | None) -> None:
     """Run a Celery worker that executes workflows (TESSERA_BROKER_URL picks the broker;
-    unset: a SQLite file beside the data, so no service is needed)."""
+    unset: a SQLite file in the data folder, so no service is needed)."""
+    from runtime.observability import logs
+    from runtime.workflows.beat import beat_thread
     from runtime.workflows.worker import make_celery
 
-    settings = Settings.from_env(database_url=ctx.settings.database_url)
+    settings = ctx.settings.check()
+    level = loglevel or settings.log_level
+    logs.configure(settings.effective_log_format, level, process="worker")
+    if not settings.workflows.broker_url:
+        settings.writable_data_dir()  # the embedded broker's file lives there
     app = make_celery(settings)
     argv = [
         "worker",
@@ -440,14 +484,42 @@ def worker(ctx: Context, concurrency: int, beat: bool, loglevel: str) -> None:
         "-c",
         str(concurrency),
         "-l",
-        loglevel,
+        level,
         "--without-mingle",
         "--without-gossip",
     ]
-    if beat:
-        argv.append("-B")
     output.err.print(f"Workflow worker on {_safe_url(settings.broker_url)}")
-    app.worker_main(argv)
+    stop = None
+    if beat:
+        _, stop = beat_thread(app, ctx.platform)
+    try:
+        app.worker_main(argv)
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+@cli.command("beat")
+@pass_context
+@reports_errors
+def beat_command(ctx: Context) -> None:
+    """Run the beat: a tick every TESSERA_WORKFLOW_TICK seconds, from exactly one process.
+
+    A second beat stands by and takes over when the first stops."""
+    import signal
+    import threading
+
+    from runtime.observability import logs
+    from runtime.workflows.beat import run_beat
+    from runtime.workflows.worker import make_celery
+
+    settings = ctx.settings.check()
+    logs.configure(settings.effective_log_format, settings.log_level, process="beat")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    output.err.print(f"Beat on {_safe_url(settings.broker_url)}")
+    run_beat(make_celery(settings), ctx.platform, stop)
 
 
 def _safe_url(url: str) -> str:
@@ -460,6 +532,21 @@ def _safe_url(url: str) -> str:
         return url.split("@")[-1]
 
 
+def replace_settings(settings: Settings, **changes: Any) -> Settings:
+    from dataclasses import replace
+
+    given = {k: v for k, v in changes.items() if v is not None}
+    return replace(settings, **given) if given else settings
+
+
+def no_members_hint(tenant: str) -> str:
+    return (
+        f"Tenant {tenant!r} has no members yet, so nobody can sign in to it. Add one: "
+        f"tessera user grant EMAIL --tenant {tenant} --tenant-admin "
+        "(tessera admin create EMAIL makes a platform admin first, if you have none)."
+    )
+
+
 @cli.command()
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
@@ -468,10 +555,12 @@ def _safe_url(url: str) -> str:
 @reports_errors
 def demo(ctx: Context, host: str | None, port: int | None, no_serve: bool) -> None:
     """Set up the demo tenants (apps/demo_crm, and core_crm with each industry pack) and
-    serve them."""
+    serve them, with a workflow worker beside the server. Ctrl+C stops both."""
     from metadata.packs.catalog import APPS_DIR, Catalog
-    from runtime.demo import DEMO_TENANT, PACK_DEMOS, set_up_demo, set_up_pack_demos
+    from runtime.cli.demo_process import serve_demo
+    from runtime.demo import set_up_demo, set_up_pack_demos
 
+    output.err.print(f"Data: {ctx.platform.describe_location()}")
     summary = set_up_demo(ctx.service, identity=ctx.identity)
     output.out.print(summary)
     catalog = Catalog(ctx.settings.apps_dir or APPS_DIR)
@@ -479,46 +568,7 @@ def demo(ctx: Context, host: str | None, port: int | None, no_serve: bool) -> No
         output.out.print(set_up_pack_demos(ctx.service, catalog, identity=ctx.identity))
     if no_serve:
         return
-    settings = Settings.from_env(database_url=ctx.settings.database_url, host=host, port=port)
-    base = f"http://{settings.host}:{settings.port}"
-    output.out.print(
-        f"\nServing on [bold]{base}[/]\n"
-        f"  API docs:        {base}/schema/swagger\n"
-        f"  Demo metadata:   {base}/api/tenants/{DEMO_TENANT}/metadata\n"
-        f"  Version history: {base}/api/tenants/{DEMO_TENANT}/metadata/versions\n"
-        + "".join(
-            f"  {industry + ' demo:':<16} {base}/t/{tenant}/graphql\n"
-            for tenant, _, industry in PACK_DEMOS
-        )
-        + "Press Ctrl+C to stop."
-    )
-    import subprocess
-    import sys
-
-    # Workflows run in a worker process beside the server, on the embedded broker.
-    worker_process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from runtime.cli.main import main; main()",
-            "--database-url",
-            settings.database_url,
-            "worker",
-            "-c",
-            "2",
-        ]
-    )
-    output.out.print(f"Workflow worker started (pid {worker_process.pid}).")
-    from runtime.server.app import run
-
-    try:
-        run(settings)
-    finally:
-        import os
-        import signal
-
-        os.killpg(worker_process.pid, signal.SIGTERM)
-        worker_process.wait(timeout=30)
+    serve_demo(replace_settings(ctx.settings, host=host, port=port))
 
 
 def main() -> None:  # pragma: no cover - console entry point
@@ -536,3 +586,7 @@ identity_commands.register(cli, pass_context, reports_errors, json_option)
 from runtime.cli import app_commands  # noqa: E402  (registers app)
 
 app_commands.register(cli, pass_context, reports_errors, json_option)
+
+from runtime.cli import ops_commands  # noqa: E402  (registers settings, admin, migrate)
+
+ops_commands.register(cli, pass_context, reports_errors, json_option)

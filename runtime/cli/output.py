@@ -57,7 +57,7 @@ def issues(items: Iterable[Issue], *, title: str | None = None, to=err) -> None:
         to.print(f"    {escape(issue.message)}")
 
 
-def tenants(rows: list[TenantInfo]) -> None:
+def tenants(rows: list[TenantInfo], *, where: str = "") -> None:
     table = Table(title="Tenants", title_justify="left")
     for column in ("Name", "Display name", "Timezone", "Active version", "Created"):
         table.add_column(column, overflow="fold")
@@ -69,7 +69,14 @@ def tenants(rows: list[TenantInfo]) -> None:
             str(t.active_version) if t.active_version else "-",
             t.created_at.strftime("%Y-%m-%d %H:%M"),
         )
-    out.print(table if rows else "No tenants yet. Create one with `tessera tenant create NAME`.")
+    if rows:
+        out.print(table)
+        return
+    place = f" in {where}" if where else ""
+    out.print(
+        escape(f"No tenants yet{place}. Create one with `tessera tenant create NAME`"),
+        escape("(TESSERA_DATA_DIR or TESSERA_DATABASE_URL chooses where Tessera's data is)."),
+    )
 
 
 def history(name: str, versions: list[VersionInfo], active: int | None) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from metadata.registry.models import ApiToken, Membership, RefreshToken, Tenant, User, utcnow
 from metadata.registry.store import Registry, RegistryError, TenantInfo
+from runtime.coordination.invalidation import Generations, Invalidation
 from runtime.security import audit
 from runtime.settings import Settings, SettingsError
 from runtime.storage.backends import Backend
@@ -193,6 +194,7 @@ class Identity:
         access_ttl: dt.timedelta = dt.timedelta(minutes=15),
         refresh_ttl: dt.timedelta = dt.timedelta(days=30),
         clock: Callable[[], float] = time.monotonic,
+        invalidation: Invalidation | None = None,
     ) -> None:
         self.backend = backend
         self.secret = secret
@@ -200,18 +202,26 @@ class Identity:
         self.refresh_ttl = refresh_ttl
         self._hasher = PasswordHasher()
         self._clock = clock
-        self._token_cache: dict[str, tuple[float, Caller | None, dt.datetime | None]] = {}
-        self._user_cache: dict[uuid.UUID, tuple[float, bool, bool]] = {}
+        # Entries carry the credentials generation they were read under (see
+        # runtime/coordination): a revocation anywhere makes them stale everywhere.
+        self._token_cache: dict[str, tuple[float, Caller | None, dt.datetime | None, int]] = {}
+        self._user_cache: dict[uuid.UUID, tuple[float, bool, bool, int]] = {}
         self._audited_use: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
-        #: Called with a tenant name when its memberships change (principals cache them).
-        self.listeners: list[Callable[[str], None]] = []
+        self.invalidation = invalidation or Invalidation()
+        """Told when memberships or credentials change; tells the other processes."""
+        self.invalidation.subscribe(self._heard)
         # A constant-time answer for unknown e-mails: verify against a real hash anyway.
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
     def _changed(self, tenant: str) -> None:
-        for listener in self.listeners:
-            listener(tenant)
+        self.invalidation.changed("members", tenant)
+
+    def _heard(self, kind: str, tenant: str | None) -> None:
+        if kind in ("credentials", "all"):
+            with self._lock:
+                self._token_cache.clear()
+                self._user_cache.clear()
 
     # -- users ---------------------------------------------------------------------------
 
@@ -761,19 +771,24 @@ class Identity:
             ]
 
     def _forget_tokens(self) -> None:
-        with self._lock:
-            self._token_cache.clear()
-            self._user_cache.clear()
+        """Make every cached credential stale, in this process and the others."""
+        self.invalidation.changed("credentials")
 
     # -- authentication ------------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None) -> Caller:
-        """Return the caller an ``Authorization: Bearer ...`` header names, or raise."""
+    def authenticate(
+        self, authorization: str | None, generations: Generations | None = None
+    ) -> Caller:
+        """Return the caller an ``Authorization: Bearer ...`` header names, or raise.
+
+        ``generations``: the request's, if read already (one shared-store round trip
+        per request)."""
         if not authorization or not authorization.startswith("Bearer "):
             raise AuthError("sign in first: send Authorization: Bearer <token>")
+        current = (generations or self.invalidation.generations(None)).credentials
         credential = authorization[len("Bearer ") :].strip()
         if credential.startswith(API_TOKEN_PREFIX):
-            return self._api_token(credential)
+            return self._api_token(credential, current)
         try:
             claims = jwt.decode(
                 credential,
@@ -791,7 +806,7 @@ class Identity:
         # The token says who signed in; whether they still may, and as what, is read from
         # the users table (cached briefly), so deactivating a user or taking away platform
         # admin does not wait for their access tokens to expire.
-        active, platform_admin = self._user_state(user_id)
+        active, platform_admin = self._user_state(user_id, current)
         if not active:
             raise AuthError("this user is deactivated")
         return Caller(
@@ -801,31 +816,31 @@ class Identity:
             tenant=claims.get("tnt"),
         )
 
-    def _user_state(self, user_id: uuid.UUID) -> tuple[bool, bool]:
+    def _user_state(self, user_id: uuid.UUID, generation: int) -> tuple[bool, bool]:
         """Return (active, platform admin) for ``user_id``; (False, False) if it is gone."""
         now = self._clock()
         with self._lock:
             hit = self._user_cache.get(user_id)
-        if hit is None or now - hit[0] > CREDENTIAL_CACHE_SECONDS:
+        if hit is None or now - hit[0] > CREDENTIAL_CACHE_SECONDS or hit[3] != generation:
             with self.backend.connect_control() as conn:
                 row = conn.execute(
                     select(_users.c.active, _users.c.platform_admin).where(_users.c.id == user_id)
                 ).first()
-            hit = (now, bool(row and row.active), bool(row and row.platform_admin))
+            hit = (now, bool(row and row.active), bool(row and row.platform_admin), generation)
             with self._lock:
                 self._user_cache[user_id] = hit
         return hit[1], hit[2]
 
-    def _api_token(self, secret: str) -> Caller:
+    def _api_token(self, secret: str, generation: int) -> Caller:
         digest = _hash(secret)
         now = self._clock()
         with self._lock:
             hit = self._token_cache.get(digest)
-        if hit is None or now - hit[0] > CREDENTIAL_CACHE_SECONDS:
-            hit = (now, *self._lookup_token(digest))
+        if hit is None or now - hit[0] > CREDENTIAL_CACHE_SECONDS or hit[3] != generation:
+            hit = (now, *self._lookup_token(digest), generation)
             with self._lock:
                 self._token_cache[digest] = hit
-        _, caller, expires = hit
+        _, caller, expires, _ = hit
         if caller is None:
             raise AuthError("the API token is not valid or was revoked")
         if expires is not None and expires < dt.datetime.now(dt.UTC):

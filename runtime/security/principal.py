@@ -2,9 +2,10 @@
 
 Resolving needs the tenant's active permission metadata and its memberships, so
 ``Principals`` caches each tenant's directory (members and their roles) and each
-resolved principal, and forgets a tenant when its metadata (``TenantService.listeners``)
-or its memberships (``Identity.listeners``) change. Another server process learns of a
-change within ``ttl`` seconds.
+resolved principal. An entry is dropped when the tenant's metadata or memberships
+change: at once in the process that changed them, by an invalidation message in the
+others, and, with a shared generation store (Redis), at any process's next look-up.
+Without either, another process learns of a change within ``ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from types import MappingProxyType
 
 from metadata.model import Model
 from metadata.security import SharingRule
+from runtime.coordination.invalidation import Generations, Invalidation
 from runtime.security.grants import FULL, Grants, effective, sets_of
 from runtime.security.identity import Caller, Forbidden, Identity, MemberInfo
 from runtime.tenants import TenantService
@@ -66,17 +68,32 @@ class Principals:
         *,
         ttl: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        invalidation: Invalidation | None = None,
     ) -> None:
         self.service = service
         self.identity = identity
         self.ttl = ttl
         self._clock = clock
-        self._directories: dict[str, tuple[float, _Directory]] = {}
-        self._principals: dict[tuple[str, uuid.UUID, str | None], tuple[float, Principal]] = {}
+        self._directories: dict[str, tuple[float, _Directory, int]] = {}
+        self._principals: dict[
+            tuple[str, uuid.UUID, str | None], tuple[float, Principal, Generations]
+        ] = {}
         self._generation: dict[str, int] = {}
         self._lock = threading.Lock()
-        service.listeners.append(self.forget)
-        identity.listeners.append(self.forget)
+        if invalidation is None:
+            invalidation = identity.invalidation
+            service.listeners.append(lambda tenant: invalidation.changed("metadata", tenant))
+        self.invalidation = invalidation
+        invalidation.subscribe(self._heard)
+
+    def _heard(self, kind: str, tenant: str | None) -> None:
+        if kind in ("metadata", "members") and tenant:
+            self.forget(tenant)
+        elif kind in ("all", "credentials"):
+            with self._lock:
+                tenants = set(self._directories) | {k[0] for k in self._principals}
+            for name in tenants:
+                self.forget(name)
 
     def forget(self, tenant: str) -> None:
         with self._lock:
@@ -86,24 +103,26 @@ class Principals:
             self._generation[tenant] = self._generation.get(tenant, 0) + 1
 
     def model(self, tenant: str) -> Model:
-        return self._directory(tenant).model
+        return self._directory(tenant, self.invalidation.generations(tenant).tenant).model
 
-    def _directory(self, tenant: str) -> _Directory:
+    def _directory(self, tenant: str, shared: int) -> _Directory:
         now = self._clock()
         with self._lock:
             hit = self._directories.get(tenant)
             generation = self._generation.get(tenant, 0)
-        if hit is not None and now - hit[0] < self.ttl:
+        if hit is not None and now - hit[0] < self.ttl and hit[2] == shared:
             return hit[1]
         _, snapshot = self.service.active(tenant)
         members = {m.user.id: m for m in self.identity.members(tenant)}
         directory = _Directory(snapshot.model, MappingProxyType(members))
         with self._lock:
             if self._generation.get(tenant, 0) == generation:
-                self._directories[tenant] = (now, directory)
+                self._directories[tenant] = (now, directory, shared)
         return directory
 
-    def resolve(self, caller: Caller, tenant: str) -> Principal:
+    def resolve(
+        self, caller: Caller, tenant: str, generations: Generations | None = None
+    ) -> Principal:
         """Return ``caller``'s principal in ``tenant``; raise Forbidden if they have none.
 
         A credential issued for one tenant never works in another; a platform admin's
@@ -114,23 +133,26 @@ class Principals:
         if caller.tenant is None and not caller.platform_admin:
             raise Forbidden(f"sign in to tenant {tenant!r} first")
         key = (tenant, caller.user_id, caller.token_role if caller.token_id else "")
+        generations = generations or self.invalidation.generations(tenant)
         now = self._clock()
         with self._lock:
             hit = self._principals.get(key)
-        if hit is not None and now - hit[0] < self.ttl:
+            forgotten = self._generation.get(tenant, 0)
+        if hit is not None and now - hit[0] < self.ttl and hit[2] == generations:
             principal = hit[1]
             # Two tokens of one member with one role share permissions, not their identity:
             # each is audited and rate-limited as itself.
             if principal.rate_key != caller.rate_key:
                 principal = replace(principal, actor=caller.actor, rate_key=caller.rate_key)
             return principal
-        principal = self._build(caller, tenant)
+        principal = self._build(caller, tenant, generations.tenant)
         with self._lock:
-            self._principals[key] = (now, principal)
+            if self._generation.get(tenant, 0) == forgotten:
+                self._principals[key] = (now, principal, generations)
         return principal
 
-    def _build(self, caller: Caller, tenant: str) -> Principal:
-        directory = self._directory(tenant)
+    def _build(self, caller: Caller, tenant: str, shared: int) -> Principal:
+        directory = self._directory(tenant, shared)
         member = directory.members.get(caller.user_id)
         everyone = frozenset(directory.members)
         if member is None or not member.user.active:

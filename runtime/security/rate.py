@@ -1,15 +1,22 @@
-"""Request rate per token (or per signed-in user): a token bucket per key.
+"""Request rate per token (or per signed-in user), counted by the ``limits`` library.
 
-Each key may make ``per_minute`` requests a minute on average, in bursts of up to
-``burst``. Counted per server process; behind a load balancer with N processes a key
-gets up to N times the rate (a shared counter in Redis is the scale-out step).
+Each key may make ``per_minute`` requests a minute, and at most a sixth of that in any
+ten seconds (bursts). With ``TESSERA_REDIS_URL`` the counters live in Redis, so behind N
+server processes a token still gets its rate once, not N times; without it each process
+counts for itself (the embedded default is one process). Sliding-window counters keep
+the cost at one small Redis script per window and request.
 """
 
 from __future__ import annotations
 
-import threading
+import logging
 import time
-from collections.abc import Callable
+
+from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits.storage import storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+log = logging.getLogger(__name__)
 
 
 class RateLimited(Exception):
@@ -24,33 +31,29 @@ class RateLimited(Exception):
 
 
 class RateLimiter:
-    def __init__(
-        self,
-        per_minute: int,
-        burst: int | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
-    ) -> None:
+    def __init__(self, per_minute: int, *, storage_url: str | None = None) -> None:
         self.per_minute = per_minute
-        self.burst = burst or max(1, per_minute // 6)
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-        self._max_keys = max_keys
+        self.shared = bool(storage_url)
+        burst = max(1, per_minute // 6)
+        self._items = (
+            RateLimitItemPerSecond(burst, 10, namespace="tessera-burst"),
+            RateLimitItemPerMinute(max(1, per_minute), namespace="tessera-rate"),
+        )
+        uri = storage_url or "memory://"
+        options = {"socket_timeout": 2, "socket_connect_timeout": 2} if storage_url else {}
+        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(uri, **options))
 
     def check(self, key: str) -> None:
-        """Take one request from ``key``'s bucket or raise RateLimited."""
+        """Count one request of ``key`` or raise RateLimited."""
         if self.per_minute <= 0:
             return
-        rate = self.per_minute / 60.0
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * rate)
-            if tokens < 1.0:
-                self._buckets[key] = (tokens, now)
-                raise RateLimited((1.0 - tokens) / rate, self.per_minute)
-            if len(self._buckets) >= self._max_keys and key not in self._buckets:
-                self._buckets.clear()  # bounded memory; a reset only forgives
-            self._buckets[key] = (tokens - 1.0, now)
+        try:
+            for item in self._items:
+                if not self._limiter.hit(item, key):
+                    stats = self._limiter.get_window_stats(item, key)
+                    raise RateLimited(max(0.1, stats.reset_time - time.time()), self.per_minute)
+        except RateLimited:
+            raise
+        except Exception as exc:
+            # The counter store (Redis) is down: serve rather than refuse everyone.
+            log.warning("rate limit not counted (%s): %s", type(exc).__name__, exc)

@@ -1,51 +1,50 @@
-"""The Litestar application: health, admin REST API and its OpenAPI docs."""
+"""The Litestar application: the admin REST API with its OpenAPI docs, each tenant's
+GraphQL endpoint and GraphiQL page, the landing page, probes and metrics.
+
+``create_app`` is the server's part of the composition root (``runtime/wiring.py``):
+everything it serves gets its parts from one ``Platform``, built from the settings.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from sqlalchemy import text
+from litestar.static_files import create_static_files_router
 
 from metadata.packs.catalog import APPS_DIR, Catalog
-from runtime.graphql.cache import ActiveApis, SchemaCache
-from runtime.security.identity import Identity, load_secret
-from runtime.security.principal import Principals
-from runtime.security.rate import RateLimiter
+from runtime.observability import logs
+from runtime.observability.metrics import (
+    CacheCollector,
+    Metrics,
+    WorkflowCollector,
+    instrument_sqlalchemy,
+)
+from runtime.server import vendor
 from runtime.server.apps_api import AppsController
 from runtime.server.auth import AuthController, MemberController, UserController
 from runtime.server.graphql_api import GraphQLController
 from runtime.server.hooks_api import HooksController
 from runtime.server.metadata_api import MetadataController
+from runtime.server.observe import ObserveMiddleware
+from runtime.server.ops_api import OpsController, _BrokerCheck, tessera_version
+from runtime.server.pages import landing
 from runtime.server.problems import EXCEPTION_HANDLERS
 from runtime.server.schema_api import SchemaController
 from runtime.server.tenants_api import TenantController
 from runtime.settings import Settings
-from runtime.storage.backends import make_backend
+from runtime.storage.backends import SqliteBackend
 from runtime.tenants import TenantService
+from runtime.wiring import Platform
 from runtime.workflows.worker import Notifier
-
-
-def _version() -> str:
-    try:
-        return version("tessera")
-    except PackageNotFoundError:  # running from a source tree without installing
-        return "0.0.0+source"
-
-
-@get("/health", sync_to_thread=True, tags=["health"], summary="Liveness and database check")
-def health(service: NamedDependency[TenantService]) -> Response[dict[str, Any]]:
-    try:
-        with service.backend.connect_control() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # report, do not raise: this endpoint exists to say so
-        return Response({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
-    return Response({"status": "ok", "database": service.backend.dialect, "version": _version()})
 
 
 class _Acting(TenantService):
@@ -74,46 +73,50 @@ def create_app(
     service: NamedDependency[TenantService] | None = None,
     catalog: Catalog | None = None,
 ) -> Litestar:
-    """Return the application, building the service from ``settings`` unless given one."""
-    settings = settings or Settings.from_env()
-    if service is None:
-        backend = make_backend(settings)
-        backend.prepare()
-        service = TenantService(backend)
-
-    apis = ActiveApis(service, SchemaCache(limits=settings.limits))
-    identity = Identity(service.backend, load_secret(settings))
-    principals = Principals(service, identity)
-    limiter = RateLimiter(settings.rate_per_minute)
+    """Return the application, building its parts from ``settings`` (or the environment),
+    around ``service`` if one is given (tests share one)."""
+    if settings is None:
+        beside = (
+            {"data_dir": service.backend.path.parent}
+            if service is not None and isinstance(service.backend, SqliteBackend)
+            else {}
+        )
+        settings = Settings.from_env(**beside)
+    platform = Platform(settings, service=service)
+    service = platform.service
+    instrument_sqlalchemy()
+    metrics = Metrics(settings.tenant_classes) if settings.metrics else None
+    if metrics is not None:
+        metrics.add(CacheCollector(platform.apis, platform.invalidation))
+        metrics.add(WorkflowCollector(service, settings.tenant_classes))
     # Wakes the workflow dispatcher after commits; sending is best effort (the beat
     # catches up), and nothing connects to the broker until a tenant has workflows.
     notifier = Notifier(settings)
+    # One catalog for the server's life: each pack is read and checked once.
+    catalog = catalog or Catalog(settings.apps_dir or APPS_DIR)
 
     def provide_service(request: Request[Any, Any, Any]) -> TenantService:
         actor = getattr(request.state, "actor", None)
         return _Acting(service, actor) if actor else service  # type: ignore[return-value]
 
-    def provide_apis() -> ActiveApis:
-        return apis
+    def constant(value: Any) -> Provide:
+        return Provide(lambda: value, sync_to_thread=False)
 
-    # One catalog for the server's life: each pack is read and checked once.
-    catalog = catalog or Catalog(settings.apps_dir or APPS_DIR)
-
-    def provide_catalog() -> Catalog:
-        return catalog
-
-    def provide_identity() -> Identity:
-        return identity
-
-    def provide_principals() -> Principals:
-        return principals
-
-    def provide_limiter() -> RateLimiter:
-        return limiter
-
+    cors = (
+        CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=list(settings.cors_headers),
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
+        )
+        if settings.cors_origins
+        else None
+    )
     return Litestar(
         route_handlers=[
-            health,
+            landing,
+            OpsController,
             TenantController,
             MetadataController,
             AppsController,
@@ -123,31 +126,50 @@ def create_app(
             AuthController,
             MemberController,
             UserController,
+            create_static_files_router(
+                path="/static", directories=[STATIC], include_in_schema=False
+            ),
         ],
         dependencies={
             "service": Provide(provide_service, sync_to_thread=False),
-            "apis": Provide(provide_apis, sync_to_thread=False),
-            "catalog": Provide(provide_catalog, sync_to_thread=False),
-            "identity": Provide(provide_identity, sync_to_thread=False),
-            "principals": Provide(provide_principals, sync_to_thread=False),
-            "limiter": Provide(provide_limiter, sync_to_thread=False),
+            "apis": constant(platform.apis),
+            "catalog": constant(catalog),
+            "identity": constant(platform.identity),
+            "principals": constant(platform.principals),
+            "limiter": constant(platform.limiter),
         },
         state=State(
             {
-                "identity": identity,
-                "principals": principals,
-                "limiter": limiter,
+                "platform": platform,
+                "identity": platform.identity,
+                "principals": platform.principals,
+                "limiter": platform.limiter,
                 "notifier": notifier,
+                "metrics": metrics,
+                "broker_check": _BrokerCheck(settings.broker_url),
             }
         ),
+        middleware=[DefineMiddleware(ObserveMiddleware, metrics=metrics)],
+        cors_config=cors,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="Tessera admin API",
-            version=_version(),
+            version=tessera_version(),
             description="Sign-in, tenants, their metadata and app packs, members, API tokens "
             "and audit log. Send Authorization: Bearer <token>. Errors are RFC 9457 problem "
             "details; see docs/rest-api.md, docs/packs.md and docs/security.md.",
             path="/schema",
+            # Served from /static: the docs page works with no internet.
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url=vendor.url("swagger-ui-dist", "swagger-ui-bundle.js"),
+                    css_url=vendor.url("swagger-ui-dist", "swagger-ui.css"),
+                    standalone_preset_js_url=vendor.url(
+                        "swagger-ui-dist", "swagger-ui-standalone-preset.js"
+                    ),
+                    favicon='<link rel="icon" href="/static/favicon.svg">',
+                )
+            ],
             # Lets Swagger UI's "Authorize" send the token; /health and /auth/* need none.
             components=Components(
                 security_schemes={
@@ -160,12 +182,34 @@ def create_app(
             ),
             security=[{"bearer": []}],
         ),
-        on_shutdown=[service.backend.dispose],
+        on_startup=[platform.listen],
+        on_shutdown=[platform.close],
     )
 
 
+STATIC = Path(__file__).parent / "static"
+
+
 def run(settings: Settings) -> None:
-    """Serve the application with uvicorn until interrupted."""
+    """Serve the application with uvicorn until interrupted (SIGINT or SIGTERM)."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    settings.check()
+    logs.configure(settings.effective_log_format, settings.log_level, process="server")
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    if settings.web_concurrency > 1:
+        # Each worker process builds its own app from the environment.
+        uvicorn.run(
+            "runtime.server.app:create_app",
+            factory=True,
+            workers=settings.web_concurrency,
+            **options,
+        )
+    else:
+        uvicorn.run(create_app(settings), **options)

@@ -22,6 +22,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Struct
 
+from runtime.coordination.invalidation import Generations
 from runtime.security import audit
 from runtime.security.identity import Caller, Forbidden, Identity
 from runtime.security.principal import Principals
@@ -33,10 +34,12 @@ def _security(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[Identity,
     return state.identity, state.principals
 
 
-def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+def authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], generations: Generations | None = None
+) -> Caller:
     """Return the request's caller (raise AuthError without valid credentials)."""
     identity, _ = _security(connection)
-    caller = identity.authenticate(connection.headers.get("authorization"))
+    caller = identity.authenticate(connection.headers.get("authorization"), generations)
     connection.state.caller = caller
     connection.state.actor = caller.actor
     return caller

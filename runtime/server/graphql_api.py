@@ -7,6 +7,7 @@ parameters (queries only, never mutations) or, from a browser, serves GraphiQL.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from graphql import OperationType, get_operation_ast
@@ -20,30 +21,18 @@ from runtime.graphql.cache import ActiveApis
 from runtime.graphql.executor import Request as GraphQLRequest
 from runtime.graphql.executor import run
 from runtime.security.principal import Principal
+from runtime.security.rate import RateLimited
+from runtime.server import pages
 from runtime.server.auth import authenticate
 from runtime.tenants import TenantService
 
-_GRAPHIQL = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Tessera GraphQL · {tenant}</title>
-  <link rel="stylesheet" href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css">
-  <style>body {{ margin: 0; height: 100vh; }} #graphiql {{ height: 100vh; }}</style>
-</head>
-<body>
-  <div id="graphiql">Loading GraphiQL…</div>
-  <script src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
-  <script src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
-  <script src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js"></script>
-  <script>
-    const fetcher = GraphiQL.createFetcher({{ url: window.location.pathname }});
-    ReactDOM.createRoot(document.getElementById("graphiql")).render(
-      React.createElement(GraphiQL, {{ fetcher, defaultEditorToolsVisibility: true }}));
-  </script>
-</body>
-</html>
-"""
+
+def _operation_type(api: Any, query: str, name: str | None) -> str:
+    """Return query, mutation or subscription (``invalid`` if it does not parse); the
+    document is cached, so this costs a dictionary look-up."""
+    document, _errors = api.document(query)
+    op = get_operation_ast(document, name) if document else None
+    return op.operation.value if op is not None else "invalid"
 
 
 def _variables(raw: Any) -> dict[str, Any] | None:
@@ -59,12 +48,25 @@ def _variables(raw: Any) -> dict[str, Any] | None:
     return raw
 
 
-def _principal(request: Request[Any, Any, Any], tenant: str) -> Principal:
-    """Authenticate the request, resolve it in ``tenant`` and count it against the rate."""
-    caller = authenticate(request)
-    principal = request.app.state.principals.resolve(caller, tenant)
-    request.app.state.limiter.check(principal.rate_key)
-    return principal
+def _principal(request: Request[Any, Any, Any], tenant: str) -> tuple[Principal, int]:
+    """Authenticate the request, resolve it in ``tenant`` and count it against the rate;
+    return the principal and the tenant's cache generation.
+
+    The generations are read once (one round trip to a shared store), and every cache
+    the request consults judges its entries by them: a token revoked or a member changed
+    in another process a moment ago is not served from this one's cache.
+    """
+    state = request.app.state
+    generations = state.platform.invalidation.generations(tenant)
+    caller = authenticate(request, generations)
+    principal = state.principals.resolve(caller, tenant, generations)
+    try:
+        state.limiter.check(principal.rate_key)
+    except RateLimited:
+        if state.metrics is not None:
+            state.metrics.rate_limited.labels(state.metrics.tenant_class(tenant)).inc()
+        raise
+    return principal, generations.tenant
 
 
 class GraphQLController(Controller):
@@ -85,16 +87,29 @@ class GraphQLController(Controller):
         operation = body.get("operationName")
         if operation is not None and not isinstance(operation, str):
             raise ValidationException("operationName must be a string")
-        principal = _principal(request, tenant)
-        api, timezone = apis.get(tenant, principal.grants)
+        principal, generation = _principal(request, tenant)
+        api, timezone = apis.get(tenant, principal.grants, generation)
         state = request.app.state
         hooks = AutomationHooks(
             members=state.identity.members, after_commit=state.notifier.after_commit
         )
         graphql_request = GraphQLRequest(
-            tenant, principal, query, _variables(body.get("variables")), operation, timezone, hooks
+            tenant,
+            principal,
+            query,
+            _variables(body.get("variables")),
+            operation,
+            timezone,
+            hooks,
+            request_id=request.state.get("request_id"),
         )
-        return Response(run(api, service.backend, graphql_request), media_type=MediaType.JSON)
+        started = time.perf_counter()
+        text = run(api, service.backend, graphql_request)
+        if state.metrics is not None:
+            state.metrics.graphql.labels(
+                _operation_type(api, query, operation), state.metrics.tenant_class(tenant)
+            ).observe(time.perf_counter() - started)
+        return Response(text, media_type=MediaType.JSON)
 
     @post("/", sync_to_thread=True, status_code=200, summary="Run a GraphQL request")
     def post_graphql(
@@ -118,8 +133,9 @@ class GraphQLController(Controller):
         params = request.query_params
         if "query" not in params:
             # The page itself holds no data; its requests carry the credentials.
-            return Response(_GRAPHIQL.format(tenant=tenant), media_type=MediaType.HTML)
-        api, _ = apis.get(tenant, _principal(request, tenant).grants)
+            return pages.graphiql_or_404(service, tenant)
+        principal, generation = _principal(request, tenant)
+        api, _ = apis.get(tenant, principal.grants, generation)
         document, _errors = api.document(params["query"])
         op = get_operation_ast(document, params.get("operationName")) if document else None
         if op is not None and op.operation == OperationType.MUTATION:

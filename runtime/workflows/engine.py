@@ -43,7 +43,7 @@ from metadata.model import Model
 from runtime.clock import Clock, SystemClock
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.graphql.cache import ActiveApis
-from runtime.observability import heartbeats
+from runtime.observability import heartbeats, logs
 from runtime.outbound import OutboundPolicy
 from runtime.security.identity import Identity
 from runtime.settings import WorkflowSettings
@@ -357,6 +357,23 @@ class Engine:
         return None
 
     def _execute(self, tenant: str, run: Any, done: set[int]) -> tuple[str, float | None]:
+        """Run a claimed run, logging under the id of the request that caused it."""
+        request_id = getattr(run, "request_id", None)
+        with logs.bound(request_id=request_id, tenant=tenant, run=str(run.id)):
+            started = time.perf_counter()
+            status, retry_in = self._execute_steps(tenant, run, done)
+            log.info(
+                "run %s of %s %s in %.1f ms (attempt %d)",
+                run.id,
+                run.workflow,
+                status,
+                (time.perf_counter() - started) * 1000,
+                run.attempts,
+                extra={"workflow": run.workflow, "status": status, "cause": run.cause},
+            )
+            return status, retry_in
+
+    def _execute_steps(self, tenant: str, run: Any, done: set[int]) -> tuple[str, float | None]:
         """Run a claimed run's remaining steps; return its status and, if it failed and
         will be retried, the seconds until then.
 

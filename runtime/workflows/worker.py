@@ -27,7 +27,11 @@ from typing import Any
 
 from celery import Celery
 
+from runtime.clock import SystemClock
+from runtime.outbound import OutboundPolicy
 from runtime.settings import Settings
+from runtime.wiring import Platform
+from runtime.workflows.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -85,27 +89,18 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
-def _build_engine(settings: Settings, app: Celery) -> Any:
-    from runtime.clock import SystemClock
-    from runtime.graphql.cache import ActiveApis, SchemaCache
-    from runtime.outbound import OutboundPolicy
-    from runtime.security.identity import Identity, load_secret
-    from runtime.storage.backends import make_backend
-    from runtime.tenants import TenantService
-    from runtime.workflows.engine import Engine
-
-    backend = make_backend(settings)
-    service = TenantService(backend)
-    apis = ActiveApis(service, SchemaCache(limits=settings.limits))
-    identity = Identity(backend, load_secret(settings))
+def _build_engine(settings: Settings, app: Celery) -> Engine:
+    platform = Platform(settings)
+    # Applies made through the servers reach this process as messages (or by the poll).
+    platform.listen()
 
     def wake(tenant: str, countdown: float) -> None:
         app.send_task(WORK_TASK, (tenant,), countdown=countdown or None)
 
     return Engine(
-        service,
-        apis,
-        identity,
+        platform.service,
+        platform.apis,
+        platform.identity,
         settings.workflows,
         wake,
         clock=SystemClock(settings.clock_offset),

@@ -18,6 +18,7 @@ from sqlalchemy import event, func, select, update
 from metadata.validation import validate_data
 from runtime.graphql.cache import ActiveApis, SchemaCache
 from runtime.graphql.executor import Request, run
+from runtime.outbound import OutboundPolicy
 from runtime.security.principal import Principal
 from runtime.settings import WorkflowSettings
 from runtime.storage.tables import system_table
@@ -62,6 +63,8 @@ class Rig:
             NoMembers(),  # type: ignore[arg-type]
             self.settings,
             lambda tenant, countdown: self.wakes.append(countdown),
+            # The tests' unreachable hook is on loopback, which is refused by default.
+            outbound=OutboundPolicy(allow=("127.0.0.1",)),
         )
         self.schema = self.backend.schema(TENANT)
 
@@ -181,6 +184,19 @@ def test_a_failing_run_is_retried_with_backoff_then_dead_lettered(service, monke
         ("score", "done", 1),
         ("webhook", "failed", 2),
     ]
+
+
+def test_a_webhook_to_an_internal_address_is_dead_lettered_at_once(service, monkeypatch):
+    monkeypatch.setenv("ENGINE_TEST_SECRET", "s" * 24)
+    rig = Rig(
+        service,
+        [{"webhook": {"url": "http://169.254.169.254/latest", "secret_env": "ENGINE_TEST_SECRET"}}],
+    )
+    rig.change(rig.items(1))
+    rig.engine.dispatch(TENANT)
+    assert rig.engine.work(TENANT).statuses == {"dead": 1}  # retrying cannot help
+    [dead] = rig.runs()
+    assert dead.attempts == 1 and "internal address" in dead.error
 
 
 def test_create_run_reports_whether_it_made_the_run(service):

@@ -1,0 +1,88 @@
+"""Per-request observation: the request id, an access log line, metrics and SQL time.
+
+It runs inside Litestar's routing (so it knows the route's path template and the
+tenant) and outside the exception handlers (so it sees the status actually sent).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from runtime.observability import logs
+from runtime.observability.metrics import Metrics, SqlTimer, sql_timer
+
+log = logging.getLogger("tessera.access")
+
+
+class ObserveMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or ())
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = logs.accept_request_id(given)
+        tenant = (scope.get("path_params") or {}).get("tenant")
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        raw_id = request_id.encode()
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", raw_id)]
+            await send(message)
+
+        timer = SqlTimer()
+        started = time.perf_counter()
+        timer_token = sql_timer.set(timer)
+        try:
+            with logs.bound(request_id=request_id, tenant=tenant):
+                await self.app(scope, receive, sending)
+        finally:
+            sql_timer.reset(timer_token)
+            elapsed = time.perf_counter() - started
+            route = scope.get("path_template") or "unmatched"
+            method = scope.get("method", "GET")
+            if self.metrics is not None:
+                label = self.metrics.tenant_class(tenant)
+                self.metrics.requests.labels(route, method, str(status), label).inc()
+                self.metrics.latency.labels(route, method, label).observe(elapsed)
+                self.metrics.sql_seconds.labels(route).observe(timer.seconds)
+                self.metrics.sql_statements.labels(route).observe(timer.statements)
+            if route not in _QUIET:
+                log.info(
+                    "%s %s %d %.1f ms",
+                    method,
+                    scope.get("path", ""),
+                    status,
+                    elapsed * 1000,
+                    extra={
+                        "method": method,
+                        "path": scope.get("path", ""),
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "sql_ms": round(timer.seconds * 1000, 2),
+                        "sql_statements": timer.statements,
+                    },
+                )
+
+
+#: Probes and scrapes: every few seconds from every checker, and not worth a log line.
+_QUIET = frozenset({"/health", "/ready", "/metrics"})
+
+
+def request_id_of(scope_state: Any) -> str | None:
+    """Return the request id the middleware gave a request (None outside one)."""
+    return scope_state.get("request_id") if isinstance(scope_state, dict) else None
