@@ -162,6 +162,11 @@ class Settings:
                     "python3 -c 'import secrets; print(secrets.token_urlsafe(48))' and set it "
                     "in every process's environment"
                 )
+            if self.secret_key.startswith("change-me"):
+                raise SettingsError(
+                    "TESSERA_SECRET_KEY is still the example's placeholder; make a real one "
+                    "with python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                )
             if self.clock_offset:
                 raise SettingsError("TESSERA_CLOCK_OFFSET is for tests; production refuses it")
         return self
@@ -375,8 +380,8 @@ VARIABLES: tuple[Variable, ...] = (
         "web_concurrency",
         _positive,
         "1",
-        "Server processes tessera serve starts (uvicorn workers).",
-        "2",
+        "Server processes tessera serve starts (uvicorn workers). Behind a proxy with "
+        "several containers or pods, keep 1 per container.",
     ),
     Variable(
         "TESSERA_FORWARDED_ALLOW_IPS",

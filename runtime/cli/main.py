@@ -590,3 +590,7 @@ app_commands.register(cli, pass_context, reports_errors, json_option)
 from runtime.cli import ops_commands  # noqa: E402  (registers settings, admin, migrate)
 
 ops_commands.register(cli, pass_context, reports_errors, json_option)
+
+from runtime.cli import backup_commands  # noqa: E402  (registers tenant export/import, backup)
+
+backup_commands.register(cli, pass_context, reports_errors, json_option)

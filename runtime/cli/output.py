@@ -41,6 +41,26 @@ def progress_bar(label: str, *, enabled: bool) -> Iterator[ProgressCallback | No
         yield advance
 
 
+@contextmanager
+def steps_bar(label: str, *, enabled: bool) -> Iterator[Any]:
+    """Show a progress bar on stderr; yield a callback (done, total, what) or None."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{label}: {what}"[:60])
+
+        yield advance
+
+
 def emit_json(data: Any) -> None:
     """Write ``data`` as JSON on stdout (the only thing printed in --json mode)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -35,6 +35,8 @@ KINDS = (
     "permissions_changed",
     "tenant_created",
     "tenant_deleted",
+    "tenant_imported",
+    "backup_restored",
 )
 
 
@@ -83,14 +85,15 @@ def read(
 ) -> list[AuditRecord]:
     """Return entries newest first; ``tenant`` None means every tenant and the platform.
 
-    A tenant's entries start at its latest ``tenant_created``: a tenant deleted and made
-    again under the same name does not show its predecessor's history to its new admins.
+    A tenant's entries start at its latest ``tenant_created`` (or ``tenant_imported``): a
+    tenant deleted and made again under the same name does not show its predecessor's
+    history to its new admins.
     """
     query = select(_log).order_by(_log.c.id.desc()).limit(limit)
     if tenant is not None:
         born = (
             select(func.coalesce(func.max(_log.c.id), 0))
-            .where(_log.c.tenant == tenant, _log.c.kind == "tenant_created")
+            .where(_log.c.tenant == tenant, _log.c.kind.in_(("tenant_created", "tenant_imported")))
             .scalar_subquery()
         )
         query = query.where(_log.c.tenant == tenant, _log.c.id >= born)

@@ -137,5 +137,5 @@ def graphiql_or_404(service: Any, tenant: str) -> Response[str]:
     try:
         service.get_tenant(tenant)
     except (TenantNotFound, NotFoundException):
-        return not_found(f"There is no tenant named {tenant!r}.")
+        return not_found(f"There is no tenant named {tenant}.")
     return graphiql(tenant)
