@@ -50,8 +50,8 @@ def demo_document():
 # -- storage backends ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
+@contextmanager
+def throwaway_database(purpose: str) -> Iterator[str]:
     """Create a throwaway database on the server TESSERA_TEST_DATABASE_URL names.
 
     Without the variable the PostgreSQL half of the suite is skipped locally, but fails
@@ -66,7 +66,7 @@ def postgres_url():
     url = make_url(admin_url)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
-    name = f"tessera_test_{uuid.uuid4().hex[:10]}"
+    name = f"tessera_{purpose}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -82,30 +82,61 @@ def postgres_url():
 
 
 @pytest.fixture(scope="session")
-def _postgres_backend(postgres_url):
-    backend = make_backend(Settings(database_url=postgres_url))
+def postgres_url():
+    """The PostgreSQL database of the in-process tests."""
+    with throwaway_database("test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def processes_postgres_url():
+    """A second database for tests that start worker and server processes: a worker's
+    beat ticks every tenant in its database, so those tests get their own (and run one
+    after another, see pytest_collection_modifyitems)."""
+    with throwaway_database("proc") as url:
+        yield url
+
+
+def _migrated(url: str):
+    backend = make_backend(Settings(database_url=url))
     backend.prepare()
+    return backend
+
+
+@pytest.fixture(scope="session")
+def _postgres_backend(postgres_url):
+    backend = _migrated(postgres_url)
     yield backend
     backend.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend(request, tmp_path):
-    """Yield a migrated backend: a fresh SQLite folder, or the shared test database.
+@pytest.fixture(scope="session")
+def _processes_postgres_backend(processes_postgres_url):
+    backend = _migrated(processes_postgres_url)
+    yield backend
+    backend.dispose()
 
-    On PostgreSQL every tenant a test made is deleted afterwards, so tests stay independent.
-    """
+
+def backend_for(request, tmp_path, shared: str):
+    """Yield a migrated backend: a fresh SQLite folder, or the shared ``shared`` database
+    (every tenant a test made is deleted afterwards, so tests stay independent)."""
     if request.param == "sqlite":
         backend = make_backend(Settings(database_url=f"sqlite:///{tmp_path}/tessera.sqlite3"))
         backend.prepare()
         yield backend
         backend.dispose()
         return
-    backend = request.getfixturevalue("_postgres_backend")
+    backend = request.getfixturevalue(shared)
     yield backend
     service = TenantService(backend)
     for tenant in service.list_tenants():
         service.delete_tenant(tenant.name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request, tmp_path):
+    """Yield a migrated backend: a fresh SQLite folder, or the shared test database."""
+    yield from backend_for(request, tmp_path, "_postgres_backend")
 
 
 @pytest.fixture
@@ -113,7 +144,7 @@ def database_url(request, backend):
     """Return the database URL of the current backend (for the CLI and the server)."""
     if backend.dialect == "sqlite":
         return f"sqlite:///{backend.path}"
-    return request.getfixturevalue("postgres_url")
+    return backend.control.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -142,3 +173,17 @@ def admin_client(service: TenantService) -> Iterator[Any]:
         token = identity.login(email, ADMIN_PASSWORD, None)["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
+
+
+# Tests that start worker or server processes, and the engine's own tests, use a
+# PostgreSQL database of their own (a worker's beat ticks every tenant in its database)
+# and run one after another on one xdist worker.
+_PROCESS_FOLDERS = ("tests/runtime/workflows/", "tests/runtime/processes/")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        # Their SQLite halves keep to their own files, so those may run beside anything.
+        shared = "[postgresql" in item.nodeid or item.nodeid.startswith(_PROCESS_FOLDERS[1])
+        if item.nodeid.startswith(_PROCESS_FOLDERS) and shared:
+            item.add_marker(pytest.mark.xdist_group("processes"))

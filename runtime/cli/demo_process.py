@@ -71,11 +71,21 @@ def serve_demo(settings: Settings) -> None:
         "Sign in as admin@demo.tessera.dev with the password tessera-demo-2026.\n"
         f"Workflow worker: pid {worker.pid}. Press Ctrl+C to stop both."
     )
+    # uvicorn shuts down gracefully on SIGTERM, then hands the signal back to the
+    # handler that was there before: make that a normal exit, so the worker is stopped
+    # below instead of the process dying with it still running.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         run(settings)
+    except KeyboardInterrupt:
+        pass  # Ctrl+C: uvicorn has shut down already
     finally:
         stop(worker)
         output.err.print("Stopped the server and the workflow worker.")
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:

@@ -487,6 +487,9 @@ def worker(ctx: Context, concurrency: int, beat: bool, loglevel: str | None) -> 
         level,
         "--without-mingle",
         "--without-gossip",
+        # A node name of its own, so several workers can share a host.
+        "-n",
+        f"tessera-{os.getpid()}@%h",
     ]
     output.err.print(f"Workflow worker on {_safe_url(settings.broker_url)}")
     stop = None

@@ -150,6 +150,9 @@ def create_app(
             }
         ),
         middleware=[DefineMiddleware(ObserveMiddleware, metrics=metrics)],
+        # Logging is configured once per process (runtime/observability/logs.py), not by
+        # the framework: one format, JSON in production.
+        logging_config=None,
         cors_config=cors,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(

@@ -30,9 +30,13 @@ from runtime.wiring import Platform
 
 log = logging.getLogger(__name__)
 
-#: The PostgreSQL advisory lock key of the beat (any constant unique to Tessera).
-BEAT_LOCK_KEY = 7_403_312
 STANDBY_POLL = 5.0
+
+
+def lock_name(queue: str) -> str:
+    """Return the lock's name: one beat per deployment, and deployments that share a
+    database keep apart by their queue (TESSERA_WORKFLOW_QUEUE)."""
+    return f"tessera.beat.{queue}"
 
 
 class BeatLock:
@@ -46,16 +50,17 @@ class BeatLock:
     def acquire(self) -> bool:
         """Take the lock if it is free; return whether this process holds it."""
         backend = self.platform.backend
+        name = lock_name(self.platform.settings.workflows.queue)
         if backend.dialect == "postgresql":
             conn = backend.control.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": BEAT_LOCK_KEY})
+            got = conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": name})
             if got.scalar():
                 conn.commit()
                 self._conn = conn  # the lock lives as long as this session
                 return True
             conn.close()
             return False
-        path = self.platform.settings.writable_data_dir() / "beat.lock"
+        path = self.platform.settings.writable_data_dir() / f"{name}.lock"
         handle = path.open("a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -84,7 +89,10 @@ class BeatLock:
     def release(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(Exception):
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": BEAT_LOCK_KEY})
+                self._conn.execute(
+                    text("SELECT pg_advisory_unlock(hashtext(:k))"),
+                    {"k": lock_name(self.platform.settings.workflows.queue)},
+                )
                 self._conn.close()
             self._conn = None
         if self._file is not None:

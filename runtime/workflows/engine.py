@@ -327,7 +327,15 @@ class Engine:
         now = self._now()
         with self.backend.begin_tenant(tenant) as conn:
             for ready in self._ready(schema, now):
-                pick = select(runs.c.id).where(ready).order_by(runs.c.created_at).limit(1)
+                # Never correlated to the UPDATE's own table: the subquery picks a row of
+                # its own (auto-correlation, seen under load, left it with no FROM).
+                pick = (
+                    select(runs.c.id)
+                    .where(ready)
+                    .order_by(runs.c.created_at)
+                    .limit(1)
+                    .correlate(None)
+                )
                 if conn.dialect.name == "postgresql":
                     # Concurrent workers each skip the rows the others are claiming.
                     pick = pick.with_for_update(skip_locked=True)

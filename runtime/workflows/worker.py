@@ -52,6 +52,9 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        # No remote control: Tessera does not use it, and its per-node exclusive queue on
+        # RabbitMQ refuses a second worker that happens to get the same node name.
+        worker_enable_remote_control=False,
         beat_schedule={"tick": {"task": TICK_TASK, "schedule": flows.tick}},
         # The schedule is one fixed tick; cron times live in the database. The in-memory
         # scheduler writes no celerybeat-schedule file, so the beat needs no writable

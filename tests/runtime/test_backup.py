@@ -59,6 +59,8 @@ def _crm(service: TenantService, name: str = "acme") -> Platform:
             identity.user(email)
         except UserNotFound:
             identity.create_user(email, PASSWORD)
+        else:  # an import may have made them without a password
+            identity.set_password(email, PASSWORD)
     identity.set_membership(name, BOSS, tenant_admin=True)
     identity.set_membership(name, REP, role="sales_rep", manager=BOSS)
     with TestClient(create_app(Settings(secret_key="b" * 40), service=service)) as client:
@@ -222,7 +224,8 @@ def test_a_whole_instance_restores_into_an_empty_one(service, backend, tmp_path)
     _, secret = platform.identity.create_token("acme", REP, name="BI export")
     path = tmp_path / "instance.tar.gz"
     summary = backup_instance(platform, path)
-    assert summary["users"] == 2 and summary["tokens"] == 1 and summary["audit_entries"] > 0
+    # (On PostgreSQL the control plane is shared with this module's other tests.)
+    assert summary["users"] >= 2 and summary["tokens"] >= 1 and summary["audit_entries"] > 0
     before = tables(service, "acme")
     with empty_instance(backend.dialect, tmp_path) as fresh:
         restored = _platform(fresh)

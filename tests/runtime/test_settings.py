@@ -37,7 +37,10 @@ def test_every_tessera_variable_the_code_reads_is_declared():
                 found |= set(re.findall(r"TESSERA_[A-Z][A-Z0-9_]*[A-Z0-9]", path.read_text()))
     # Prefixes of families named in prose (TESSERA_MAX_*, TESSERA_WORKFLOW_*).
     found -= {"TESSERA_MAX", "TESSERA_WORKFLOW", "TESSERA_EMAIL"}
-    assert sorted(found - declared) == []
+    # The compose file's own variables are not settings, but they are documented too.
+    page = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    undocumented = [name for name in sorted(found - declared) if f"`{name}`" not in page]
+    assert undocumented == []
 
 
 def test_the_data_folder_is_absolute_and_never_the_working_directory(tmp_path, monkeypatch):

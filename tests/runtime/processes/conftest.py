@@ -27,10 +27,18 @@ import pytest
 from metadata.validation import validate_data
 from runtime.settings import Settings
 from runtime.wiring import Platform
+from tests.conftest import backend_for
 from tests.runtime.workflows.conftest import BROKERS, reachable
 
 SECRET_KEY = "cluster-test-secret-key-" + "c" * 24
 PASSWORD = "cluster-test-password"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request, tmp_path):
+    """These tests run workers, whose beat ticks every tenant in its database: the
+    PostgreSQL half uses a database of its own, apart from the in-process tests'."""
+    yield from backend_for(request, tmp_path, "_processes_postgres_backend")
 
 
 def free_port() -> int:
@@ -144,7 +152,7 @@ def redis_for_state() -> str:
 @pytest.fixture(scope="module")
 def cluster(request, tmp_path_factory) -> Iterator[Cluster]:
     """Two servers, a worker and a beat on PostgreSQL and Redis (started once per module)."""
-    database_url = request.getfixturevalue("postgres_url")
+    database_url = request.getfixturevalue("processes_postgres_url")
     redis = redis_for_state()
     folder = tmp_path_factory.mktemp("cluster")
     queue = f"tessera-cluster-{uuid.uuid4().hex[:8]}"

@@ -28,6 +28,7 @@ from litestar.testing import TestClient
 from metadata.validation import validate_text
 from runtime.server.app import create_app
 from runtime.settings import Settings, WorkflowSettings
+from tests.conftest import backend_for
 
 FLOWS = Path(__file__).with_name("flows.yaml")
 PASSWORD = "workflow-test-password"
@@ -37,6 +38,13 @@ BROKERS = {
     "redis": os.environ.get("TESSERA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
     "rabbitmq": os.environ.get("TESSERA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//"),
 }
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request, tmp_path):
+    """These tests run workers, whose beat ticks every tenant in its database: the
+    PostgreSQL half uses a database of its own, apart from the in-process tests'."""
+    yield from backend_for(request, tmp_path, "_processes_postgres_backend")
 
 
 def reachable(url: str) -> bool:

@@ -71,7 +71,7 @@ def test_worker_killed_mid_run_still_has_every_effect_exactly_once(flows, receiv
         "createSalesOrder"
     ]["id"]
     # Step 0 (a database write) is done; step 1 (the webhook) is in flight: kill -9 now.
-    assert receiver.first.wait(30), "the webhook was never called"
+    assert receiver.first.wait(30), f"the webhook was never called\n{worker.output()[-6000:]}"
     assert record(crm, "salesOrder", order, "syncs confirmations") == {
         "syncs": 1,
         "confirmations": None,
@@ -79,11 +79,14 @@ def test_worker_killed_mid_run_still_has_every_effect_exactly_once(flows, receiv
     worker.kill()
     receiver.release.set()
     worker.start()
-    wait_for(
-        lambda: record(crm, "salesOrder", order, "confirmations")["confirmations"] == 1,
-        timeout=60,
-        what="the run to finish",
-    )
+    try:
+        wait_for(
+            lambda: record(crm, "salesOrder", order, "confirmations")["confirmations"] == 1,
+            timeout=60,
+            what="the run to finish",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker.output()[-6000:]}") from None
     time.sleep(2)  # room for a wrong second execution to show
     assert record(crm, "salesOrder", order, "syncs confirmations") == {
         "syncs": 1,

@@ -104,9 +104,13 @@ class Rig:
         with self.backend.read_tenant(TENANT) as conn:
             return [dict(r._mapping) for r in conn.execute(select(table))]
 
-    def at(self, moment: str) -> dict[str, int]:
-        self.clock.set(_at(moment))
-        return self.engine.tick()
+    def at(self, moment: str) -> int:
+        """Move the clock and do what a beat tick does, for this test's tenant only (the
+        PostgreSQL database is shared with tests running beside this one)."""
+        now = _at(moment)
+        self.clock.set(now)
+        self.engine.dispatch(TENANT)
+        return self.engine.fire_schedules(TENANT, now) + self.engine.scan_timers(TENANT, now)
 
     def drain(self) -> None:
         while self.engine.work(TENANT).runs:
