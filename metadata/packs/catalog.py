@@ -11,11 +11,11 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from metadata.errors import Issue, MetadataError
+from metadata.errors import Issue, MetadataError, pointer
 from metadata.packs.loader import ARCHIVE_SUFFIX, Pack, check_pack, read_pack
 from metadata.packs.schemas import MANIFEST_FILE
-from metadata.packs.versions import Version
-from metadata.source import parse_text
+from metadata.packs.versions import Version, VersionError, VersionRange
+from metadata.source import Document, parse_text
 
 APPS_DIR = Path(__file__).resolve().parents[2] / "apps"
 
@@ -71,6 +71,9 @@ class Catalog:
 
     def names(self) -> list[str]:
         return sorted(self._locations)
+
+    def location(self, name: str) -> str:
+        return str(self._locations.get(name, name))
 
     def add(self, location: str | Path) -> Pack:
         """Read the pack at ``location`` and let it stand for its name."""
@@ -141,6 +144,66 @@ class Catalog:
         if any(i.severity == "error" for i in issues):
             raise MetadataError(issues, title=f"Pack {pack.name} {pack.version} is invalid")
         return pack
+
+
+def dependency_issues(doc: Document, catalog: Catalog) -> list[Issue]:
+    """Return a problem for each dependency in ``doc`` (a pack.yaml) that no pack in
+    ``catalog`` satisfies, through the dependencies' own dependencies too."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    found: list[Issue] = []
+    seen: set[str] = set()
+
+    def visit(dependencies: Mapping[str, object], via: tuple[str, ...]) -> None:
+        for name, text in dependencies.items():
+            where = pointer("dependencies", via[0] if via else name)
+            chain = " → ".join((*via, name))
+            try:
+                wanted = VersionRange.parse(str(text))
+            except VersionError:
+                continue  # the manifest check reports a bad range
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                dependency = catalog.get(name)
+            except PackNotFound:
+                found.append(
+                    doc.issue(
+                        where,
+                        f"needs {chain} {wanted}, but no pack in the catalog is named {name} "
+                        f"(packs available: {', '.join(catalog.names()) or 'none'})",
+                        "unsatisfied_dependency",
+                    )
+                )
+                continue
+            except MetadataError:
+                found.append(
+                    doc.issue(
+                        where,
+                        f"needs {chain}, but the catalog's {name} is itself invalid "
+                        f"(tessera app validate {catalog.location(name)})",
+                        "unsatisfied_dependency",
+                    )
+                )
+                continue
+            if not wanted.allows(dependency.version):
+                found.append(
+                    doc.issue(
+                        where,
+                        f"needs {chain} {wanted}, but the catalog has {name} {dependency.version}",
+                        "unsatisfied_dependency",
+                    )
+                )
+                continue
+            visit(
+                {n: str(r) for n, r in dependency.manifest.dependencies.items()},
+                (*via, name) if via else (name,),
+            )
+
+    dependencies = data.get("dependencies")
+    if isinstance(dependencies, Mapping):
+        visit(dependencies, ())
+    return found
 
 
 def resolve(

@@ -221,6 +221,21 @@ def _read_files(location: Path) -> Iterator[tuple[str, str, str]]:
                 yield file, f"{location}!{file}", text
 
 
+def manifest_document(location: str | Path) -> Document | None:
+    """Return a pack's parsed pack.yaml, whatever else is wrong with the pack (None if it
+    has none that parses)."""
+    location = Path(location)
+    if not location.exists() or (not location.is_dir() and not zipfile.is_zipfile(location)):
+        return None
+    for file, shown, text in _read_files(location):
+        if file == MANIFEST_FILE:
+            try:
+                return parse_text(text, file=shown)
+            except MetadataError:
+                return None
+    return None
+
+
 def read_pack(location: str | Path) -> Pack:
     """Read a pack; raise MetadataError if it cannot be read or its manifest is invalid.
 

@@ -15,10 +15,11 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from metadata.errors import MetadataError
-from metadata.packs.catalog import Catalog
+from metadata.errors import MetadataError, sort_issues
+from metadata.packs.catalog import Catalog, dependency_issues
 from metadata.packs.docs import doc_path, render_pack_doc
-from metadata.packs.loader import ARCHIVE_SUFFIX, write_archive
+from metadata.packs.loader import ARCHIVE_SUFFIX, manifest_document, write_archive
+from metadata.packs.schemas import MANIFEST_FILE
 from runtime.cli import output
 from runtime.packs.service import PackPlan, PackService
 
@@ -90,11 +91,22 @@ def register(
         """Check the pack in LOCATION (folder or archive); report every problem with its
         file and line."""
         catalog = Catalog(Path(apps_dir)) if apps_dir else Catalog()
-        pack = catalog.add(location)
-        found = catalog.check(pack)
+        # Every problem at once: the pack's own files, and dependencies the catalog cannot
+        # satisfy, even when the manifest itself has errors.
+        try:
+            pack: Any = catalog.add(location)
+            found: list[Any] = []
+        except MetadataError as exc:
+            pack, found = None, list(exc.issues)
+        doc = pack.files[MANIFEST_FILE] if pack is not None else manifest_document(location)
+        unsatisfied = dependency_issues(doc, catalog) if doc is not None else []
+        found += unsatisfied
+        if pack is not None and not unsatisfied:
+            found += catalog.check(pack)
         errors = [i for i in found if i.severity == "error"]
         if errors:
-            raise MetadataError(found, title=f"Pack {pack.name} {pack.version} is invalid")
+            title = f"Pack {pack.name} {pack.version}" if pack is not None else f"Pack {location}"
+            raise MetadataError(sort_issues(found), title=f"{title} is invalid")
         if as_json:
             output.emit_json(
                 {

@@ -79,7 +79,9 @@ def issues(items: Iterable[Issue], *, title: str | None = None, to=err) -> None:
 
 def tenants(rows: list[TenantInfo], *, where: str = "") -> None:
     table = Table(title="Tenants", title_justify="left")
-    for column in ("Name", "Display name", "Timezone", "Active version", "Created"):
+    width = max([4] + [len(t.name) for t in rows])
+    table.add_column("Name", no_wrap=True, min_width=width, overflow="ignore")
+    for column in ("Display name", "Timezone", "Active version", "Created"):
         table.add_column(column, overflow="fold")
     for t in rows:
         table.add_row(
@@ -178,17 +180,41 @@ def plan(report: dict[str, Any], *, show_sql: bool) -> None:
         out.print("[green]Nothing blocks this plan.[/]")
 
 
+#: Columns whose values are identifiers people copy into the next command: never cut.
+_KEEP_WHOLE = ("id", "email", "name", "user", "actor", "archive table", "variable", "e-mail")
+
+
 def table(
     columns: list[str], rows: list[list[Any]], *, title: str, no_wrap: tuple[str, ...] = ()
 ) -> None:
     """Print rows under column headings (cells shown as text, never as markup).
 
-    Columns named in ``no_wrap`` (timestamps, identifiers) are kept on one line so they
-    stay readable; the others wrap to the terminal width.
+    Identifiers (ids, e-mails, names, and columns named in ``no_wrap``) are never cut or
+    wrapped: they are what people copy into the next command. When the terminal is too
+    narrow for them to fit in a table, each row is printed as a block of "column: value"
+    lines instead.
     """
+    whole = {c for c in columns if c in no_wrap or c.lower() in _KEEP_WHOLE}
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = {
+        c: max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns) if c in whole
+    }
+    # Each column takes its borders and padding (3); the others need some room to wrap.
+    needed = sum(widths.values()) + 6 * (len(columns) - len(widths)) + 3 * len(columns) + 1
+    if needed > out.width:
+        out.print(f"[bold]{escape(title)}[/]")
+        label = max(len(c) for c in columns) + 1
+        for row in cells:
+            out.print()
+            for column, cell in zip(columns, row, strict=True):
+                out.print(f"  {escape(column + ':'):<{label}} {escape(cell)}", soft_wrap=True)
+        return
     shown = Table(title=title, title_justify="left")
     for name in columns:
-        shown.add_column(name, no_wrap=name in no_wrap)
-    for row in rows:
-        shown.add_row(*(escape(str(cell)) for cell in row))
+        if name in whole:
+            shown.add_column(name, no_wrap=True, min_width=widths[name], overflow="ignore")
+        else:
+            shown.add_column(name, overflow="fold")
+    for row in cells:
+        shown.add_row(*(escape(cell) for cell in row))
     out.print(shown)

@@ -88,3 +88,23 @@ def test_pack_then_install_the_archive(tessera, tmp_path):
         "archives (kept for a reinstall): 0 rows of account.acme_fleet_size",
         "archives (kept for a reinstall): 1 row of acme_vehicle",
     ]
+
+
+def test_validate_reports_every_problem_at_once_with_unsatisfiable_dependencies(
+    tessera, tmp_path
+):
+    broken = tmp_path / "broken"
+    shutil.copytree(PACKS / "fleet_v1", broken)
+    manifest = broken / "pack.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    text = text.replace("label: {en: Fleet, zh-CN: 车队}", "label: {en: Fleet}")
+    text = text.replace("dependencies: {base: ^1.0}", "dependencies: {base: ^9.0, nosuch: ^2.0}")
+    manifest.write_text(text, encoding="utf-8")
+    result = tessera("app", "validate", str(broken), "--json", code=1)
+    issues = json.loads(result.stdout)["issues"]
+    by_pointer = {i["pointer"]: i for i in issues}
+    assert by_pointer["/label"]["message"] == "this mapping is missing 'zh-CN'"
+    assert "the catalog has base 1.0.0" in by_pointer["/dependencies/base"]["message"]
+    nosuch = by_pointer["/dependencies/nosuch"]
+    assert "no pack in the catalog is named nosuch" in nosuch["message"]
+    assert nosuch["file"].endswith("pack.yaml") and nosuch["line"] == 8
