@@ -239,7 +239,8 @@ def register(
         if not yes and not as_json and not click.confirm("Apply this plan?", default=False):
             output.out.print("Nothing changed.")
             return
-        result = packs.apply(plan, author=author or getpass.getuser())
+        with output.progress_bar("Applying", enabled=not as_json) as advance:
+            result = packs.apply(plan, author=author or getpass.getuser(), progress=advance)
         if as_json:
             output.emit_json(result.to_dict())
             return

@@ -67,6 +67,7 @@ class _Json(JsonFormatter):
         super().add_fields(log_data, record, message_dict)
         log_data["level"] = record.levelname.lower()
         log_data["logger"] = record.name
+        log_data.pop("color_message", None)  # uvicorn's terminal copy of the message
         for key in ("request_id", "tenant", "run"):
             if log_data.get(key) is None:
                 log_data.pop(key, None)

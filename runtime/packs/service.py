@@ -38,6 +38,7 @@ from runtime.packs.records import (
     write_pack,
 )
 from runtime.storage import naming
+from runtime.storage.migrator import Progress
 from runtime.storage.tables import system_table
 from runtime.tenants import ApplyResult, PlanReport, TenantService
 
@@ -474,8 +475,11 @@ class PackService:
 
     # -- applying ------------------------------------------------------------------------
 
-    def apply(self, plan: PackPlan, *, author: str = "tessera") -> PackResult:
-        """Apply a plan made by one of the ``plan_*`` methods; refuse if it has blockers."""
+    def apply(
+        self, plan: PackPlan, *, author: str = "tessera", progress: Progress | None = None
+    ) -> PackResult:
+        """Apply a plan made by one of the ``plan_*`` methods; refuse if it has blockers.
+        ``progress`` is told of each operation as it runs (the CLI's progress bar)."""
         if plan.blockers:
             raise PackError("the plan has blockers", plan.blockers)
         message = "; ".join(str(c) for c in plan.changes)
@@ -489,6 +493,7 @@ class PackService:
             after_migrate=plan.hook,
             pack_change=True,
             planned=plan.report.plan,
+            progress=progress,
         )
         return PackResult(plan, result, plan.effects)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,43 +45,44 @@ class ObserveMiddleware:
         timer = SqlTimer()
         started = time.perf_counter()
         timer_token = sql_timer.set(timer)
-        try:
-            with logs.bound(request_id=request_id, tenant=tenant):
+        with logs.bound(request_id=request_id, tenant=tenant):
+            try:
                 await self.app(scope, receive, sending)
-        finally:
-            sql_timer.reset(timer_token)
-            elapsed = time.perf_counter() - started
-            route = scope.get("path_template") or "unmatched"
-            method = scope.get("method", "GET")
-            if self.metrics is not None:
-                label = self.metrics.tenant_class(tenant)
-                self.metrics.requests.labels(route, method, str(status), label).inc()
-                self.metrics.latency.labels(route, method, label).observe(elapsed)
-                self.metrics.sql_seconds.labels(route).observe(timer.seconds)
-                self.metrics.sql_statements.labels(route).observe(timer.statements)
-            if route not in _QUIET:
-                log.info(
-                    "%s %s %d %.1f ms",
-                    method,
-                    scope.get("path", ""),
-                    status,
-                    elapsed * 1000,
-                    extra={
-                        "method": method,
-                        "path": scope.get("path", ""),
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                        "sql_ms": round(timer.seconds * 1000, 2),
-                        "sql_statements": timer.statements,
-                    },
-                )
+            finally:
+                sql_timer.reset(timer_token)
+                self._observed(scope, tenant, status, started, timer)
+
+    def _observed(
+        self, scope: Scope, tenant: str | None, status: int, started: float, timer: SqlTimer
+    ) -> None:
+        """Count the request and write its access log line (inside its log context)."""
+        elapsed = time.perf_counter() - started
+        route = scope.get("path_template") or "unmatched"
+        method = scope.get("method", "GET")
+        if self.metrics is not None:
+            label = self.metrics.tenant_class(tenant)
+            self.metrics.requests.labels(route, method, str(status), label).inc()
+            self.metrics.latency.labels(route, method, label).observe(elapsed)
+            self.metrics.sql_seconds.labels(route).observe(timer.seconds)
+            self.metrics.sql_statements.labels(route).observe(timer.statements)
+        if route not in _QUIET:
+            log.info(
+                "%s %s %d %.1f ms",
+                method,
+                scope.get("path", ""),
+                status,
+                elapsed * 1000,
+                extra={
+                    "method": method,
+                    "path": scope.get("path", ""),
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "sql_ms": round(timer.seconds * 1000, 2),
+                    "sql_statements": timer.statements,
+                },
+            )
 
 
 #: Probes and scrapes: every few seconds from every checker, and not worth a log line.
 _QUIET = frozenset({"/health", "/ready", "/metrics"})
-
-
-def request_id_of(scope_state: Any) -> str | None:
-    """Return the request id the middleware gave a request (None outside one)."""
-    return scope_state.get("request_id") if isinstance(scope_state, dict) else None

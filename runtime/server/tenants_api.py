@@ -31,7 +31,13 @@ class TenantController(Controller):
     def create_tenant(
         self, service: NamedDependency[TenantService], data: JSONBody[TenantCreate]
     ) -> dict[str, Any]:
-        return service.create_tenant(data.name, data.display_name, data.timezone).to_dict()
+        info = service.create_tenant(data.name, data.display_name, data.timezone)
+        # Nobody can sign in to a tenant without members: say what comes next.
+        hint = (
+            f"Tenant {info.name!r} has no members yet. Add its first admin: PUT "
+            f"/api/tenants/{info.name}/members/{{email}} with {{\"tenant_admin\": true}}."
+        )
+        return {**info.to_dict(), "members": 0, "hint": hint}
 
     @get("/{tenant:str}", sync_to_thread=True, summary="Show a tenant", guards=[tenant_admin])
     def show_tenant(

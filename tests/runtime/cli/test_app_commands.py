@@ -90,9 +90,7 @@ def test_pack_then_install_the_archive(tessera, tmp_path):
     ]
 
 
-def test_validate_reports_every_problem_at_once_with_unsatisfiable_dependencies(
-    tessera, tmp_path
-):
+def test_validate_reports_every_problem_at_once_with_unsatisfiable_dependencies(tessera, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(PACKS / "fleet_v1", broken)
     manifest = broken / "pack.yaml"

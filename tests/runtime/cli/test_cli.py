@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -58,12 +59,15 @@ def test_tenant_commands(tessera):
         tessera("tenant", "create", "acme", "--timezone", "Asia/Shanghai", "--json").output
     )
     assert created["tenant"]["timezone"] == "Asia/Shanghai"
+    assert "no members yet" in created["hint"] and "--tenant-admin" in created["hint"]
     assert "acme" in tessera("tenant", "list").output
     assert [t["name"] for t in json.loads(tessera("tenant", "list", "--json").output)] == ["acme"]
     failed = tessera("tenant", "create", "acme", code=1)
     assert "already exists" in failed.output
     tessera("tenant", "delete", "acme", "--yes")
     assert json.loads(tessera("tenant", "list", "--json").output) == []
+    # An empty store says where it looked, so a wrong data folder is not a mystery.
+    assert "No tenants yet in " in tessera("tenant", "list").output
 
 
 def test_delete_asks_first(tessera, database_url):
@@ -143,3 +147,31 @@ def test_unknown_tenant_is_a_clear_error(tessera):
 
 def test_schema_command_prints_the_committed_schema(tessera):
     assert tessera("metadata", "schema").output == SCHEMA_PATH.read_text(encoding="utf-8")
+
+
+def test_admin_create_bootstraps_a_platform_admin_once(tessera, monkeypatch):
+    email = f"ops-{uuid.uuid4().hex[:6]}@example.com"
+    monkeypatch.setenv("BOOTSTRAP_PW", "a-long-bootstrap-password")
+    made = json.loads(
+        tessera("admin", "create", email, "--password-env", "BOOTSTRAP_PW", "--json").output
+    )
+    assert made["created"] is True and made["user"]["platform_admin"] is True
+    again = tessera("admin", "create", email, "--password-env", "BOOTSTRAP_PW", "--if-missing")
+    assert "exists already; nothing changed" in again.output
+    refused = tessera("admin", "create", email, "--password-env", "BOOTSTRAP_PW", code=1)
+    assert "already exists" in refused.output
+    monkeypatch.setenv("EMPTY_PW", "")
+    empty = tessera("admin", "create", f"x{email}", "--password-env", "EMPTY_PW", code=1)
+    assert "EMPTY_PW is empty" in empty.output
+
+
+def test_settings_shows_every_variable_and_hides_secrets(tessera, monkeypatch):
+    monkeypatch.setenv("TESSERA_SECRET_KEY", "s" * 40)
+    rows = json.loads(tessera("settings", "--json").output)
+    by_name = {r["variable"]: r for r in rows}
+    assert by_name["TESSERA_SECRET_KEY"] == {
+        "variable": "TESSERA_SECRET_KEY",
+        "value": "(set)",
+        "from": "environment",
+    }
+    assert by_name["TESSERA_PORT"]["value"] == "8000"

@@ -41,6 +41,9 @@ def test_openapi_docs_are_served(client):
 
 def test_tenant_lifecycle(client, acme):
     assert [t["name"] for t in client.get("/api/tenants").json()] == ["acme"]
+    fresh = client.post("/api/tenants", json={"name": "fresh"}).json()
+    assert fresh["members"] == 0 and "/api/tenants/fresh/members/" in fresh["hint"]
+    client.delete("/api/tenants/fresh?confirm=fresh")
     assert client.get(acme).json()["timezone"] == "Asia/Shanghai"
     duplicate = client.post("/api/tenants", json={"name": "acme"})
     assert duplicate.status_code == 409 and duplicate.headers["content-type"] == PROBLEM

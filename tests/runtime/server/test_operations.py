@@ -110,7 +110,7 @@ def test_request_ids_are_echoed_and_carried_into_outbox_events(crm, service):
     assert ids == ["req-42.abc"]
 
 
-def test_json_logs_carry_the_request_id():
+def test_json_logs_carry_the_request_id(crm):
     stream = io.StringIO()
     logs.configure("json", "info", process="test")
     handler = logging.getLogger().handlers[0]
@@ -119,9 +119,17 @@ def test_json_logs_carry_the_request_id():
         with logs.bound(request_id="r-1", tenant="acme"):
             logging.getLogger("tessera.test").info("hello %s", "world")
         logging.getLogger("tessera.test").warning("outside")
+        crm.post(
+            "/t/acme/graphql", json={"query": "{ __typename }"}, headers={"X-Request-ID": "r-2"}
+        )
     finally:
         logging.getLogger().removeHandler(handler)
-    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [access] = [line for line in lines if line["logger"] == "tessera.access"]
+    assert access["request_id"] == "r-2" and access["tenant"] == "acme"
+    assert access["route"] == "/t/{tenant}/graphql" and access["status"] == 200
+    assert access["sql_statements"] >= 1
+    first, second = lines[:2]
     assert first["message"] == "hello world" and first["request_id"] == "r-1"
     assert first["tenant"] == "acme" and first["level"] == "info" and first["process"] == "test"
     assert "request_id" not in second and second["level"] == "warning"

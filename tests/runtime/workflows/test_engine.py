@@ -248,3 +248,36 @@ def test_concurrent_drains_claim_each_run_once(service):
     assert sum(d.runs for d in drained) == 24
     assert rig.bumped() == [1] * 24
     assert {(r.status, r.attempts) for r in rig.runs()} == {("succeeded", 1)}
+
+
+def test_runs_carry_the_request_id_of_the_write_that_caused_them(service):
+    import logging
+
+    from runtime.observability import logs
+
+    rig = Rig(service, [{"score": {"field": "bumped", "add": "1"}}])
+    ids = rig.items(1)
+    api, _ = rig.apis.get(TENANT)
+    mutation = "mutation($i: ID!) { updateItem(id: $i, input: {n: 5}) { id } }"
+    request = Request(TENANT, Principal.system(TENANT), mutation, {"i": ids[0]}, request_id="req-7")
+    assert "errors" not in json.loads(run(api, rig.backend, request))
+    rig.engine.dispatch(TENANT)
+    [made] = rig.runs()
+    assert made.request_id == "req-7"
+    seen: list[str | None] = []
+
+    class Spy(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.name == "runtime.workflows.engine":
+                seen.append(logs.request_id.get())
+
+    logger = logging.getLogger("runtime.workflows.engine")
+    spy, level = Spy(level=logging.INFO), logger.level
+    logger.addHandler(spy)
+    logger.setLevel(logging.INFO)
+    try:
+        assert rig.engine.work(TENANT).statuses == {"succeeded": 1}
+    finally:
+        logger.removeHandler(spy)
+        logger.setLevel(level)
+    assert seen and set(seen) == {"req-7"}  # the worker's lines about the run carry it
