@@ -35,7 +35,7 @@ class TenantController(Controller):
         # Nobody can sign in to a tenant without members: say what comes next.
         hint = (
             f"Tenant {info.name!r} has no members yet. Add its first admin: PUT "
-            f"/api/tenants/{info.name}/members/{{email}} with {{\"tenant_admin\": true}}."
+            f'/api/tenants/{info.name}/members/{{email}} with {{"tenant_admin": true}}.'
         )
         return {**info.to_dict(), "members": 0, "hint": hint}
 
