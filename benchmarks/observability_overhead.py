@@ -206,6 +206,20 @@ def main() -> None:
         f"access log lines written with metrics on: {len(access):,} (each with request_id:"
         f" {all('request_id' in a for a in access)})"
     )
+    costs = pieces()
+    print(
+        f"per request, timed in-process: access log line {costs['log']:.1f} us, metric "
+        f"updates {costs['metrics']:.1f} us (on); SQL timing listeners {costs['sql']:.1f} us "
+        "per statement (both)"
+    )
+    for row in results:
+        added = (costs["log"] + costs["metrics"]) / 1000
+        row["pieces_share_of_cpu"] = added / row["server_ms_off"]
+        print(
+            f"{row['workload']}: the pieces are {added * 1000:.0f} us of "
+            f"{row['server_ms_off'] * 1000:.0f} us server CPU per request "
+            f"({row['pieces_share_of_cpu']:.1%})"
+        )
     if args.json:
         print(json.dumps(results, indent=2))
 
