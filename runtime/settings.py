@@ -111,6 +111,9 @@ class Settings:
     clock_offset: float = 0.0
     """Seconds added to the wall clock by the workflow engine (testing; refused in
     production)."""
+    password_hashing: str = "standard"
+    """``standard`` (argon2id, about 0.1 s a hash) or ``fast`` (for test suites only;
+    refused in production)."""
 
     def __post_init__(self) -> None:
         if self.data_dir is None:
@@ -169,6 +172,10 @@ class Settings:
                 )
             if self.clock_offset:
                 raise SettingsError("TESSERA_CLOCK_OFFSET is for tests; production refuses it")
+            if self.password_hashing != "standard":
+                raise SettingsError(
+                    "TESSERA_PASSWORD_HASHING=fast is for test suites; production refuses it"
+                )
         return self
 
     @classmethod
@@ -574,6 +581,14 @@ VARIABLES: tuple[Variable, ...] = (
         "when no push channel is connected (with one: 30 s, as a fallback).",
     ),
     Variable(
+        "TESSERA_PASSWORD_HASHING",
+        "password_hashing",
+        _choice("standard", "fast"),
+        "standard",
+        "standard: argon2id as recommended (about 0.1 s a sign-in). fast: cheap hashes "
+        "for test suites only; refused in production.",
+    ),
+    Variable(
         "TESSERA_CLOCK_OFFSET",
         "clock_offset",
         _float,
@@ -610,6 +625,15 @@ def markdown_table() -> str:
         meaning = v.help.replace("|", "\\|")
         rows.append(f"| `{v.name}` | {default} | {meaning} |")
     return "\n".join(rows) + "\n"
+
+
+def password_hasher(settings: Settings) -> Any:
+    """Return the argon2 hasher the settings ask for."""
+    from argon2 import PasswordHasher
+
+    if settings.password_hashing == "fast":
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
 
 
 def new_secret_key() -> str:

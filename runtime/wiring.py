@@ -21,7 +21,7 @@ from runtime.graphql.cache import ActiveApis, SchemaCache
 from runtime.security.identity import Identity, load_secret
 from runtime.security.principal import Principals
 from runtime.security.rate import RateLimiter
-from runtime.settings import Settings
+from runtime.settings import Settings, password_hasher
 from runtime.storage.backends import Backend, make_backend
 from runtime.tenants import TenantService
 
@@ -75,7 +75,12 @@ class Platform:
 
     @functools.cached_property
     def identity(self) -> Identity:
-        return Identity(self.backend, load_secret(self.settings), invalidation=self.invalidation)
+        return Identity(
+            self.backend,
+            load_secret(self.settings),
+            invalidation=self.invalidation,
+            hasher=password_hasher(self.settings),
+        )
 
     @functools.cached_property
     def apis(self) -> ActiveApis:

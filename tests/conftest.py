@@ -30,6 +30,18 @@ if os.environ.get("CI"):
 # Whatever a test builds without naming a data folder keeps its state in a throwaway one,
 # never in the checkout or the user's own data folder.
 os.environ.setdefault("TESSERA_DATA_DIR", tempfile.mkdtemp(prefix="tessera-test-data-"))
+# Password hashing at full strength costs 0.1 s a hash or sign-in, and the suite signs in
+# thousands of times: processes started from the tests (servers, workers, the CLI) and
+# settings read from the environment hash cheaply. Settings built in a test say so too.
+os.environ.setdefault("TESSERA_PASSWORD_HASHING", "fast")
+
+
+def fast_hasher():
+    """The hasher of TESSERA_PASSWORD_HASHING=fast, for Identities a test builds."""
+    from runtime.settings import Settings, password_hasher
+
+    return password_hasher(Settings(database_url="sqlite:////unused/x", password_hashing="fast"))
+
 
 ROOT = Path(__file__).parents[1]
 DEMO_METADATA = ROOT / "apps" / "demo_crm" / "metadata.yaml"

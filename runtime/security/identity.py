@@ -195,12 +195,13 @@ class Identity:
         refresh_ttl: dt.timedelta = dt.timedelta(days=30),
         clock: Callable[[], float] = time.monotonic,
         invalidation: Invalidation | None = None,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self.backend = backend
         self.secret = secret
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
-        self._hasher = PasswordHasher()
+        self._hasher = hasher or PasswordHasher()
         self._clock = clock
         # Entries carry the credentials generation they were read under (see
         # runtime/coordination): a revocation anywhere makes them stale everywhere.

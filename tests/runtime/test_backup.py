@@ -34,7 +34,9 @@ PASSWORD = "backup-test-password"
 
 
 def _platform(service: TenantService) -> Platform:
-    settings = Settings(database_url="sqlite:////unused/x.sqlite3", secret_key="b" * 40)
+    settings = Settings(
+        database_url="sqlite:////unused/x.sqlite3", secret_key="b" * 40, password_hashing="fast"
+    )
     return Platform(settings, service=service)
 
 
@@ -63,7 +65,9 @@ def _crm(service: TenantService, name: str = "acme") -> Platform:
             identity.set_password(email, PASSWORD)
     identity.set_membership(name, BOSS, tenant_admin=True)
     identity.set_membership(name, REP, role="sales_rep", manager=BOSS)
-    with TestClient(create_app(Settings(secret_key="b" * 40), service=service)) as client:
+    with TestClient(
+        create_app(Settings(secret_key="b" * 40, password_hashing="fast"), service=service)
+    ) as client:
         token = identity.login(BOSS, PASSWORD, name)["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
         parent = gql(
@@ -137,7 +141,9 @@ def test_a_tenant_exported_and_imported_comes_back_whole(service, tmp_path):
     boss = members[BOSS]
     assert boss.tenant_admin and members[REP].manager_id == boss.user.id
     # The tenant works: GraphQL answers, counters go on, new outbox events get new ids.
-    with TestClient(create_app(Settings(secret_key="b" * 40), service=service)) as client:
+    with TestClient(
+        create_app(Settings(secret_key="b" * 40, password_hashing="fast"), service=service)
+    ) as client:
         token = platform.identity.login(REP, PASSWORD, "acme")["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
         made = gql(client, "acme", 'mutation { createAccount(input: {name: "After"}) { id } }')

@@ -159,6 +159,7 @@ def cluster(request, tmp_path_factory) -> Iterator[Cluster]:
     env = {
         **os.environ,
         "TESSERA_ENV": "production",
+        "TESSERA_PASSWORD_HASHING": "standard",  # production refuses anything else
         "TESSERA_DATABASE_URL": database_url,
         "TESSERA_DATA_DIR": str(folder / "data"),
         "TESSERA_SECRET_KEY": SECRET_KEY,

@@ -15,6 +15,7 @@ from runtime.graphql.executor import Request, run
 from runtime.security.identity import Identity
 from runtime.security.principal import Principal, Principals
 from runtime.tenants import TenantService
+from tests.conftest import fast_hasher
 
 METADATA = """
 objects:
@@ -112,7 +113,7 @@ class World:
 
 @pytest.fixture
 def world(service: TenantService) -> World:
-    identity = Identity(service.backend, b"test secret " * 4)
+    identity = Identity(service.backend, b"test secret " * 4, hasher=fast_hasher())
     service.create_tenant("perm")
     service.apply("perm", validate_text(METADATA))
     ids: dict[str, str] = {}

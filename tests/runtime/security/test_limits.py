@@ -31,7 +31,10 @@ def limited(request, service):
     requests a minute (bursts of 2); the "bounds" variant has no rate limit, so the bounds
     are tested one by one without waiting for the bucket to refill."""
     settings = Settings(
-        secret_key="limits-test-secret-" + "x" * 32, rate_per_minute=request.param, limits=BOUNDS
+        password_hashing="fast",
+        secret_key="limits-test-secret-" + "x" * 32,
+        rate_per_minute=request.param,
+        limits=BOUNDS,
     )
     app = create_app(settings, service=service)
     with TestClient(app) as client:

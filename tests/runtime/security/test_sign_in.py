@@ -15,6 +15,7 @@ from runtime.security import audit
 from runtime.security.identity import AuthError, Identity
 from runtime.server.app import create_app
 from runtime.settings import Settings
+from tests.conftest import fast_hasher
 
 PASSWORD = "a long enough password"
 SECRET = "sign-in-test-secret-" + "s" * 32
@@ -23,7 +24,7 @@ SECRET = "sign-in-test-secret-" + "s" * 32
 @pytest.fixture
 def signed(service):
     """A client, the identity, a tenant ``si`` and a member of it (e-mail)."""
-    app = create_app(Settings(secret_key=SECRET), service=service)
+    app = create_app(Settings(secret_key=SECRET, password_hashing="fast"), service=service)
     with TestClient(app) as client:
         identity: Identity = app.state.identity
         service.create_tenant("si")
@@ -91,11 +92,18 @@ def test_logout_ends_the_refresh_token(signed):
 
 def test_expired_and_forged_access_tokens_are_refused(signed, service):
     client, identity, email = signed
-    expired = Identity(service.backend, SECRET.encode(), access_ttl=dt.timedelta(seconds=-5))
+    expired = Identity(
+        service.backend,
+        SECRET.encode(),
+        access_ttl=dt.timedelta(seconds=-5),
+        hasher=fast_hasher(),
+    )
     stale = expired.login(email, PASSWORD, "si")["access_token"]
     with pytest.raises(AuthError, match="expired"):
         identity.authenticate(f"Bearer {stale}")
-    forger = Identity(service.backend, b"another key entirely, 32+ bytes long")
+    forger = Identity(
+        service.backend, b"another key entirely, 32+ bytes long", hasher=fast_hasher()
+    )
     forged = forger.login(email, PASSWORD, "si")["access_token"]
     response = client.get("/auth/me", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401 and "not valid" in response.json()["detail"]

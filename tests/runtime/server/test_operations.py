@@ -81,7 +81,11 @@ def test_metrics_count_requests_by_route_and_time_sql_and_graphql(crm):
 def test_tenant_classes_label_metrics_without_naming_tenants(service, database_url):
     service.create_tenant("vip_acme")
     service.apply("vip_acme", validate_file(DEMO_METADATA))
-    settings = Settings(database_url=database_url, tenant_classes=(("vip_*", "enterprise"),))
+    settings = Settings(
+        database_url=database_url,
+        tenant_classes=(("vip_*", "enterprise"),),
+        password_hashing="fast",
+    )
     with TestClient(create_app(settings, service=service)) as client:
         client.get("/t/vip_acme/graphql", params={"query": "{ __typename }"})
         text = client.get("/metrics").text
@@ -171,10 +175,16 @@ def test_cors_is_off_unless_configured(service, database_url):
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type",
     }
-    with TestClient(create_app(Settings(database_url=database_url), service=service)) as client:
+    with TestClient(
+        create_app(Settings(database_url=database_url, password_hashing="fast"), service=service)
+    ) as client:
         off = client.options("/t/acme/graphql", headers=preflight)
         assert "access-control-allow-origin" not in off.headers
-    settings = Settings(database_url=database_url, cors_origins=("https://crm.example.com",))
+    settings = Settings(
+        database_url=database_url,
+        cors_origins=("https://crm.example.com",),
+        password_hashing="fast",
+    )
     with TestClient(create_app(settings, service=service)) as client:
         on = client.options("/t/acme/graphql", headers=preflight)
         assert on.headers["access-control-allow-origin"] == "https://crm.example.com"

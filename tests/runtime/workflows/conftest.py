@@ -203,7 +203,10 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
             retry_base=0.5,
         )
         settings = Settings(
-            database_url=database_url, secret_key=SECRET_KEY, workflows=flows_settings
+            password_hashing="fast",
+            database_url=database_url,
+            secret_key=SECRET_KEY,
+            workflows=flows_settings,
         )
         app = create_app(settings, service=service)
         client = TestClient(app)
