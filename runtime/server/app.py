@@ -193,6 +193,14 @@ def create_app(
 STATIC = Path(__file__).parent / "static"
 
 
+def worker_app() -> Litestar:
+    """Build the app in a server worker process started by ``tessera serve --workers N``
+    (each builds its own from the environment, and sets up its own logging)."""
+    settings = Settings.from_env().check()
+    logs.configure(settings.effective_log_format, settings.log_level, process="server")
+    return create_app(settings)
+
+
 def run(settings: Settings) -> None:
     """Serve the application with uvicorn until interrupted (SIGINT or SIGTERM)."""
     import uvicorn
@@ -209,7 +217,7 @@ def run(settings: Settings) -> None:
     if settings.web_concurrency > 1:
         # Each worker process builds its own app from the environment.
         uvicorn.run(
-            "runtime.server.app:create_app",
+            "runtime.server.app:worker_app",
             factory=True,
             workers=settings.web_concurrency,
             **options,

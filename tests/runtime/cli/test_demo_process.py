@@ -71,3 +71,59 @@ def test_demo_stops_its_worker_with_it(tmp_path_factory, stop):
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
+
+
+def test_serve_starts_several_server_processes_that_log_their_requests(tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        serve = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "runtime.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+            ],
+            env={**os.environ, "TESSERA_DATA_DIR": str(tmp_path / "data")},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+
+        def serving():
+            assert serve.poll() is None, log.read_text()
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(serving, 60, "the servers")
+        children = [
+            int(pid)
+            for pid in os.listdir("/proc")
+            if pid.isdigit() and _parent(int(pid)) == serve.pid
+        ]
+        assert len(children) >= 2  # the two server processes (and uvicorn's helpers)
+        missing = httpx.get(
+            f"http://127.0.0.1:{port}/t/nobody/graphql", headers={"X-Request-ID": "w-1"}
+        )
+        assert missing.status_code == 404
+        wait_for(lambda: "request_id=w-1" in log.read_text(), 10, "a worker's access log line")
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
