@@ -61,7 +61,7 @@ def test_an_apply_through_one_server_is_served_by_the_other_within_100_ms(cluste
         query = f"{{ leads {{ nodes {{ {field} }} }} }}"
         with httpx.Client(timeout=5) as client:  # one connection: asking costs ~2 ms
 
-            def served() -> bool:
+            def served(query: str = query) -> bool:
                 body = client.post(
                     f"{b.url}/t/{tenant.name}/graphql",
                     json={"query": query},
