@@ -154,11 +154,11 @@ def register(
         before servers start; safe to repeat, and to run while old servers run)."""
         backend = ctx.platform.backend  # building it runs the control-plane migrations
         tenants = ctx.service.list_tenants()
-        with output.progress_bar("Upgrading tenants", enabled=not as_json) as advance:
+        with output.steps_bar("Upgrading tenants", enabled=not as_json) as advance:
             for done, tenant in enumerate(tenants, start=1):
                 backend.upgrade_storage(tenant.name)
                 if advance is not None:
-                    advance(done, len(tenants), _Step(tenant.name))
+                    advance(done, len(tenants), tenant.name)
         revision = control_migrations.current_revision(backend.control)
         if as_json:
             output.emit_json({"control_plane": revision, "tenants": len(tenants)})
@@ -167,13 +167,3 @@ def register(
             f"Control plane at revision {revision}; platform tables of {len(tenants)} "
             "tenant(s) are current."
         )
-
-
-class _Step:
-    """What the progress bar describes."""
-
-    def __init__(self, tenant: str) -> None:
-        self.tenant = tenant
-
-    def describe(self) -> str:
-        return f"tenant {self.tenant}"

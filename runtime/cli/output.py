@@ -23,22 +23,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 @contextmanager
 def progress_bar(label: str, *, enabled: bool) -> Iterator[ProgressCallback | None]:
-    """Show a progress bar on stderr while the block runs; yield its update callback."""
-    if not enabled:
-        yield None
-        return
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def advance(done: int, total: int, op: Any) -> None:
-            bar.update(task, completed=done, total=total, description=op.describe()[:60])
-
-        yield advance
+    """Show a progress bar on stderr while a plan runs; yield the storage migrator's
+    callback (done, total, operation), or None when disabled."""
+    with steps_bar(label, enabled=enabled) as advance:
+        if advance is None:
+            yield None
+            return
+        yield lambda done, total, op: advance(done, total, op.describe())
 
 
 @contextmanager

@@ -14,12 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +26,7 @@ from metadata.validation import validate_data
 from runtime.settings import Settings
 from runtime.wiring import Platform
 from tests.conftest import backend_for
-from tests.runtime.workflows.conftest import BROKERS, reachable
+from tests.runtime.workflows.conftest import BROKERS, reachable, wait_for
 
 SECRET_KEY = "cluster-test-secret-key-" + "c" * 24
 PASSWORD = "cluster-test-password"
@@ -45,17 +43,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "it") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass
