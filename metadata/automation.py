@@ -45,6 +45,12 @@ STEP_MODES = ("any", "all")
 _DURATION = re.compile(r"^(-?)(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
+#: Webhook secrets are read from environment variables with this prefix only, so a
+#: tenant admin can never make the server sign with (or reveal) a platform secret such as
+#: TESSERA_SECRET_KEY or a database password.
+SECRET_ENV_PREFIX = "TESSERA_HOOK_SECRET_"
+SECRET_ENV_PATTERN = "^TESSERA_HOOK_SECRET_[A-Z0-9_]+$"
+
 
 def duration_seconds(text: str) -> int:
     """Return a duration such as ``3d``, ``-30d``, ``12h``, ``15m`` or ``10s`` in seconds."""

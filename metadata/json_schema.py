@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from metadata.automation import SECRET_ENV_PATTERN
 from metadata.field_types import COMMON_OPTIONS, TYPES
 from metadata.identifiers import IDENTIFIER_PATTERN
 from metadata.security import (
@@ -628,8 +629,9 @@ def _automation_defs() -> dict[str, Any]:
                     "url": {"type": "string", "pattern": "^https?://"},
                     "secret_env": {
                         "type": "string",
-                        "pattern": "^[A-Z][A-Z0-9_]*$",
-                        "description": "Environment variable holding the signing secret.",
+                        "pattern": SECRET_ENV_PATTERN,
+                        "description": "Environment variable holding the signing secret; its name "
+                        "starts with TESSERA_HOOK_SECRET_.",
                     },
                 },
             },
@@ -745,7 +747,7 @@ def _automation_defs() -> dict[str, Any]:
                             "properties": {
                                 "secret_env": {
                                     "type": "string",
-                                    "pattern": "^[A-Z][A-Z0-9_]*$",
+                                    "pattern": SECRET_ENV_PATTERN,
                                     "description": "Environment variable holding the secret "
                                     "callers sign with, as Standard Webhooks do "
                                     "(webhook-signature).",

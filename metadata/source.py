@@ -88,7 +88,10 @@ def parse_text(text: str, *, file: str | None = None) -> Document:
     Raise MetadataError on a syntax error. Duplicate keys keep their first value and are
     recorded in ``Document.issues``, so validation can report them with everything else.
     """
-    loader = _CoreSchemaLoader(text)
+    try:
+        loader = _CoreSchemaLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable(exc, text, file) from None
     positions: dict[str, tuple[int, int]] = {}
     issues: list[Issue] = []
     try:
@@ -107,9 +110,35 @@ def parse_text(text: str, *, file: str | None = None) -> Document:
             column=mark.column + 1 if mark else None,
         )
         raise MetadataError([issue], title="Metadata could not be read") from None
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable(exc, text, file) from None
+    except RecursionError:
+        issue = Issue(
+            pointer="",
+            message="not valid metadata: the document nests too deeply",
+            code="syntax_error",
+            file=file,
+        )
+        raise MetadataError([issue], title="Metadata could not be read") from None
     finally:
         loader.dispose()
     return Document(data=data, file=file, positions=positions, issues=tuple(issues))
+
+
+def _unreadable(exc: yaml.reader.ReaderError, text: str, file: str | None) -> MetadataError:
+    """A character YAML does not allow (NUL, ESC and other control characters)."""
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    issue = Issue(
+        pointer="",
+        message=f"not valid YAML: character U+{code:04X} is not allowed in a YAML document",
+        code="syntax_error",
+        file=file,
+        line=line,
+        column=column,
+    )
+    return MetadataError([issue], title="Metadata could not be read")
 
 
 def _convert(

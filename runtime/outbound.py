@@ -21,12 +21,15 @@ resolver as they would reach a connection, so they are judged as what they resol
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from metadata.automation import SECRET_ENV_PREFIX
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -205,3 +208,13 @@ def _send(
         raise OutboundFailed(f"{target} did not answer within {policy.timeout:g} s") from None
     except httpx.HTTPError as exc:
         raise OutboundFailed(f"{target} could not be reached: {exc}") from None
+
+
+def webhook_secret(name: str | None) -> str | None:
+    """Return the webhook secret in environment variable ``name``, or None when it is
+    unset or not a webhook secret's name: only ``TESSERA_HOOK_SECRET_*`` variables are
+    ever read for a tenant's metadata (validation refuses other names; this holds even
+    for metadata stored before that rule)."""
+    if not name or not name.startswith(SECRET_ENV_PREFIX):
+        return None
+    return os.environ.get(name) or None

@@ -114,6 +114,12 @@ class Settings:
     password_hashing: str = "standard"
     """``standard`` (argon2id, about 0.1 s a hash) or ``fast`` (for test suites only;
     refused in production)."""
+    statement_timeout: float = 10.0
+    """Seconds one SQL statement may run before the database cancels it (0: no limit)."""
+    max_body_bytes: int = 8_000_000
+    """Largest request body the server reads."""
+    max_json_depth: int = 64
+    """Deepest nesting of arrays and objects in a JSON request body."""
 
     def __post_init__(self) -> None:
         if self.data_dir is None:
@@ -455,6 +461,49 @@ VARIABLES: tuple[Variable, ...] = (
         _positive,
         "2000000",
         "Most records a query may ask for (page sizes multiplied down each path).",
+    ),
+    Variable(
+        "TESSERA_MAX_FILTER_DEPTH",
+        "limits.max_filter_depth",
+        _positive,
+        "8",
+        "Deepest nesting of and/or/not and relation conditions in one GraphQL filter.",
+    ),
+    Variable(
+        "TESSERA_MAX_FILTER_RELATIONS",
+        "limits.max_filter_relations",
+        _positive,
+        "4",
+        "Most relation conditions nested inside one another in a filter.",
+    ),
+    Variable(
+        "TESSERA_MAX_FILTER_TERMS",
+        "limits.max_filter_terms",
+        _positive,
+        "1000",
+        "Most conditions in one request's filters (each in/notIn item counts).",
+    ),
+    Variable(
+        "TESSERA_STATEMENT_TIMEOUT",
+        "statement_timeout",
+        _float,
+        "10",
+        "Seconds one SQL statement of a request may run before it is cancelled (0: no "
+        "limit). Migrations, imports and backups are not bounded.",
+    ),
+    Variable(
+        "TESSERA_MAX_BODY_BYTES",
+        "max_body_bytes",
+        _positive,
+        "8000000",
+        "Largest request body the server reads (413 beyond it).",
+    ),
+    Variable(
+        "TESSERA_MAX_JSON_DEPTH",
+        "max_json_depth",
+        _positive,
+        "64",
+        "Deepest nesting of arrays and objects in a JSON request body.",
     ),
     Variable(
         "TESSERA_BROKER_URL",

@@ -398,6 +398,9 @@ class TenantService:
         """PostgreSQL: registry and DDL in one transaction."""
         try:
             with self.backend.begin_control() as conn:
+                # Data conversions on a big table, and waiting for another apply, may
+                # take longer than a request's statement timeout.
+                self.backend.unbounded(conn)
                 # Serialise applies per tenant: the row lock below covers registry reads,
                 # the advisory lock covers a tenant with no row changes yet.
                 conn.execute(

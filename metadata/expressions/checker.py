@@ -184,7 +184,15 @@ class _Checker:
                     raise self.error(
                         node, f"{current.name}.{name} is not a lookup, so '.' cannot follow it"
                     )
-                current = self.model.objects[f.target]  # type: ignore[index]
+                target = self.model.objects.get(f.target or "")
+                if target is None:
+                    # The model may be a reader's view, with the lookup's target object
+                    # trimmed away: the formula then cannot be computed for that reader.
+                    raise self.error(
+                        node,
+                        f"{current.name}.{name} leads to {f.target}, which is not available here",
+                    )
+                current = target
         f = hops[-1][1]
         kind = FIELD_TYPES.get(f.type)
         if kind is None:

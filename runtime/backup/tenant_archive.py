@@ -158,9 +158,11 @@ def export_tenant(
                 # Registry and tables in one snapshot: an apply cannot slip in between.
                 conn.rollback()
                 conn.execution_options(isolation_level="REPEATABLE READ")
+                backend.unbounded(conn)  # a big tenant's tables take as long as they take
                 info = Registry(conn).get_tenant(tenant)
                 versions = Registry(conn).versions(info)
             else:
+                backend.unbounded(conn)
                 conn.execute(text("SELECT 1 FROM _tessera_state LIMIT 1"))  # snapshot begins
                 with backend.connect_control() as control:
                     info = Registry(control).get_tenant(tenant)
@@ -343,6 +345,7 @@ def import_tenant(
         load = _Loader(archive, manifest, active, progress, summary)
         if backend.shared_transaction:
             with backend.begin_control() as conn:
+                backend.unbounded(conn)
                 info = Registry(conn).create_tenant(
                     tenant, source["display_name"], source["timezone"]
                 )

@@ -142,7 +142,16 @@ class SqlDialect(ABC):
             except ValueError:
                 raise BadValue(f"{value!r} is not a valid ID (a UUID)") from None
         if kind in ("decimal", "currency", "percent"):
-            return self.bind_decimal(Decimal(str(value)))
+            number = Decimal(str(value))
+            whole = field.option("precision") - field.option("scale")
+            # A number the column cannot hold is refused here, not by the database
+            # (PostgreSQL would fail the statement; SQLite would compare it as a float).
+            if not number.is_finite() or (number and number.adjusted() >= whole):
+                raise BadValue(
+                    f"{value} is outside the range of {field.name} (at most {whole} digits "
+                    "before the point)"
+                )
+            return self.bind_decimal(number)
         if kind == "datetime":
             return self.bind_datetime(value)
         if kind in ("date", "time"):

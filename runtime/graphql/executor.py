@@ -15,6 +15,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
@@ -46,10 +47,17 @@ from runtime.graphql.cost import check_limits
 from runtime.graphql.dialects import dialect_for
 from runtime.graphql.limits import Limits
 from runtime.graphql.shape import ApiShape
+from runtime.graphql.validation import RULES
 from runtime.security.principal import Principal
-from runtime.storage.backends import Backend
+from runtime.storage.backends import Backend, cancelled
+from runtime.storage.cancel import Cancellation
 
 log = logging.getLogger(__name__)
+
+_TIMEOUT = (
+    "{key!r} ran longer than the server allows and was stopped: ask for less (smaller "
+    "pages, fewer levels, narrower filters)"
+)
 
 
 @dataclass
@@ -76,7 +84,7 @@ class TenantApi:
                 return hit
         try:
             document: DocumentNode | None = parse(query)
-            errors = validate(self.schema, document)
+            errors = validate(self.schema, document, RULES)
         except GraphQLError as exc:
             document, errors = None, [exc]
         entry = (document if not errors else None, list(errors))
@@ -102,6 +110,14 @@ class Request:
     do after a commit (start runs, wake the dispatcher). None: nothing after commits."""
     request_id: str | None = None
     """Carried into the outbox events the request's writes append."""
+    cancellation: Cancellation | None = None
+    """Lets the server stop the request's statements when its client goes away."""
+
+    def watching(self, conn: Connection) -> AbstractContextManager[Connection]:
+        """Run the block with ``conn`` open to cancellation (if the request has one)."""
+        if self.cancellation is None:
+            return nullcontext(conn)
+        return self.cancellation.watching(conn)
 
 
 def error_json(
@@ -192,7 +208,7 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
     selected = collect_root(ctx, root, operation.selection_set)
     data: list[tuple[str, str]] = []
     out_errors: list[dict[str, Any]] = []
-    with backend.read_tenant(request.tenant) as conn:
+    with backend.read_tenant(request.tenant) as conn, request.watching(conn):
         for key, nodes in selected.items():
             name = nodes[0].name.value
             if name == "__typename":
@@ -244,8 +260,11 @@ def _query_field(
         errors.append(error_json(exc.message, exc.code, [key], field=exc.field))
         return "null"
     except DBAPIError as exc:
-        log.exception("query of %s failed", key)
         conn.rollback()
+        if cancelled(exc):
+            errors.append(error_json(_TIMEOUT.format(key=key), "TIMEOUT", [key]))
+            return "null"
+        log.exception("query of %s failed", key)
         errors.append(
             error_json(
                 f"the database could not answer {key!r}: {type(exc.orig).__name__}",

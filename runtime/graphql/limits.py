@@ -21,3 +21,10 @@ class Limits:
     """Deepest nesting of selection sets (the root field's selection is level 1)."""
     max_cost: int = 2_000_000
     """Most records a query may ask for: each list's page size times the lists above it."""
+    max_filter_depth: int = 8
+    """Deepest nesting of ``and``/``or``/``not`` and relation conditions in one filter."""
+    max_filter_relations: int = 4
+    """Most relation conditions nested inside one another in a filter (each is a
+    subquery inside the one before: the cost of such a filter grows with every hop)."""
+    max_filter_terms: int = 1000
+    """Most conditions in one request's filters, each ``in``/``notIn`` item counted."""

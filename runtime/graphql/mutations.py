@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from graphql import FieldNode, OperationDefinitionNode
 from sqlalchemy import Connection, Table, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from metadata.field_types import TYPES
 from metadata.model import Field
@@ -30,6 +30,7 @@ from runtime.graphql.compiler.selection import record_json
 from runtime.graphql.rules import RuleCheck
 from runtime.graphql.shape import ObjectShape
 from runtime.storage import naming
+from runtime.storage.backends import cancelled
 from runtime.storage.ids import new_id
 from runtime.storage.sequences import allocate
 from runtime.storage.tables import system_table
@@ -162,7 +163,9 @@ class Writer:
                     "INVALID_VALUE",
                     field=path,
                 )
-            if abs(amount) >= Decimal(10) ** (precision - scale):
+            # adjusted(): the exponent of the leading digit, with no arithmetic that could
+            # overflow the decimal context (1e1000000 is a valid GraphQL Decimal).
+            if amount and amount.adjusted() >= precision - scale:
                 raise QueryError(
                     f"{name} is too large: at most {precision - scale} digits before the point",
                     "INVALID_VALUE",
@@ -474,7 +477,12 @@ class Writer:
             )
 
     def check_delete(self, record_id: uuid.UUID, path: list[str | int]) -> None:
-        """Refuse to delete a record that live records refer to with on_delete restrict."""
+        """Refuse to delete a record that live records refer to with on_delete restrict.
+
+        The refusal names a referring record only when the caller can read it: that some
+        record refers to this one is the rule's answer, but which one is not theirs to
+        learn otherwise (docs/security.md, "What an error may tell").
+        """
         for obj in self.model.objects.values():
             for f in obj.fields.values():
                 if f.target != self.s.name or f.option("on_delete") != "restrict":
@@ -485,13 +493,18 @@ class Writer:
                     .where(child.c[f.name] == record_id, child.c.deleted_at.is_(None))
                     .limit(1)
                 ).first()
-                if blocking is not None:
-                    raise QueryError(
-                        f"{self.s.obj.label.get('en')} {record_id} is still referred to by "
-                        f"{obj.name}.{f.name} (e.g. {blocking.id}); delete or reassign those first",
-                        "DELETE_RESTRICTED",
-                        field=path,
-                    )
+                if blocking is None:
+                    continue
+                readable = obj.name in self.ctx.shape.objects and self.accessible(
+                    obj.name, {uuid.UUID(str(blocking.id))}
+                )
+                example = f" (e.g. {blocking.id})" if readable else ""
+                raise QueryError(
+                    f"{self.s.obj.label.get('en')} {record_id} is still referred to by "
+                    f"{obj.name}.{f.name}{example}; delete or reassign those first",
+                    "DELETE_RESTRICTED",
+                    field=path,
+                )
 
     def _run(self, statement: Any, path: list[str | int]) -> Any:
         # No savepoint: any error rolls back the whole request anyway.
@@ -686,6 +699,14 @@ def _mutate(ctx: Context, w: Writer, verb: str, args: dict[str, Any], key: str) 
     existing = w.conn.execute(query).scalar()
     if existing is None:
         return [w.insert(row, [key, "input"])]
+    if not w.accessible(w.s.name, {existing}):
+        # The value is taken by a record the caller cannot read: say so, as creating it
+        # would, without naming the record.
+        raise QueryError(
+            f"another live {w.s.obj.label.get('en')} already has this {gql_key}",
+            "UNIQUE_VIOLATION",
+            field=[key, "input", gql_key],
+        )
     w.check_edit(existing, [key, "input", gql_key])
     w.update(existing, row, None, [key, "input"])
     return [existing]
@@ -741,7 +762,7 @@ def run_mutations(
     events = 0
     started: list[uuid.UUID] = []
     try:
-        with backend.begin_tenant(request.tenant) as conn:
+        with backend.begin_tenant(request.tenant) as conn, request.watching(conn):
             for key, nodes in selected.items():
                 node = nodes[0]
                 name = node.name.value
@@ -787,6 +808,11 @@ def run_mutations(
         path = [exc.field[0]] if exc.field else None
         error = error_json(exc.message, exc.code, path, field=exc.field, **exc.extra)
         return _response(None, [error], executed=True)
+    except DBAPIError as exc:
+        if not cancelled(exc):
+            raise
+        message = "the mutations ran longer than the server allows and were stopped; none happened"
+        return _response(None, [error_json(message, "TIMEOUT")], executed=True)
     # Wake the dispatcher only when some workflow could react to the events.
     if events and not api.shape.complete.automation.triggered_by("record"):
         events = 0

@@ -73,6 +73,11 @@ class IdentityError(RegistryError):
     status, code = 422, "invalid_identity"
 
 
+def not_member(email: str, tenant: str) -> UserNotFound:
+    """The one answer for an e-mail that is not a member: known to the platform or not."""
+    return UserNotFound(f"{email} is not a member of tenant {tenant!r}")
+
+
 class UserNotFound(RegistryError):
     status, code = 404, "user_not_found"
 
@@ -323,6 +328,15 @@ class Identity:
         with self.backend.connect_control() as conn:
             return self._user(conn, email)
 
+    def _tenant_user(self, conn: Connection, email: str, tenant: str) -> UserInfo:
+        """Return the user ``email`` names for an action inside ``tenant``; an unknown
+        e-mail gets the same answer as a user of another tenant, so a tenant admin cannot
+        learn who else uses the platform."""
+        try:
+            return self._user(conn, email)
+        except UserNotFound:
+            raise not_member(email.strip().lower(), tenant) from None
+
     def _user(self, conn: Connection, email: str) -> UserInfo:
         row = conn.execute(select(_users).where(_users.c.email == email.strip().lower())).first()
         if row is None:
@@ -382,7 +396,7 @@ class Identity:
             )
         with self.backend.begin_control() as conn:
             info = Registry(conn).get_tenant(tenant)
-            user = self._user(conn, email)
+            user = self._member_to_be(conn, email, actor)
             values: dict[str, Any] = {
                 "role": role,
                 "permission_sets": json.dumps(sets),
@@ -422,12 +436,38 @@ class Identity:
         manager_id = values.get("manager_id", existing.manager_id if existing else None)
         return MemberInfo(tenant, user, role, tuple(sets), tenant_admin, manager_id)
 
+    def _member_to_be(self, conn: Connection, email: str, actor: str) -> UserInfo:
+        """Return the user ``email`` names, inviting them when there is none: a user
+        without a password (they act through API tokens until an admin sets one).
+
+        Adding a member therefore answers the same whether or not the address was known
+        to the platform: a tenant admin cannot use it to find out who else has an account.
+        """
+        try:
+            return self._user(conn, email)
+        except UserNotFound:
+            pass
+        email = self._check_email(email)
+        conn.execute(
+            insert(_users).values(
+                id=uuid.uuid4(),
+                email=email,
+                display_name=email.split("@")[0],
+                password_hash=None,
+                platform_admin=False,
+                active=True,
+                created_at=utcnow(),
+            )
+        )
+        audit.write(conn, tenant=None, actor=actor, kind="user_created", email=email, invited=True)
+        return self._user(conn, email)
+
     def _manager_id(
         self, conn: Connection, info: TenantInfo, user: UserInfo, manager: str | None
     ) -> uuid.UUID | None:
         if manager is None:
             return None
-        boss = self._user(conn, manager)
+        boss = self._tenant_user(conn, manager, info.name)
         if boss.id == user.id:
             raise IdentityError(f"{user.email} cannot be their own manager")
         member = conn.execute(
@@ -436,22 +476,20 @@ class Identity:
             )
         ).first()
         if member is None:
-            raise IdentityError(
-                f"{boss.email} is not a member of tenant {info.name!r}; add them first"
-            )
+            raise not_member(boss.email, info.name)
         return boss.id
 
     def remove_membership(self, tenant: str, email: str, *, actor: str = "cli") -> None:
         with self.backend.begin_control() as conn:
             info = Registry(conn).get_tenant(tenant)
-            user = self._user(conn, email)
+            user = self._tenant_user(conn, email, tenant)
             gone = conn.execute(
                 delete(_members).where(
                     _members.c.tenant_id == info.id, _members.c.user_id == user.id
                 )
             ).rowcount
             if not gone:
-                raise UserNotFound(f"{user.email} is not a member of tenant {tenant!r}")
+                raise not_member(user.email, tenant)
             for table in (_refresh, _tokens):
                 conn.execute(
                     update(table)
@@ -684,16 +722,14 @@ class Identity:
         now = dt.datetime.now(dt.UTC)
         with self.backend.begin_control() as conn:
             info = Registry(conn).get_tenant(tenant)
-            user = self._user(conn, email)
+            user = self._tenant_user(conn, email, tenant)
             membership = conn.execute(
                 select(_members.c.role).where(
                     _members.c.tenant_id == info.id, _members.c.user_id == user.id
                 )
             ).first()
             if membership is None:
-                raise IdentityError(
-                    f"{user.email} is not a member of tenant {tenant!r}; add them first"
-                )
+                raise not_member(user.email, tenant)
             # Bound now: a later change of the member's role does not widen the token.
             role = role or membership.role
             token_id = uuid.uuid4()
@@ -803,7 +839,10 @@ class Identity:
             raise AuthError("the access token is not valid") from None
         if claims.get("typ") != "access":
             raise AuthError("the access token is not valid")
-        user_id = uuid.UUID(claims["sub"])
+        try:
+            user_id = uuid.UUID(str(claims["sub"]))
+        except ValueError:
+            raise AuthError("the access token is not valid") from None
         # The token says who signed in; whether they still may, and as what, is read from
         # the users table (cached briefly), so deactivating a user or taking away platform
         # admin does not wait for their access tokens to expire.

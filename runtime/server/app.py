@@ -28,11 +28,12 @@ from runtime.observability.metrics import (
     WorkflowCollector,
     instrument_sqlalchemy,
 )
-from runtime.server import vendor
+from runtime.server import openapi, vendor
 from runtime.server.apps_api import AppsController
 from runtime.server.auth import AuthController, MemberController, UserController
 from runtime.server.graphql_api import GraphQLController
 from runtime.server.hooks_api import HooksController
+from runtime.server.inputs import InputBoundary, InputRules
 from runtime.server.metadata_api import MetadataController
 from runtime.server.observe import ObserveMiddleware
 from runtime.server.ops_api import OpsController, _BrokerCheck, tessera_version
@@ -113,7 +114,7 @@ def create_app(
         if settings.cors_origins
         else None
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             landing,
             OpsController,
@@ -149,7 +150,14 @@ def create_app(
                 "broker_check": _BrokerCheck(settings.broker_url),
             }
         ),
-        middleware=[DefineMiddleware(ObserveMiddleware, metrics=metrics)],
+        middleware=[
+            DefineMiddleware(ObserveMiddleware, metrics=metrics),
+            DefineMiddleware(
+                InputBoundary,
+                rules=InputRules(settings.max_body_bytes, settings.max_json_depth),
+            ),
+        ],
+        request_max_body_size=settings.max_body_bytes,
         # Logging is configured once per process (runtime/observability/logs.py), not by
         # the framework: one format, JSON in production.
         logging_config=None,
@@ -173,7 +181,8 @@ def create_app(
                     favicon='<link rel="icon" href="/static/favicon.svg">',
                 )
             ],
-            # Lets Swagger UI's "Authorize" send the token; /health and /auth/* need none.
+            # Lets Swagger UI's "Authorize" send the token; runtime/server/openapi.py says
+            # which operations need it.
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(
@@ -183,11 +192,13 @@ def create_app(
                     )
                 }
             ),
-            security=[{"bearer": []}],
         ),
         on_startup=[platform.listen],
         on_shutdown=[platform.close],
     )
+    # Per operation: the credential it needs (none for the public ones) and its errors.
+    openapi.document(app)
+    return app
 
 
 STATIC = Path(__file__).parent / "static"

@@ -26,6 +26,7 @@ from runtime.coordination.invalidation import Generations
 from runtime.security import audit
 from runtime.security.identity import Caller, Forbidden, Identity
 from runtime.security.principal import Principals
+from runtime.server.bodies import INT64_MAX, Days
 from runtime.tenants import TenantService
 
 
@@ -85,7 +86,7 @@ class TokenCreate(Struct, forbid_unknown_fields=True):
     user: str
     """E-mail of the member the token acts as."""
     role: str | None = None
-    expires_in_days: int | None = None
+    expires_in_days: Days | None = None
 
 
 class UserCreate(Struct, forbid_unknown_fields=True):
@@ -157,6 +158,15 @@ def _known(service: TenantService, tenant: str) -> tuple[set[str], set[str]]:
     return set(security.roles), set(security.permission_sets)
 
 
+def _member_view(request: Request[Any, Any, Any], member: Any) -> dict[str, Any]:
+    """A member as a tenant admin sees them: whether the user is also a platform admin
+    is the platform's business, shown only to platform admins."""
+    view = member.to_dict()
+    if not request.state.caller.platform_admin:
+        view["user"].pop("platform_admin", None)
+    return view
+
+
 class MemberController(Controller):
     path = "/api/tenants/{tenant:str}"
     tags = ["identity"]
@@ -164,11 +174,21 @@ class MemberController(Controller):
 
     @get("/members", sync_to_thread=True, summary="The tenant's members")
     def members(
-        self, identity: NamedDependency[Identity], tenant: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        tenant: FromPath[str],
     ) -> list[dict[str, Any]]:
-        return [m.to_dict() for m in identity.members(tenant)]
+        return [_member_view(request, m) for m in identity.members(tenant)]
 
-    @put("/members/{email:str}", sync_to_thread=True, summary="Add a member or change them")
+    @put(
+        "/members/{email:str}",
+        sync_to_thread=True,
+        summary="Add a member or change them",
+        description="An e-mail without an account is invited: a user without a password "
+        "is made (the answer is the same either way, so it tells nothing about who else "
+        "uses the platform).",
+    )
     def set_member(
         self,
         request: Request[Any, Any, Any],
@@ -190,7 +210,7 @@ class MemberController(Controller):
             known_sets=sets,
             **({} if data.manager is msgspec.UNSET else {"manager": data.manager}),
         )
-        return member.to_dict()
+        return _member_view(request, member)
 
     @delete("/members/{email:str}", sync_to_thread=True, status_code=200, summary="Remove")
     def remove_member(
@@ -247,7 +267,9 @@ class MemberController(Controller):
         service: NamedDependency[TenantService],
         tenant: FromPath[str],
         kind: Annotated[list[str] | None, QueryParameter(description="Only these kinds")] = None,
-        before: Annotated[int | None, QueryParameter(description="Entries older than id")] = None,
+        before: Annotated[
+            int | None, QueryParameter(ge=1, le=INT64_MAX, description="Entries older than id")
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         with service.backend.connect_control() as conn:
@@ -295,7 +317,9 @@ class UserController(Controller):
         self,
         service: NamedDependency[TenantService],
         kind: Annotated[list[str] | None, QueryParameter(description="Only these kinds")] = None,
-        before: Annotated[int | None, QueryParameter(description="Entries older than id")] = None,
+        before: Annotated[
+            int | None, QueryParameter(ge=1, le=INT64_MAX, description="Entries older than id")
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         with service.backend.connect_control() as conn:

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from msgspec import Meta
+
+#: Whole numbers a client sends are checked against the column they reach, here where
+#: they are declared (and shown in the OpenAPI document), never by a database error.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+Version = Annotated[int, Meta(ge=1, le=INT32_MAX, description="A metadata version number.")]
+AuditId = Annotated[int, Meta(ge=1, le=INT64_MAX, description="An audit entry id.")]
+Days = Annotated[int, Meta(ge=1, le=36_500, description="Days (at most 100 years).")]
 
 
 @dataclass
@@ -26,7 +36,7 @@ class MetadataChange:
     allow_destructive: bool = False
     message: str = ""
     author: str = "api"
-    expected_version: int | None = None
+    expected_version: Version | None = None
     """Refuse unless this version is still active (optimistic concurrency)."""
 
 
@@ -39,7 +49,7 @@ class ChangeOptions:
     """Return the plan instead of applying it."""
     message: str = ""
     author: str = "api"
-    expected_version: int | None = None
+    expected_version: Version | None = None
     """Refuse unless this version is still active (default: the version the change read)."""
 
 

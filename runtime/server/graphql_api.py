@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+import anyio
 from graphql import OperationType, get_operation_ast
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -24,6 +25,7 @@ from runtime.security.principal import Principal
 from runtime.security.rate import RateLimited
 from runtime.server import pages
 from runtime.server.auth import authenticate
+from runtime.storage.cancel import Cancellation
 from runtime.tenants import TenantService
 
 
@@ -73,6 +75,44 @@ class GraphQLController(Controller):
     path = "/t/{tenant:str}/graphql"
     tags = ["graphql"]
 
+    async def _serve(
+        self,
+        request: Request[Any, Any, Any],
+        apis: ActiveApis,
+        service: TenantService,
+        tenant: str,
+        body: dict[str, Any],
+    ) -> Response[str]:
+        """Run the request in a worker thread while watching its connection: when the
+        client goes away, its statements are cancelled instead of running on for nobody
+        (and holding a database core and a pool connection)."""
+        cancellation = Cancellation()
+        done = False
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            if not done:
+                await anyio.to_thread.run_sync(cancellation.cancel)
+
+        def work() -> Response[str]:
+            return self._run(request, apis, service, tenant, body, cancellation)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch)
+            try:
+                # An error is raised after the group ends, not inside it (where it would
+                # become an exception group that the problem handlers do not know).
+                outcome: Response[str] | BaseException = await anyio.to_thread.run_sync(work)
+            except Exception as exc:
+                outcome = exc
+            finally:
+                done = True
+                group.cancel_scope.cancel()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
     def _run(
         self,
         request: Request[Any, Any, Any],
@@ -80,6 +120,7 @@ class GraphQLController(Controller):
         service: TenantService,
         tenant: str,
         body: dict[str, Any],
+        cancellation: Cancellation | None = None,
     ) -> Response[str]:
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
@@ -102,6 +143,7 @@ class GraphQLController(Controller):
             timezone,
             hooks,
             request_id=request.state.get("request_id"),
+            cancellation=cancellation,
         )
         started = time.perf_counter()
         text = run(api, service.backend, graphql_request)
@@ -111,8 +153,8 @@ class GraphQLController(Controller):
             ).observe(time.perf_counter() - started)
         return Response(text, media_type=MediaType.JSON)
 
-    @post("/", sync_to_thread=True, status_code=200, summary="Run a GraphQL request")
-    def post_graphql(
+    @post("/", status_code=200, summary="Run a GraphQL request")
+    async def post_graphql(
         self,
         request: Request[Any, Any, Any],
         apis: NamedDependency[ActiveApis],
@@ -120,7 +162,7 @@ class GraphQLController(Controller):
         tenant: FromPath[str],
         data: JSONBody[dict[str, Any]],
     ) -> Response[str]:
-        return self._run(request, apis, service, tenant, data)
+        return await self._serve(request, apis, service, tenant, data)
 
     @get("/", sync_to_thread=True, summary="GraphiQL, or a query given as parameters")
     def get_graphql(

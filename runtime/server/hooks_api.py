@@ -11,7 +11,7 @@ environment variable the trigger names.
 from __future__ import annotations
 
 import json
-import os
+import logging
 import time
 import uuid
 from typing import Any
@@ -23,11 +23,15 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Valid
 from litestar.params import FromPath
 from sqlalchemy import select
 
+from metadata.registry.store import RegistryError
+from runtime import outbound
 from runtime.graphql.cache import ActiveApis
 from runtime.storage.tables import build_table
 from runtime.tenants import TenantService
 from runtime.workflows.delivery import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from runtime.workflows.runs import create_run
+
+log = logging.getLogger(__name__)
 
 #: How far a signed timestamp may be from the server's clock (replay window).
 _SKEW = 300
@@ -61,16 +65,28 @@ class HooksController(Controller):
         workflow: str,
         body: bytes,
     ) -> dict[str, Any]:
-        api, _ = apis.get(tenant)
+        # One answer for a missing tenant, a missing or inactive workflow and one whose
+        # secret is not configured: a caller without the secret learns nothing, not even
+        # which tenants exist. (The server's log says which it was.)
+        missing = NotFoundException(f"there is no active webhook workflow {workflow!r} here")
+        try:
+            api, _ = apis.get(tenant)
+        except RegistryError:
+            raise missing from None
         model = api.shape.complete
         w = model.automation.workflows.get(workflow)
         if w is None or w.trigger.kind != "webhook" or not w.active:
-            raise NotFoundException(f"tenant {tenant} has no active webhook workflow {workflow}")
-        secret = os.environ.get(w.trigger.secret_env or "")
+            raise missing
+        secret = outbound.webhook_secret(w.trigger.secret_env)
         if not secret:
-            raise NotFoundException(
-                f"workflow {workflow} is not ready: {w.trigger.secret_env} is not set"
+            log.warning(
+                "webhook workflow %s of tenant %s is not ready: %s is not set (or is not a "
+                "TESSERA_HOOK_SECRET_ variable)",
+                workflow,
+                tenant,
+                w.trigger.secret_env,
             )
+            raise missing
         delivery = request.headers.get(ID_HEADER, "")
         if not delivery or len(delivery) > 150:
             raise NotAuthorizedException(f"{ID_HEADER} is missing (or over 150 characters)")

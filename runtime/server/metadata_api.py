@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from metadata.validation import ValidMetadata, validate_data, validate_text
 from runtime.server.auth import tenant_admin
-from runtime.server.bodies import MetadataChange
+from runtime.server.bodies import INT32_MAX, MetadataChange
 from runtime.tenants import TenantService
 
 
@@ -52,7 +52,10 @@ class MetadataController(Controller):
 
     @get("/versions/{number:int}", sync_to_thread=True, summary="One version, with its metadata")
     def version(
-        self, service: NamedDependency[TenantService], tenant: FromPath[str], number: FromPath[int]
+        self,
+        service: NamedDependency[TenantService],
+        tenant: FromPath[str],
+        number: Annotated[int, Parameter(ge=1, le=INT32_MAX)],
     ) -> dict[str, Any]:
         return service.version(tenant, number).to_dict(with_snapshot=True)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -26,13 +27,22 @@ from runtime.settings import Settings, SettingsError
 from runtime.storage import naming
 from runtime.storage.tables import system_tables
 
+#: SQLite calls the progress handler every this many virtual-machine instructions
+#: (about 0.1 ms of work): often enough to stop on time, rarely enough to cost nothing.
+_PROGRESS_STEPS = 20_000
 
-def _sqlite_engine(path: Path, *, translate: dict[str, str | None] | None = None) -> Engine:
+
+def _sqlite_engine(
+    path: Path,
+    *,
+    translate: dict[str, str | None] | None = None,
+    statement_timeout: float = 0.0,
+) -> Engine:
     options: dict[str, Any] = {"schema_translate_map": translate} if translate else {}
     engine = create_engine(f"sqlite:///{path}", execution_options=options)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         # pysqlite's own transaction handling does not wrap DDL, which would make a failed
         # migration impossible to roll back; we issue BEGIN ourselves (see _on_begin).
         dbapi_connection.isolation_level = None
@@ -41,6 +51,29 @@ def _sqlite_engine(path: Path, *, translate: dict[str, str | None] | None = None
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        if statement_timeout > 0:
+            # SQLite has no statement timeout: a progress handler that answers non-zero
+            # past the statement's deadline makes it stop with "interrupted".
+            info = record.info
+
+            def past_deadline() -> int:
+                deadline = info.get("tessera_deadline")
+                return 1 if deadline is not None and time.monotonic() > deadline else 0
+
+            dbapi_connection.set_progress_handler(past_deadline, _PROGRESS_STEPS)
+
+    if statement_timeout > 0:
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _deadline(conn: Connection, *_args: Any) -> None:
+            unbounded = conn.get_execution_options().get("tessera_unbounded")
+            conn.connection.info["tessera_deadline"] = (
+                None if unbounded else time.monotonic() + statement_timeout
+            )
+
+        @event.listens_for(engine, "checkin")
+        def _no_deadline(_dbapi_connection: Any, record: Any) -> None:
+            record.info.pop("tessera_deadline", None)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -49,10 +82,20 @@ def _sqlite_engine(path: Path, *, translate: dict[str, str | None] | None = None
         # here. Migrations turn it off: rebuilding a parent table under enforcement would
         # cascade-delete its children. They run PRAGMA foreign_key_check before commit.
         enforce = "ON" if opts.get("tessera_foreign_keys", True) else "OFF"
+        conn.connection.info.pop("tessera_deadline", None)  # PRAGMA is not bounded
         conn.exec_driver_sql(f"PRAGMA foreign_keys={enforce}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if opts.get("tessera_write") else "BEGIN")
 
     return engine
+
+
+def cancelled(exc: BaseException) -> bool:
+    """Return whether a database error means the statement was stopped: by the statement
+    timeout or by a cancellation (the client went away), on either backend."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) == "57014":  # PostgreSQL query_canceled
+        return True
+    return type(orig).__name__ == "OperationalError" and str(orig) == "interrupted"
 
 
 class Backend(ABC):
@@ -78,6 +121,12 @@ class Backend(ABC):
     def connect_control(self) -> Any:
         """Return a read connection to the control plane (a context manager)."""
         return self.control.connect()
+
+    def unbounded(self, conn: Connection) -> Connection:
+        """Lift the statement timeout for the rest of ``conn``'s transaction: for the
+        platform's own long work (migrations, imports, backups), never for a request."""
+        conn.execution_options(tessera_unbounded=True)
+        return conn
 
     @abstractmethod
     def begin_tenant(
@@ -169,18 +218,27 @@ class PostgresBackend(Backend):
     dialect = "postgresql"
     shared_transaction = True
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, *, statement_timeout: float = 0.0) -> None:
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
         # Every session in UTC so timestamps never depend on the server's zone. Pooled
         # connections are recycled: PostgreSQL caches catalog entries per connection for
         # each table it touches (~11 KB each), which adds up across thousands of tenants.
+        # The statement timeout is the session's default, set when it connects, so a
+        # request pays no extra round trip for it (SET LOCAL would cost one per request).
+        options = "-c timezone=UTC"
+        if statement_timeout > 0:
+            options += f" -c statement_timeout={round(statement_timeout * 1000)}"
         self.control = create_engine(
             url,
             pool_pre_ping=True,
             pool_recycle=1800,
-            connect_args={"options": "-c timezone=UTC"},
+            connect_args={"options": options},
         )
+
+    def unbounded(self, conn: Connection) -> Connection:
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+        return conn
 
     def schema(self, tenant: str) -> str | None:
         return naming.tenant_schema(tenant)
@@ -191,6 +249,8 @@ class PostgresBackend(Backend):
     @contextmanager
     def begin_tenant(self, tenant: str, *, migration: bool = False) -> Iterator[Connection]:
         with self.control.begin() as conn:
+            if migration:
+                self.unbounded(conn)
             yield conn
 
     def create_storage(self, tenant: str, conn: Connection | None = None) -> None:
@@ -217,12 +277,15 @@ class SqliteBackend(Backend):
     dialect = "sqlite"
     shared_transaction = False
 
-    def __init__(self, path: Path, *, cache_size: int = 64) -> None:
+    def __init__(self, path: Path, *, cache_size: int = 64, statement_timeout: float = 0.0) -> None:
         self.path = path
         self.tenant_dir = path.parent / "tenants"
         self.tenant_dir.mkdir(parents=True, exist_ok=True)
+        self.statement_timeout = statement_timeout
         # Control-plane models name the PostgreSQL schema; a SQLite file has none.
-        self.control = _sqlite_engine(path, translate={SCHEMA: None})
+        self.control = _sqlite_engine(
+            path, translate={SCHEMA: None}, statement_timeout=statement_timeout
+        )
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -238,7 +301,9 @@ class SqliteBackend(Backend):
         with self._lock:
             engine = self._engines.pop(tenant, None)
             if engine is None:
-                engine = _sqlite_engine(self.tenant_path(tenant))
+                engine = _sqlite_engine(
+                    self.tenant_path(tenant), statement_timeout=self.statement_timeout
+                )
             self._engines[tenant] = engine
             while len(self._engines) > self._cache_size:
                 _, evicted = self._engines.popitem(last=False)
@@ -250,7 +315,11 @@ class SqliteBackend(Backend):
         if not self.tenant_path(tenant).exists():
             raise FileNotFoundError(f"tenant storage {self.tenant_path(tenant)} is missing")
         with self.tenant_engine(tenant).connect() as conn:
-            conn.execution_options(tessera_write=True, tessera_foreign_keys=not migration)
+            conn.execution_options(
+                tessera_write=True,
+                tessera_foreign_keys=not migration,
+                tessera_unbounded=migration,
+            )
             with conn.begin():
                 yield conn
 
@@ -308,9 +377,13 @@ def make_backend(settings: Settings) -> Backend:
                 f"{exc.strerror or exc}. Set TESSERA_DATA_DIR (or TESSERA_DATABASE_URL) to a "
                 "folder this user owns"
             ) from None
-        return SqliteBackend(path, cache_size=settings.sqlite_engine_cache)
+        return SqliteBackend(
+            path,
+            cache_size=settings.sqlite_engine_cache,
+            statement_timeout=settings.statement_timeout,
+        )
     if url.get_backend_name() == "postgresql":
-        return PostgresBackend(url)
+        return PostgresBackend(url, statement_timeout=settings.statement_timeout)
     raise ValueError(
         f"unsupported database {url.get_backend_name()!r}: use sqlite:///PATH or "
         "postgresql://USER@HOST/DB"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -230,11 +231,21 @@ def build_table(
 
 # Memoized: every write looks up a platform table (outbox, history), and building this
 # MetaData takes milliseconds. The tables are definitions only, never changed after
-# construction, so one instance per schema is safely shared between threads.
-@functools.lru_cache(maxsize=1024)
+# construction, so one instance per schema is safely shared between threads. Built under
+# a lock: lru_cache alone lets two threads that miss at once each build one, and a
+# statement mixing columns of both names the same table twice ("ambiguous column name").
+_SYSTEM_TABLES_LOCK = threading.Lock()
+
+
 def system_tables(schema: str | None) -> MetaData:
     """Return the platform's own tables in a tenant: state, sequences, archives, shares,
     history, the outbox and the workflow tables."""
+    with _SYSTEM_TABLES_LOCK:
+        return _system_tables(schema)
+
+
+@functools.lru_cache(maxsize=1024)
+def _system_tables(schema: str | None) -> MetaData:
     metadata = MetaData(schema=schema)
     Table(
         naming.STATE_TABLE,

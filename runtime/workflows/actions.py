@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,10 +21,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select
 
-from metadata.automation import Action, placeholders
+from metadata.automation import SECRET_ENV_PREFIX, Action, placeholders
 from metadata.expressions.checker import BOOLEAN
 from metadata.model import Model
 from metadata.text import Text
+from runtime import outbound
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.dialects import dialect_for
@@ -362,10 +362,11 @@ def email_addresses(rs: RunScope, to: Any, record: Mapping[str, Any] | None) -> 
 
 
 def webhook_secret(o: Mapping[str, Any]) -> str:
-    secret = os.environ.get(o["secret_env"])
+    secret = outbound.webhook_secret(o["secret_env"])
     if not secret:
         raise ActionError(
-            f"the webhook's secret variable {o['secret_env']} is not set on the worker"
+            f"the webhook's secret variable {o['secret_env']} is not set on the worker "
+            f"(its name must start with {SECRET_ENV_PREFIX})"
         )
     return secret
 

@@ -69,6 +69,8 @@ class Context:
     request_id: str | None = None
     """The HTTP request's id (or the workflow run's), carried into outbox events."""
     params: dict[str, Any] = field(default_factory=dict)
+    filter_terms: int = 0
+    """Conditions compiled from the request's filters so far (bounded by the limits)."""
     _aliases: int = 0
 
     def param(self, value: Any) -> str:

@@ -59,42 +59,120 @@ def visible(ctx: Context, obj: str, alias: str) -> str:
 
 
 def where(
-    ctx: Context, s: ObjectShape, alias: str, spec: dict[str, Any] | None, path: list[str | int]
+    ctx: Context,
+    s: ObjectShape,
+    alias: str,
+    spec: dict[str, Any] | None,
+    path: list[str | int],
+    *,
+    depth: int = 0,
+    hops: int = 0,
 ) -> str:
-    """Return SQL for ``spec`` on rows of ``s`` aliased ``alias`` (TRUE when empty)."""
+    """Return SQL for ``spec`` on rows of ``s`` aliased ``alias`` (TRUE when empty).
+
+    ``depth`` counts the ``and``/``or``/``not`` and relation levels above ``spec``, and
+    ``hops`` the relation conditions: both are bounded, as is the number of conditions,
+    so a small request cannot ask for a statement that runs for minutes (or overflows
+    SQLite's parser).
+    """
     if not spec:
         return TRUE
+    limits = ctx.limits
+    if depth > limits.max_filter_depth:
+        raise QueryError(
+            f"{_dotted(path)}: the filter nests more than {limits.max_filter_depth} levels "
+            f"of and/or/not and relations; the limit is {limits.max_filter_depth}",
+            "LIMIT_EXCEEDED",
+            field=list(path),
+        )
     parts: list[str] = []
+    inner = {"depth": depth + 1, "hops": hops}
     for key, value in spec.items():
         here = [*path, key]
         if value is None:
             continue
         if key == "and":
-            parts += [where(ctx, s, alias, item, [*here, i]) for i, item in enumerate(value)]
+            parts += [
+                where(ctx, s, alias, item, [*here, i], **inner) for i, item in enumerate(value)
+            ]
         elif key == "or":
-            ors = [where(ctx, s, alias, item, [*here, i]) for i, item in enumerate(value)]
-            parts.append("(" + " OR ".join(ors) + ")" if ors else FALSE)
+            ors = [where(ctx, s, alias, item, [*here, i], **inner) for i, item in enumerate(value)]
+            parts.append(joined(ors, "OR") if ors else FALSE)
         elif key == "not":
-            parts.append(f"({where(ctx, s, alias, value, here)}) IS NOT TRUE")
+            parts.append(f"({where(ctx, s, alias, value, here, **inner)}) IS NOT TRUE")
         elif key in s.fields:
             f = s.fields[key]
+            _count(ctx, value, here)
             parts.append(_field(ctx, f, alias, field_sql(ctx, s, alias, f), value, here))
         elif key in s.id_fields:
             f = s.id_fields[key]
+            _count(ctx, value, here)
             parts.append(_field(ctx, f, alias, col(alias, f.name), value, here))
         elif key in s.relations:
-            parts.append(_relation(ctx, s.relations[key], alias, value, here))
-    return " AND ".join(f"({p})" for p in parts) if parts else TRUE
+            if hops + 1 > limits.max_filter_relations:
+                raise QueryError(
+                    f"{_dotted(here)}: the filter follows more than "
+                    f"{limits.max_filter_relations} relations inside one another; the limit "
+                    f"is {limits.max_filter_relations}",
+                    "LIMIT_EXCEEDED",
+                    field=here,
+                )
+            _count(ctx, {key: 1}, here)
+            parts.append(_relation(ctx, s.relations[key], alias, value, here, depth + 1, hops + 1))
+    return joined(parts, "AND") if parts else TRUE
+
+
+def joined(parts: list[str], op: str) -> str:
+    """Return ``parts`` joined by ``op`` (AND or OR) as a balanced tree of parentheses.
+
+    ``a OR b OR c ...`` nests one level per term in SQLite's parser, which refuses
+    expressions deeper than 1,000; a balanced tree nests log2(n) levels, so a filter of
+    a thousand conditions compiles on both backends.
+    """
+    if len(parts) <= 8:
+        return f" {op} ".join(f"({p})" for p in parts)
+    half = len(parts) // 2
+    return f"({joined(parts[:half], op)}) {op} ({joined(parts[half:], op)})"
+
+
+def _dotted(path: list[str | int]) -> str:
+    return ".".join(map(str, path))
+
+
+def _count(ctx: Context, ops: Any, path: list[str | int]) -> None:
+    """Count a field's conditions (each item of a list once) against the request's bound."""
+    terms = 0
+    for value in ops.values() if isinstance(ops, dict) else (ops,):
+        if isinstance(value, dict):
+            terms += sum(len(v) if isinstance(v, list) else 1 for v in value.values())
+        else:
+            terms += len(value) if isinstance(value, list) else 1
+    ctx.filter_terms += terms
+    limit = ctx.limits.max_filter_terms
+    if ctx.filter_terms > limit:
+        raise QueryError(
+            f"{_dotted(path)}: the request's filters hold more than {limit:,} conditions "
+            f"(each item of an in list counts); the limit is {limit:,}",
+            "LIMIT_EXCEEDED",
+            field=list(path),
+        )
 
 
 def _relation(
-    ctx: Context, rel: Relation, alias: str, value: dict[str, Any], path: list[str | int]
+    ctx: Context,
+    rel: Relation,
+    alias: str,
+    value: dict[str, Any],
+    path: list[str | int],
+    depth: int = 0,
+    hops: int = 0,
 ) -> str:
     target = ctx.shape.objects[rel.target]
     inner = ctx.alias()
     table = ctx.dialect.table(rel.target)
+    nested = {"depth": depth, "hops": hops}
     if rel.kind == "to_one":
-        cond = where(ctx, target, inner, value, path)
+        cond = where(ctx, target, inner, value, path, **nested)
         return (
             f"EXISTS (SELECT 1 FROM {table} {inner} WHERE {col(inner, 'id')} = "
             f"{col(alias, rel.via)} AND {visible(ctx, rel.target, inner)} AND {cond})"
@@ -104,7 +182,7 @@ def _relation(
     for quantifier, spec in value.items():
         if spec is None:
             continue
-        cond = where(ctx, target, inner, spec, [*path, quantifier])
+        cond = where(ctx, target, inner, spec, [*path, quantifier], **nested)
         if quantifier == "some":
             out.append(f"EXISTS (SELECT 1 FROM {table} {inner} WHERE {link} AND {cond})")
         elif quantifier == "none":
@@ -187,10 +265,19 @@ def _ops(ctx: Context, f: Field, column: str, ops: dict[str, Any], path: list[st
             parts.append(
                 f"({column} NOT IN ({', '.join(items)}) OR {column} IS NULL)" if items else TRUE
             )
-        elif op == "like":
-            parts.append(d.like(column, ctx.param(d.like_param(value))))
-        elif op == "ilike":
-            parts.append(d.ilike(column, ctx.param(value)))
+        elif op in ("like", "ilike"):
+            # A lone backslash at the end escapes nothing: PostgreSQL refuses such a
+            # pattern, SQLite ignores it. Refused here, so both backends answer alike.
+            if (len(value) - len(value.rstrip("\\"))) % 2:
+                raise QueryError(
+                    f"{'.'.join(map(str, path))}.{op}: the pattern ends with a lone "
+                    "backslash, which escapes nothing; write \\\\ for a backslash",
+                    field=[*path, op],
+                )
+            if op == "like":
+                parts.append(d.like(column, ctx.param(d.like_param(value))))
+            else:
+                parts.append(d.ilike(column, ctx.param(value)))
         elif op == "startsWith":
             parts.append(d.starts_with(column, ctx.param(d.prefix_param(value))))
         elif op == "contains":

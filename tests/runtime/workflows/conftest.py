@@ -173,7 +173,7 @@ def worker_env(settings: WorkflowSettings, database_url: str, mail_dir: Path) ->
             "TESSERA_WORKFLOW_LEASE": str(settings.lease),
             "TESSERA_WORKFLOW_RETRY_BASE": str(settings.retry_base),
             "TESSERA_EMAIL_URL": f"file://{mail_dir}",
-            "TESSERA_TEST_HOOK_SECRET": HOOK_SECRET,
+            "TESSERA_HOOK_SECRET_TEST": HOOK_SECRET,
             # The tests' webhook receivers listen on loopback, which is refused otherwise.
             "TESSERA_OUTBOUND_ALLOW": "127.0.0.1",
         }

@@ -125,7 +125,7 @@ def test_inbound_webhooks_check_standard_webhooks_signatures(flows, monkeypatch)
     from runtime.workflows.delivery import sign
     from tests.runtime.workflows.conftest import HOOK_SECRET
 
-    monkeypatch.setenv("TESSERA_TEST_HOOK_SECRET", HOOK_SECRET)
+    monkeypatch.setenv("TESSERA_HOOK_SECRET_TEST", HOOK_SECRET)
     crm, _worker = flows("redis", start=False)
     lead = crm.data("rep1", 'mutation { createLead(input: {name: "Partner"}) { id } }')[
         "createLead"

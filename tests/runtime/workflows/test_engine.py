@@ -150,13 +150,18 @@ def test_a_live_lease_keeps_a_run_and_an_expired_one_frees_it(service):
 
 
 def test_a_failing_run_is_retried_with_backoff_then_dead_lettered(service, monkeypatch):
-    monkeypatch.setenv("ENGINE_TEST_SECRET", "s" * 24)
+    monkeypatch.setenv("TESSERA_HOOK_SECRET_ENGINE_TEST", "s" * 24)
     rig = Rig(
         service,
         [
             {"score": {"field": "bumped", "add": "1"}},
             # Nothing listens on port 9: every delivery fails and is retried.
-            {"webhook": {"url": "http://127.0.0.1:9/hook", "secret_env": "ENGINE_TEST_SECRET"}},
+            {
+                "webhook": {
+                    "url": "http://127.0.0.1:9/hook",
+                    "secret_env": "TESSERA_HOOK_SECRET_ENGINE_TEST",
+                }
+            },
         ],
         retry_base=30.0,
         max_attempts=2,
@@ -187,10 +192,17 @@ def test_a_failing_run_is_retried_with_backoff_then_dead_lettered(service, monke
 
 
 def test_a_webhook_to_an_internal_address_is_dead_lettered_at_once(service, monkeypatch):
-    monkeypatch.setenv("ENGINE_TEST_SECRET", "s" * 24)
+    monkeypatch.setenv("TESSERA_HOOK_SECRET_ENGINE_TEST", "s" * 24)
     rig = Rig(
         service,
-        [{"webhook": {"url": "http://169.254.169.254/latest", "secret_env": "ENGINE_TEST_SECRET"}}],
+        [
+            {
+                "webhook": {
+                    "url": "http://169.254.169.254/latest",
+                    "secret_env": "TESSERA_HOOK_SECRET_ENGINE_TEST",
+                }
+            }
+        ],
     )
     rig.change(rig.items(1))
     rig.engine.dispatch(TENANT)
