@@ -323,7 +323,7 @@ def test_a_cancelled_request_stops_its_statement(backend):
         try:
             with backend.control.connect() as conn, cancellation.watching(conn):
                 conn.exec_driver_sql(slow)
-        except BaseException as exc:  # noqa: BLE001 - inspected below
+        except BaseException as exc:  # inspected below
             outcome.append(exc)
 
     started = time.monotonic()
@@ -469,7 +469,10 @@ def test_crafted_cursors_are_invalid_cursors(hostile):
     def b64(value: Any) -> str:
         return base64.b64encode(json.dumps(value).encode()).decode()
 
-    query = "query($c: String, $o: [AccountOrderBy!]) { accounts(after: $c, orderBy: $o) { nodes { id } } }"
+    query = (
+        "query($c: String, $o: [AccountOrderBy!]) "
+        "{ accounts(after: $c, orderBy: $o) { nodes { id } } }"
+    )
     for cursor, order in (
         ("zzz", None),
         (b64([1, 2]), None),
@@ -644,8 +647,8 @@ def test_webhook_secrets_come_only_from_their_own_variables(monkeypatch):
     for name in ("TESSERA_SECRET_KEY", "TESSERA_DATABASE_URL", "HOME"):
         flows = (
             "objects: {lead: {fields: {name: {type: text}}}}\n"
-            "workflows:\n  w:\n    trigger: {webhook: {secret_env: %s}}\n"
-            "    actions: [{notify: {to: {role: x}, message: {en: hi, zh-CN: hi}}}]\n" % name
+            f"workflows:\n  w:\n    trigger: {{webhook: {{secret_env: {name}}}}}\n"
+            "    actions: [{notify: {to: {role: x}, message: {en: hi, zh-CN: hi}}}]\n"
         )
         with pytest.raises(MetadataError) as caught:
             validate_text(flows)
