@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from metadata.automation import SECRET_ENV_PATTERN, SECRET_ENV_PREFIX
 from metadata.errors import Issue, pointer
 from metadata.field_types import TYPES
 from metadata.json_schema import LOCALE_PATTERN, build_schema
@@ -142,6 +143,14 @@ def _issues_for(doc: Document, error: ValidationError) -> Iterator[Issue]:
             "invalid_value",
         )
         return
+    if keyword == "pattern" and error.validator_value == SECRET_ENV_PATTERN:
+        yield doc.issue(
+            ptr,
+            f"{value!r} is not a webhook secret's variable: its name must start with "
+            f"{SECRET_ENV_PREFIX} (other variables may hold the platform's own secrets)",
+            "invalid_value",
+        )
+        return
     if keyword == "pattern":
         yield doc.issue(
             ptr,
@@ -149,7 +158,7 @@ def _issues_for(doc: Document, error: ValidationError) -> Iterator[Issue]:
             "invalid_value",
         )
         return
-    if keyword == "anyOf" and error.context:
+    if keyword in ("anyOf", "oneOf") and error.context:
         # Explain the failure of the branch meant for this kind of value: a label given as
         # a map is judged as a map, a picklist value given as text is judged as text.
         branch = _branch_for(error, value)
@@ -173,6 +182,13 @@ def _branch_for(error: ValidationError, value: Any) -> list[ValidationError]:
     branches: dict[int, list[ValidationError]] = {}
     for inner in error.context or ():
         branches.setdefault(inner.relative_schema_path[0], []).append(inner)
+    if isinstance(value, dict):
+        # Objects told apart by their keys (a trigger's {webhook: ...}): the branch whose
+        # required keys the value has.
+        for index, subschema in enumerate(error.validator_value):
+            required = subschema.get("required")
+            if required and set(required) <= set(value) and index in branches:
+                return branches[index]
     for index, subschema in enumerate(error.validator_value):
         wanted = subschema.get("type")
         if wanted and Draft202012Validator.TYPE_CHECKER.is_type(value, wanted):
