@@ -49,11 +49,12 @@ from runtime.graphql.limits import Limits
 from runtime.graphql.shape import ApiShape
 from runtime.graphql.validation import RULES
 from runtime.security.principal import Principal
-from runtime.storage.backends import Backend, cancelled
+from runtime.storage.backends import Backend, bad_data, cancelled
 from runtime.storage.cancel import Cancellation
 
 log = logging.getLogger(__name__)
 
+_BAD_DATA = "a value given to {key!r} does not fit the field it is compared with"
 _TIMEOUT = (
     "{key!r} ran longer than the server allows and was stopped: ask for less (smaller "
     "pages, fewer levels, narrower filters)"
@@ -263,6 +264,10 @@ def _query_field(
         conn.rollback()
         if cancelled(exc):
             errors.append(error_json(_TIMEOUT.format(key=key), "TIMEOUT", [key]))
+            return "null"
+        if bad_data(exc):
+            log.warning("a value of %r reached the database unchecked: %s", key, exc.orig)
+            errors.append(error_json(_BAD_DATA.format(key=key), "BAD_USER_INPUT", [key]))
             return "null"
         log.exception("query of %s failed", key)
         errors.append(

@@ -30,7 +30,7 @@ from runtime.graphql.compiler.selection import record_json
 from runtime.graphql.rules import RuleCheck
 from runtime.graphql.shape import ObjectShape
 from runtime.storage import naming
-from runtime.storage.backends import cancelled
+from runtime.storage.backends import bad_data, cancelled
 from runtime.storage.ids import new_id
 from runtime.storage.sequences import allocate
 from runtime.storage.tables import system_table
@@ -809,10 +809,15 @@ def run_mutations(
         error = error_json(exc.message, exc.code, path, field=exc.field, **exc.extra)
         return _response(None, [error], executed=True)
     except DBAPIError as exc:
-        if not cancelled(exc):
-            raise
-        message = "the mutations ran longer than the server allows and were stopped; none happened"
-        return _response(None, [error_json(message, "TIMEOUT")], executed=True)
+        if cancelled(exc):
+            message = (
+                "the mutations ran longer than the server allows and were stopped; none happened"
+            )
+            return _response(None, [error_json(message, "TIMEOUT")], executed=True)
+        if bad_data(exc):
+            message = "a value does not fit the field it is written to; nothing was changed"
+            return _response(None, [error_json(message, "BAD_USER_INPUT")], executed=True)
+        raise
     # Wake the dispatcher only when some workflow could react to the events.
     if events and not api.shape.complete.automation.triggered_by("record"):
         events = 0

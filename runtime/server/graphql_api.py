@@ -174,8 +174,14 @@ class GraphQLController(Controller):
     ) -> Response[str]:
         params = request.query_params
         if "query" not in params:
-            # The page itself holds no data; its requests carry the credentials.
-            return pages.graphiql_or_404(service, tenant)
+            if "text/html" in request.headers.get("accept", ""):
+                # The page itself holds no data; its requests carry the credentials.
+                return pages.graphiql_or_404(service, tenant)
+            # An API client gets JSON, as from every other answer of this endpoint.
+            raise ValidationException(
+                "the request needs a GraphQL document in the query parameter 'query' (open "
+                "this address in a browser for GraphiQL)"
+            )
         principal, generation = _principal(request, tenant)
         api, _ = apis.get(tenant, principal.grants, generation)
         document, _errors = api.document(params["query"])

@@ -54,6 +54,7 @@ _MEANINGS = {
     413: "The request body is larger than the server accepts.",
     422: "The content is understood but not valid (metadata problems with locations).",
     429: "Too many requests: wait for Retry-After seconds.",
+    503: "Not ready: a part the server needs is down (the body says which).",
 }
 
 
@@ -67,10 +68,18 @@ def _statuses(method: str, path: str, public: bool) -> list[int]:
         statuses.append(404)
     if method in ("POST", "PUT", "DELETE", "PATCH"):
         statuses += [409, 422]
+    if path == "/ready":
+        statuses.append(503)
     return sorted(set(statuses))
 
 
-def _spec(status: int) -> ResponseSpec:
+def _spec(status: int, path: str) -> ResponseSpec:
+    if status == 503:  # /ready's own report, as JSON
+        return ResponseSpec(
+            data_container=dict[str, Any],
+            description=_MEANINGS[status],
+            media_type="application/json",
+        )
     return ResponseSpec(
         data_container=Problem, description=_MEANINGS[status], media_type=MEDIA_TYPE
     )
@@ -88,6 +97,9 @@ def document(app: Litestar) -> None:
                 public = (method, route.path_format) in PUBLIC
                 handler.security = [] if public else BEARER
                 handler.responses = {
-                    **{s: _spec(s) for s in _statuses(method, route.path_format, public)},
+                    **{
+                        s: _spec(s, route.path_format)
+                        for s in _statuses(method, route.path_format, public)
+                    },
                     **(handler.responses or {}),
                 }

@@ -98,6 +98,14 @@ def cancelled(exc: BaseException) -> bool:
     return type(orig).__name__ == "OperationalError" and str(orig) == "interrupted"
 
 
+def bad_data(exc: BaseException) -> bool:
+    """Return whether a database error is about a value (PostgreSQL's class 22, "data
+    exception": a value that does not fit its type). The input boundary and the compiler
+    refuse such values first; this is the net under them."""
+    orig = getattr(exc, "orig", exc)
+    return str(getattr(orig, "sqlstate", "") or "").startswith("22")
+
+
 class Backend(ABC):
     """What the layers above need from storage, whichever database is behind it."""
 

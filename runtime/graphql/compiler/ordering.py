@@ -99,12 +99,38 @@ def cursor_sql(ctx: Context, keys: list[OrderKey]) -> str:
     return f"(json_array({', '.join(values)}) || '')"
 
 
+_INTEGERS = ("integer", "duration")
+_TEXTS = ("text", "email", "phone", "url", "picklist", "auto_number", "uuid", "lookup")
+_INT64 = 2**63
+
+
 def _parse(field: Field, value: Any) -> Any:
+    """Return a cursor's value for ``field`` as the compiler binds it; raise ValueError
+    for anything the list itself could not have written (a cursor is client input)."""
     if value is None:
         return None
     kind = field.type
+    if kind == "formula":
+        kind = {"number": "decimal", "text": "text"}.get(
+            field.option("returns"), field.option("returns")
+        )
     if kind in ("decimal", "currency", "percent"):
-        return Decimal(value)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(value)
+        return Decimal(str(value))
+    if kind in _INTEGERS:
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= _INT64:
+            raise ValueError(value)
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise ValueError(value)
+        return value
+    if kind in (*_TEXTS, "master_detail", "datetime", "date", "time"):
+        if not isinstance(value, str):
+            raise ValueError(value)
+    elif not isinstance(value, str | int | float | bool):
+        raise ValueError(value)  # a formula or roll-up's value: a scalar, never a structure
     if kind == "datetime":
         return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if kind == "date":
@@ -123,7 +149,7 @@ def resume_after(ctx: Context, keys: list[OrderKey], cursor: str, path: list[str
         values = [
             ctx.dialect.bind(k.field, _parse(k.field, v)) for k, v in zip(keys, raw, strict=True)
         ]
-    except (ValueError, TypeError, InvalidOperation, BadValue):
+    except (ValueError, TypeError, InvalidOperation, BadValue, OverflowError):
         raise QueryError(
             f"{path[-1]} is not a cursor of this list and ordering; use a cursor from the "
             "same query's edges or pageInfo",

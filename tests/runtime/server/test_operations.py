@@ -163,10 +163,14 @@ def test_pages_load_nothing_from_elsewhere(crm):
 
 
 def test_an_unknown_tenants_graphiql_is_a_404_page(crm):
-    page = crm.get("/t/nobody/graphql")
+    page = crm.get("/t/nobody/graphql", headers={"accept": "text/html"})
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
     assert "no tenant named nobody." in page.text
+    # An API client (no text/html in Accept) gets a problem, not a page.
+    api = crm.get("/t/acme/graphql", headers={"accept": "application/json"})
+    assert api.status_code == 400
+    assert api.headers["content-type"].startswith("application/problem+json")
 
 
 def test_cors_is_off_unless_configured(service, database_url):
