@@ -110,7 +110,8 @@ def test_serve_starts_several_server_processes_that_log_their_requests(tmp_path)
         ]
         assert len(children) >= 2  # the two server processes (and uvicorn's helpers)
         missing = httpx.get(
-            f"http://127.0.0.1:{port}/t/nobody/graphql", headers={"X-Request-ID": "w-1"}
+            f"http://127.0.0.1:{port}/t/nobody/graphql",
+            headers={"X-Request-ID": "w-1", "Accept": "text/html"},
         )
         assert missing.status_code == 404
         wait_for(lambda: "request_id=w-1" in log.read_text(), 10, "a worker's access log line")

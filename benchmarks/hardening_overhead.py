@@ -1,0 +1,199 @@
+"""What issue 15's request-path checks cost on W1-W4, against the same server without.
+
+Loads the demo CRM (as benchmarks/graphql_workloads.py does, smaller by default), then
+runs the server alternately, for several rounds (benchmarks/_hardening_server.py):
+
+- **on**: as shipped: the HTTP input boundary (body size, JSON depth and NUL checks on
+  every request), a 10 s statement timeout (PostgreSQL's session setting; SQLite's
+  progress handler), and the GraphQL endpoint watching for the client's disconnect;
+- **off**: none of those.
+
+Each round drives W1-W4 with wrk and records requests/s and the server's CPU per request.
+The overhead is (off - on) / off of the medians over rounds; the bar is 3%. Because the
+end-to-end figures move by several percent between rounds on a small machine, the script
+also times the input boundary alone, in-process, on each workload's request.
+
+    .venv/bin/python benchmarks/hardening_overhead.py --url postgresql://postgres@127.0.0.1/postgres
+    .venv/bin/python benchmarks/hardening_overhead.py --url sqlite:////tmp/bench-hard/tessera.sqlite3
+
+Needs ``wrk`` (Debian: apt install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.graphql_workloads import (  # noqa: E402
+    TENANT,
+    WORKLOADS,
+    _cpu,
+    _wait,
+    _wrk,
+    load,
+)
+
+NAMES = ("W1", "W2", "W3", "W4")
+
+
+def serve(mode: str, args: Any, secret: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "BENCH_MODE": mode,
+        "TESSERA_DATABASE_URL": args.url,
+        "TESSERA_SECRET_KEY": secret,
+        "TESSERA_RATE_PER_MINUTE": str(10**9),  # wrk is one token at thousands a second
+        "TESSERA_PORT": str(args.port),
+        "TESSERA_METRICS": "false",
+        "TESSERA_LOG_LEVEL": "warning",
+        "PYTHONPATH": str(ROOT),
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "benchmarks" / "_hardening_server.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def boundary_cost(bodies: dict[str, bytes], n: int = 20_000) -> dict[str, float]:
+    """Microseconds the input boundary adds to each workload's request, in-process."""
+    from runtime.server.inputs import InputBoundary
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+
+    boundary = InputBoundary(app)
+    out = {}
+    for name, body in bodies.items():
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": f"/t/{TENANT}/graphql",
+            "query_string": b"",
+            "headers": [(b"content-type", b"application/json")],
+        }
+
+        async def receive(body: bytes = body) -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def run(times: int, scope: dict[str, Any] = scope) -> None:
+            for _ in range(times):
+                await boundary(scope, receive, None)  # type: ignore[arg-type]
+
+        async def bare(times: int, scope: dict[str, Any] = scope) -> None:
+            for _ in range(times):
+                await app(scope, receive, None)
+
+        started = time.perf_counter()
+        asyncio.run(run(n))
+        checked = time.perf_counter() - started
+        started = time.perf_counter()
+        asyncio.run(bare(n))
+        out[name] = (checked - (time.perf_counter() - started)) * 1e6 / n
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("TESSERA_BENCH_URL", "postgresql://postgres@127.0.0.1/postgres"),
+    )
+    parser.add_argument("--accounts", type=int, default=2_000)
+    parser.add_argument("--contacts", type=int, default=20_000)
+    parser.add_argument("--opportunities", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt install wrk")
+    secret = secrets.token_urlsafe(32)
+    loaded = load(args.url, secret, args.accounts, args.contacts, args.opportunities)
+    logs = Path(tempfile.mkdtemp(prefix="tessera-bench-hard-"))
+    base = f"http://127.0.0.1:{args.port}"
+    bodies = {
+        name: json.dumps(
+            {
+                "query": WORKLOADS[name],
+                "variables": {"id": loaded.account_id} if name == "W1" else {},
+            }
+        )
+        for name in NAMES
+    }
+    samples: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for round_number in range(1, args.rounds + 1):
+        for mode in ("off", "on") if round_number % 2 else ("on", "off"):
+            server = serve(mode, args, secret, logs / f"{mode}.log")
+            try:
+                _wait(base)
+                for name in NAMES:
+                    url = f"{base}/t/{TENANT}/graphql"
+                    _wrk(url, bodies[name], 1, args.connections, loaded.admin_token)  # warm up
+                    before = _cpu([server.pid])
+                    measured = _wrk(
+                        url, bodies[name], args.seconds, args.connections, loaded.admin_token
+                    )
+                    after = _cpu([server.pid])
+                    cpu_ms = (after[server.pid] - before[server.pid]) * 1000 / measured["requests"]
+                    samples.setdefault((name, mode), []).append(
+                        {"rps": measured["rps"], "server_ms": cpu_ms}
+                    )
+                    print(
+                        f"round {round_number} {name} {mode:>3}: {measured['rps']:8.1f} req/s, "
+                        f"{cpu_ms:.3f} ms server CPU/request",
+                        flush=True,
+                    )
+            finally:
+                server.terminate()
+                server.wait(15)
+    pieces = boundary_cost({k: v.encode() for k, v in bodies.items()})
+    results = []
+    for name in NAMES:
+        on = statistics.median(s["rps"] for s in samples[(name, "on")])
+        off = statistics.median(s["rps"] for s in samples[(name, "off")])
+        cpu_on = statistics.median(s["server_ms"] for s in samples[(name, "on")])
+        cpu_off = statistics.median(s["server_ms"] for s in samples[(name, "off")])
+        row = {
+            "workload": name,
+            "rps_off": off,
+            "rps_on": on,
+            "throughput_overhead": (off - on) / off,
+            "server_ms_off": cpu_off,
+            "server_ms_on": cpu_on,
+            "cpu_overhead": (cpu_on - cpu_off) / cpu_off,
+            "boundary_us": pieces[name],
+            "boundary_share": pieces[name] / 1000 / cpu_off,
+        }
+        results.append(row)
+        print(
+            f"{name}: {off:.1f} req/s off, {on:.1f} on ({row['throughput_overhead']:+.1%} "
+            f"throughput cost); server CPU {cpu_off:.3f} -> {cpu_on:.3f} ms/request "
+            f"({row['cpu_overhead']:+.1%}); the input boundary alone {pieces[name]:.1f} us "
+            f"({row['boundary_share']:.2%} of the request's server CPU)"
+        )
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
