@@ -6,6 +6,7 @@ parameters (queries only, never mutations) or, from a browser, serves GraphiQL.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -87,31 +88,22 @@ class GraphQLController(Controller):
         client goes away, its statements are cancelled instead of running on for nobody
         (and holding a database core and a pool connection)."""
         cancellation = Cancellation()
-        done = False
-
-        async def watch() -> None:
-            while (await request.receive())["type"] != "http.disconnect":
-                pass
-            if not done:
+        # Plain asyncio tasks, not an anyio task group: its cancel scope cost about
+        # 0.6 ms of CPU per request (measured, benchmarks/hardening_overhead.py).
+        work = asyncio.ensure_future(
+            anyio.to_thread.run_sync(
+                lambda: self._run(request, apis, service, tenant, body, cancellation)
+            )
+        )
+        while True:
+            listen = asyncio.ensure_future(request.receive())
+            await asyncio.wait((work, listen), return_when=asyncio.FIRST_COMPLETED)
+            if work.done():
+                listen.cancel()
+                return work.result()
+            if listen.result()["type"] == "http.disconnect":
                 await anyio.to_thread.run_sync(cancellation.cancel)
-
-        def work() -> Response[str]:
-            return self._run(request, apis, service, tenant, body, cancellation)
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch)
-            try:
-                # An error is raised after the group ends, not inside it (where it would
-                # become an exception group that the problem handlers do not know).
-                outcome: Response[str] | BaseException = await anyio.to_thread.run_sync(work)
-            except Exception as exc:
-                outcome = exc
-            finally:
-                done = True
-                group.cancel_scope.cancel()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+                return await work
 
     def _run(
         self,
