@@ -33,6 +33,7 @@ from runtime.server.apps_api import AppsController
 from runtime.server.auth import AuthController, MemberController, UserController
 from runtime.server.graphql_api import GraphQLController
 from runtime.server.hooks_api import HooksController
+from runtime.server.inflight import Inflight
 from runtime.server.inputs import InputBoundary, InputRules
 from runtime.server.metadata_api import MetadataController
 from runtime.server.observe import ObserveMiddleware
@@ -93,6 +94,8 @@ def create_app(
     # Wakes the workflow dispatcher after commits; sending is best effort (the beat
     # catches up), and nothing connects to the broker until a tenant has workflows.
     notifier = Notifier(settings)
+    # GraphQL requests running SQL, cancelled if their client goes away mid-statement.
+    inflight = Inflight()
     # One catalog for the server's life: each pack is read and checked once.
     catalog = catalog or Catalog(settings.apps_dir or APPS_DIR)
 
@@ -148,6 +151,7 @@ def create_app(
                 "notifier": notifier,
                 "metrics": metrics,
                 "broker_check": _BrokerCheck(settings.broker_url),
+                "inflight": inflight,
             }
         ),
         middleware=[
@@ -194,7 +198,7 @@ def create_app(
             ),
         ),
         on_startup=[platform.listen],
-        on_shutdown=[platform.close],
+        on_shutdown=[inflight.close, platform.close],
     )
     # Per operation: the credential it needs (none for the public ones) and its errors.
     openapi.document(app)

@@ -6,12 +6,10 @@ parameters (queries only, never mutations) or, from a browser, serves GraphiQL.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
 
-import anyio
 from graphql import OperationType, get_operation_ast
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -84,26 +82,12 @@ class GraphQLController(Controller):
         tenant: str,
         body: dict[str, Any],
     ) -> Response[str]:
-        """Run the request in a worker thread while watching its connection: when the
-        client goes away, its statements are cancelled instead of running on for nobody
-        (and holding a database core and a pool connection)."""
-        cancellation = Cancellation()
-        # Plain asyncio tasks, not an anyio task group: its cancel scope cost about
-        # 0.6 ms of CPU per request (measured, benchmarks/hardening_overhead.py).
-        work = asyncio.ensure_future(
-            anyio.to_thread.run_sync(
-                lambda: self._run(request, apis, service, tenant, body, cancellation)
-            )
+        """Run the request in a worker thread; if the client goes away while it runs,
+        its statements are cancelled (runtime/server/inflight.py)."""
+        return await request.app.state.inflight.run(
+            request.receive,
+            lambda cancellation: self._run(request, apis, service, tenant, body, cancellation),
         )
-        while True:
-            listen = asyncio.ensure_future(request.receive())
-            await asyncio.wait((work, listen), return_when=asyncio.FIRST_COMPLETED)
-            if work.done():
-                listen.cancel()
-                return work.result()
-            if listen.result()["type"] == "http.disconnect":
-                await anyio.to_thread.run_sync(cancellation.cancel)
-                return await work
 
     def _run(
         self,

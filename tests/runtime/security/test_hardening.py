@@ -337,17 +337,10 @@ def test_a_cancelled_request_stops_its_statement(backend):
     assert outcome and isinstance(outcome[0], DBAPIError) and cancelled(outcome[0])
 
 
-def test_a_query_past_the_timeout_gets_a_timeout_error(service):
-    """End to end on the GraphQL API: a request within every limit whose statement runs
-    past the timeout (20,000 rows, each tested against 1,000 conditions)."""
-    from runtime.storage.backends import PostgresBackend, SqliteBackend
-    from runtime.tenants import TenantService
-
+def _slow_tenant(service: Any) -> dict[str, Any]:
+    """A tenant with 20,000 accounts, and a request within every limit whose statement
+    takes seconds: each row tested against 999 conditions."""
     backend = service.backend
-    if backend.dialect == "sqlite":
-        bounded = SqliteBackend(backend.path, statement_timeout=0.1)
-    else:
-        bounded = PostgresBackend(backend.control.url, statement_timeout=0.1)
     service.create_tenant("slow")
     service.apply("slow", validate_text(META))
     with backend.begin_tenant("slow") as conn:
@@ -363,30 +356,105 @@ def test_a_query_past_the_timeout_gets_a_timeout_error(service):
                 f"INSERT INTO {table} (id, name, created_at, updated_at, row_version) "
                 f"VALUES {values}"
             )
+    terms = [{"name": {"contains": uuid.uuid4().hex}} for _ in range(999)]
+    return {
+        "query": "query($f: AccountFilter) { accounts(filter: $f) { totalCount } }",
+        "variables": {"f": {"or": terms}},
+    }
+
+
+def _root_token(app: Any) -> str:
+    identity = app.state.identity
+    email = f"root.{uuid.uuid4().hex[:8]}@slow.example"
+    identity.create_user(email, PASSWORD, platform_admin=True)
+    return identity.login(email, PASSWORD, None)["access_token"]
+
+
+def test_a_query_past_the_timeout_gets_a_timeout_error(service):
+    """End to end on the GraphQL API: the statement runs past the timeout and stops."""
+    from runtime.storage.backends import PostgresBackend, SqliteBackend
+    from runtime.tenants import TenantService
+
+    backend = service.backend
+    if backend.dialect == "sqlite":
+        bounded = SqliteBackend(backend.path, statement_timeout=0.1)
+    else:
+        bounded = PostgresBackend(backend.control.url, statement_timeout=0.1)
+    slow = _slow_tenant(service)
     app = create_app(
         Settings(password_hashing="fast", secret_key=SECRET, rate_per_minute=0),
         service=TenantService(bounded),
     )
-    terms = [{"name": {"contains": uuid.uuid4().hex}} for _ in range(999)]
     with TestClient(app) as client:
-        identity = app.state.identity
-        email = f"root.{uuid.uuid4().hex[:8]}@slow.example"
-        identity.create_user(email, PASSWORD, platform_admin=True)
-        token = identity.login(email, PASSWORD, None)["access_token"]
+        token = _root_token(app)
         started = time.monotonic()
         body = client.post(
-            "/t/slow/graphql",
-            json={
-                "query": "query($f: AccountFilter) { accounts(filter: $f) { totalCount } }",
-                "variables": {"f": {"or": terms}},
-            },
-            headers={"Authorization": f"Bearer {token}"},
+            "/t/slow/graphql", json=slow, headers={"Authorization": f"Bearer {token}"}
         ).json()
         elapsed = time.monotonic() - started
     bounded.dispose()
     assert body["errors"][0]["extensions"]["code"] == "TIMEOUT", body
     assert body["data"] == {"accounts": None}
     assert elapsed < 5
+
+
+def test_a_client_that_goes_away_stops_its_statement(service):
+    """The same statement with no timeout to stop it: the client leaves after 0.3 s, and
+    the server cancels the statement rather than let it run on for nobody."""
+    import asyncio
+
+    slow = _slow_tenant(service)
+    app = create_app(
+        Settings(password_hashing="fast", secret_key=SECRET, rate_per_minute=0),
+        service=service,
+    )
+    with TestClient(app):
+        token = _root_token(app)
+    body = json.dumps(slow).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/t/slow/graphql",
+        "raw_path": b"/t/slow/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    sent: list[bytes] = []
+
+    async def call() -> float:
+        calls = 0
+
+        async def receive() -> dict[str, Any]:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(0.3)  # the client gives up
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                sent.append(message.get("body", b""))
+
+        started = time.monotonic()
+        await app(scope, receive, send)  # type: ignore[arg-type]
+        return time.monotonic() - started
+
+    elapsed = asyncio.run(call())
+    answer = json.loads(b"".join(sent))
+    assert answer["errors"][0]["extensions"]["code"] == "TIMEOUT", answer
+    assert elapsed < 3, elapsed
 
 
 # -- malformed input ---------------------------------------------------------------------
