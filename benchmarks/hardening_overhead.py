@@ -110,6 +110,106 @@ def boundary_cost(bodies: dict[str, bytes], n: int = 20_000) -> dict[str, float]
     return out
 
 
+def inflight_cost(n: int = 5_000) -> float:
+    """Microseconds the disconnect registry adds around a request's worker-thread hop."""
+    import anyio
+
+    from runtime.server.inflight import Inflight
+
+    inflight = Inflight()
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        return {}
+
+    async def watched() -> None:
+        await inflight.run(receive, lambda _cancellation: 1)
+
+    async def bare() -> None:
+        await anyio.to_thread.run_sync(lambda: 1)
+
+    async def timed(call: Any) -> float:
+        for _ in range(200):
+            await call()
+        started = time.process_time()
+        for _ in range(n):
+            await call()
+        return (time.process_time() - started) * 1e6 / n
+
+    async def both() -> float:
+        costs = [await timed(watched) - await timed(bare) for _ in range(3)]
+        inflight.close()
+        return statistics.median(costs)
+
+    return asyncio.run(both())
+
+
+def statement_cost(url: str, loaded: Any, n: int = 400) -> dict[str, float]:
+    """Microseconds the statement timeout adds to each workload's SQL, timed in-process:
+    the same compiled statement on a bounded and an unbounded backend, call by call in
+    alternation; the difference of the median call times (medians: this machine's noise
+    comes in bursts that would swamp a mean)."""
+    from runtime.settings import Settings
+    from runtime.storage.backends import make_backend
+
+    bounded = make_backend(Settings(database_url=url, statement_timeout=10.0))
+    free = make_backend(Settings(database_url=url, statement_timeout=0.0))
+    out = {}
+    for name in NAMES:
+        sql, params = _compiled(bounded, name, loaded)
+        times: dict[str, list[float]] = {"bounded": [], "free": []}
+        with bounded.read_tenant(TENANT) as b, free.read_tenant(TENANT) as f:
+            conns = {"bounded": b, "free": f}
+            for i in range(n + 20):
+                for which in ("bounded", "free") if i % 2 else ("free", "bounded"):
+                    started = time.perf_counter()
+                    conns[which].exec_driver_sql(sql, params).scalar()
+                    if i >= 20:  # after warming up (psycopg prepares after 5 runs)
+                        times[which].append(time.perf_counter() - started)
+        out[name] = (statistics.median(times["bounded"]) - statistics.median(times["free"])) * 1e6
+    bounded.dispose()
+    free.dispose()
+    return out
+
+
+def _compiled(backend: Any, name: str, loaded: Any) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters the compiler writes for workload ``name`` (full access)."""
+    import datetime as dt
+
+    from graphql import get_operation_ast
+    from graphql.execution.values import get_variable_values
+
+    from runtime.graphql.cache import ActiveApis, SchemaCache
+    from runtime.graphql.compiler.context import Context
+    from runtime.graphql.compiler.roots import compile_root
+    from runtime.graphql.dialects import dialect_for
+    from runtime.graphql.executor import collect_root
+    from runtime.security.principal import Principal
+    from runtime.tenants import TenantService
+
+    api, _ = ActiveApis(TenantService(backend), SchemaCache()).get(TENANT)
+    document, _ = api.document(WORKLOADS[name])
+    operation = get_operation_ast(document)
+    variables = get_variable_values(
+        api.schema,
+        operation.variable_definitions or (),
+        {"id": loaded.account_id} if name == "W1" else {},
+    )
+    ctx = Context(
+        schema=api.schema,
+        shape=api.shape,
+        dialect=dialect_for(backend.dialect, backend.schema(TENANT)),
+        fragments={},
+        variables=variables,
+        limits=api.limits,
+        principal=Principal.system(TENANT),
+        today=dt.date.today(),
+    )
+    [(key, nodes)] = collect_root(ctx, api.schema.query_type, operation.selection_set).items()
+    sql = compile_root(ctx, nodes[0], key)
+    return sql, ctx.params
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -167,6 +267,8 @@ def main() -> None:
                 server.terminate()
                 server.wait(15)
     pieces = boundary_cost({k: v.encode() for k, v in bodies.items()})
+    registry = inflight_cost()
+    statements = statement_cost(args.url, loaded)
     results = []
     for name in NAMES:
         on = statistics.median(s["rps"] for s in samples[(name, "on")])
@@ -182,14 +284,18 @@ def main() -> None:
             "server_ms_on": cpu_on,
             "cpu_overhead": (cpu_on - cpu_off) / cpu_off,
             "boundary_us": pieces[name],
-            "boundary_share": pieces[name] / 1000 / cpu_off,
+            "inflight_us": registry,
+            "statement_timeout_us": statements[name],
+            "pieces_share": (pieces[name] + registry + max(0.0, statements[name])) / 1000 / cpu_off,
         }
         results.append(row)
         print(
             f"{name}: {off:.1f} req/s off, {on:.1f} on ({row['throughput_overhead']:+.1%} "
             f"throughput cost); server CPU {cpu_off:.3f} -> {cpu_on:.3f} ms/request "
-            f"({row['cpu_overhead']:+.1%}); the input boundary alone {pieces[name]:.1f} us "
-            f"({row['boundary_share']:.2%} of the request's server CPU)"
+            f"({row['cpu_overhead']:+.1%}). Timed in-process: input boundary "
+            f"{pieces[name]:.1f} us, disconnect registry {registry:.1f} us, statement "
+            f"timeout {statements[name]:+.1f} us per statement: together "
+            f"{row['pieces_share']:.2%} of the request's server CPU"
         )
     if args.json:
         print(json.dumps(results, indent=2))
