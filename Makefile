@@ -46,6 +46,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/graphql_workloads.py
 	$(BIN)/python benchmarks/pack_install.py
 	$(BIN)/python benchmarks/observability_overhead.py
+	$(BIN)/python benchmarks/hardening_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
