@@ -138,14 +138,22 @@ def _fuzz(world: FuzzWorld, tenant: str, who: str) -> tuple[int, dict[str, str]]
     return fields, failures
 
 
-@pytest.mark.parametrize("tenant", TENANTS)
-def test_graphql_answers_every_generated_request(fuzz_world: FuzzWorld, tenant: str):
-    # The demo CRM as a sales rep (a trimmed schema) and as its admin; each pack demo as
-    # its admin, who sees the pack's own objects.
+def test_graphql_answers_every_generated_request(fuzz_world: FuzzWorld):
+    """The demo CRM, on both backends, as its admin and as a sales rep (a trimmed schema):
+    every kind of query and mutation."""
+    fields, failures = _fuzz(fuzz_world, "demo", "admin")
+    more, also = _fuzz(fuzz_world, "demo", "rep")
+    assert fields + more > 40
+    assert not failures | also, "\n\n".join(f"{k}\n{v}" for k, v in (failures | also).items())
+
+
+@pytest.mark.parametrize("fuzz_world", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("tenant", TENANTS[1:])
+def test_pack_graphql_answers_every_generated_request(fuzz_world: FuzzWorld, tenant: str):
+    """Each pack demo as its admin, who sees the pack's own objects. On the embedded
+    backend only: the code paths are the demo CRM's, which runs on both, and the suite's
+    time budget is better spent there."""
     fields, failures = _fuzz(fuzz_world, tenant, "admin")
-    if tenant == "demo":
-        more, also = _fuzz(fuzz_world, tenant, "rep")
-        fields, failures = fields + more, failures | also
     assert fields > 10
     assert not failures, "\n\n".join(f"{k}\n{v}" for k, v in failures.items())
 
