@@ -199,3 +199,7 @@ def pytest_collection_modifyitems(config, items):
         shared = "[postgresql" in item.nodeid or item.nodeid.startswith(_PROCESS_FOLDERS[1])
         if item.nodeid.startswith(_PROCESS_FOLDERS) and shared:
             item.add_marker(pytest.mark.xdist_group("processes"))
+        # The fuzzers share one demo world per backend (seconds to build): on one worker,
+        # each is built once.
+        elif item.nodeid.startswith("tests/runtime/fuzz/"):
+            item.add_marker(pytest.mark.xdist_group("fuzz"))
