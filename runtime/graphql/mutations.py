@@ -488,17 +488,23 @@ class Writer:
                 if f.target != self.s.name or f.option("on_delete") != "restrict":
                     continue
                 child = self.ctx.shape.table(obj.name, self.schema, self.conn.dialect.name)
-                blocking = self.conn.execute(
-                    select(child.c.id)
-                    .where(child.c[f.name] == record_id, child.c.deleted_at.is_(None))
-                    .limit(1)
-                ).first()
-                if blocking is None:
+                blocking = {
+                    uuid.UUID(str(i))
+                    for i in self.conn.execute(
+                        select(child.c.id)
+                        .where(child.c[f.name] == record_id, child.c.deleted_at.is_(None))
+                        .limit(20)
+                    ).scalars()
+                }
+                if not blocking:
                     continue
-                readable = obj.name in self.ctx.shape.objects and self.accessible(
-                    obj.name, {uuid.UUID(str(blocking.id))}
+                # Name one the caller can read, if any of the first few is.
+                readable = (
+                    sorted(i for i, _ in self.accessible(obj.name, blocking))
+                    if obj.name in self.ctx.shape.objects
+                    else []
                 )
-                example = f" (e.g. {blocking.id})" if readable else ""
+                example = f" (e.g. {readable[0]})" if readable else ""
                 raise QueryError(
                     f"{self.s.obj.label.get('en')} {record_id} is still referred to by "
                     f"{obj.name}.{f.name}{example}; delete or reassign those first",
