@@ -171,6 +171,10 @@ class Registry:
         self, name: str, display_name: str | None = None, timezone: str = "UTC"
     ) -> TenantInfo:
         check_tenant(name, timezone)
+        if display_name is not None and len(display_name) > 200:
+            raise InvalidTenant(
+                f"the display name is {len(display_name)} characters long; the limit is 200"
+            )
         if self.find_tenant(name) is not None:
             raise TenantExists(f"tenant {name!r} already exists")
         self.conn.execute(

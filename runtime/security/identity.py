@@ -242,6 +242,10 @@ class Identity:
     ) -> UserInfo:
         """Create a user; ``password`` None makes one who can act only through tokens."""
         email = self._check_email(email)
+        if display_name is not None and len(display_name) > 200:
+            raise IdentityError(
+                f"the display name is {len(display_name)} characters long; the limit is 200"
+            )
         if password is not None:
             self._check_password(password)
         with self.backend.begin_control() as conn:
@@ -716,8 +720,10 @@ class Identity:
                 f"tenant {tenant!r} has no role {role!r}; roles: "
                 + (", ".join(sorted(known_roles)) or "none yet")
             )
-        if expires_in_days is not None and expires_in_days < 1:
-            raise IdentityError("expires_in_days must be at least 1")
+        if expires_in_days is not None and not 1 <= expires_in_days <= 36_500:
+            raise IdentityError("expires_in_days must be between 1 and 36,500 (100 years)")
+        if not name or len(name) > 200:
+            raise IdentityError("a token's name must be 1 to 200 characters long")
         secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = dt.datetime.now(dt.UTC)
         with self.backend.begin_control() as conn:

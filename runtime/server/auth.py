@@ -26,7 +26,7 @@ from runtime.coordination.invalidation import Generations
 from runtime.security import audit
 from runtime.security.identity import Caller, Forbidden, Identity
 from runtime.security.principal import Principals
-from runtime.server.bodies import INT64_MAX, Days
+from runtime.server.bodies import INT64_MAX, Days, Label
 from runtime.tenants import TenantService
 
 
@@ -82,7 +82,7 @@ class MemberChange(Struct, forbid_unknown_fields=True):
 
 
 class TokenCreate(Struct, forbid_unknown_fields=True):
-    name: str
+    name: Label
     user: str
     """E-mail of the member the token acts as."""
     role: str | None = None
@@ -92,7 +92,7 @@ class TokenCreate(Struct, forbid_unknown_fields=True):
 class UserCreate(Struct, forbid_unknown_fields=True):
     email: str
     password: str | None = None
-    display_name: str | None = None
+    display_name: Label | None = None
     platform_admin: bool = False
 
 

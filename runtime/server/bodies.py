@@ -14,13 +14,15 @@ INT64_MAX = 2**63 - 1
 Version = Annotated[int, Meta(ge=1, le=INT32_MAX, description="A metadata version number.")]
 AuditId = Annotated[int, Meta(ge=1, le=INT64_MAX, description="An audit entry id.")]
 Days = Annotated[int, Meta(ge=1, le=36_500, description="Days (at most 100 years).")]
+#: A display name or label kept in a 200-character column.
+Label = Annotated[str, Meta(max_length=200, description="At most 200 characters.")]
 
 
 @dataclass
 class TenantCreate:
     name: str
     """Identifier: 1-40 lowercase letters, digits and underscores, starting with a letter."""
-    display_name: str | None = None
+    display_name: Label | None = None
     timezone: str = "UTC"
     """IANA time zone, e.g. Asia/Shanghai."""
 

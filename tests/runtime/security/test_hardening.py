@@ -744,3 +744,26 @@ def test_openapi_says_who_needs_a_credential_and_which_errors_come_back(hostile)
     members = doc["paths"]["/api/tenants/{tenant}/members/{email}"]["put"]["responses"]
     assert {"400", "401", "403", "404", "409", "422"} <= set(members)
     assert "Problem" in doc["components"]["schemas"]
+
+
+def test_text_longer_than_its_column_is_refused_by_name(hostile, service):
+    from metadata.registry.store import InvalidTenant
+    from runtime.security.identity import IdentityError
+
+    c, root, t = hostile.client, hostile.headers["root"], hostile.tenant
+    long = "x" * 5000
+    for path, body in (
+        (
+            "/api/users",
+            {"email": f"long.{uuid.uuid4().hex[:8]}@hard.example", "display_name": long},
+        ),
+        ("/api/tenants", {"name": "longname", "display_name": long}),
+        (f"/api/tenants/{t}/tokens", {"name": long, "user": hostile.emails["rep"]}),
+    ):
+        problem = _problem(c.post(path, json=body, headers=root), 400)
+        assert "200" in json.dumps(problem), problem
+    # The same rules hold for the CLI, which calls the services directly.
+    with pytest.raises(InvalidTenant, match="limit is 200"):
+        service.create_tenant("longname", long)
+    with pytest.raises(IdentityError, match="limit is 200"):
+        c.app.state.identity.create_user("long@hard.example", None, display_name=long)
