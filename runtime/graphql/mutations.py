@@ -699,9 +699,11 @@ def _mutate(ctx: Context, w: Writer, verb: str, args: dict[str, Any], key: str) 
     row = w.row(args["input"], [key, "input"])
     w.check_references([row], [key, "input"], index=False)
     t = w.table
-    query = select(t.c.id).where(t.c[f.name] == row[f.name], t.c.deleted_at.is_(None))
-    if w.conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    # FOR UPDATE on PostgreSQL; SQLAlchemy writes nothing on SQLite, whose write
+    # transaction already holds the file's lock.
+    query = (
+        select(t.c.id).where(t.c[f.name] == row[f.name], t.c.deleted_at.is_(None)).with_for_update()
+    )
     existing = w.conn.execute(query).scalar()
     if existing is None:
         return [w.insert(row, [key, "input"])]

@@ -326,9 +326,7 @@ def _next_in_turn(
     cursor row written in the step's transaction, so a retried step does not skip anyone
     and concurrent runs (the row is locked on PostgreSQL) do not pick the same person."""
     cursors = rs.system(CURSORS)
-    query = select(cursors.c.value).where(cursors.c.key == key)
-    if rs.dialect == "postgresql":
-        query = query.with_for_update()
+    query = select(cursors.c.value).where(cursors.c.key == key).with_for_update()
     last = conn.execute(query).scalar()
     ordered = sorted(candidates, key=lambda m: m.user.email)
     chosen = next((m for m in ordered if last is not None and m.user.email > last), ordered[0])

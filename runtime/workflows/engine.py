@@ -169,9 +169,9 @@ class Engine:
                 .order_by(outbox.c.id)
                 .limit(self.settings.batch)
             )
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            events = conn.execute(query).all()
+            # Concurrent dispatchers skip each other's rows (PostgreSQL; on SQLite the
+            # write transaction holds the file, and SQLAlchemy writes no FOR UPDATE).
+            events = conn.execute(query.with_for_update(skip_locked=True)).all()
             if not events:
                 return 0
             origins = self._origins(conn, schema, {e.run_id for e in events if e.run_id})
@@ -336,9 +336,9 @@ class Engine:
                     .limit(1)
                     .correlate(None)
                 )
-                if conn.dialect.name == "postgresql":
-                    # Concurrent workers each skip the rows the others are claiming.
-                    pick = pick.with_for_update(skip_locked=True)
+                # Concurrent workers each skip the rows the others are claiming
+                # (PostgreSQL; SQLAlchemy writes no FOR UPDATE on SQLite).
+                pick = pick.with_for_update(skip_locked=True)
                 run = conn.execute(
                     update(runs)
                     .where(runs.c.id == pick.scalar_subquery(), ready)
