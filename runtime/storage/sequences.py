@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from metadata.auto_number import parse_format, period_key
 from metadata.model import Field
 from runtime.storage import naming
+from runtime.storage.conflicts import conflict_insert
 from runtime.storage.tables import system_tables
 
 
@@ -27,8 +27,7 @@ def allocate(
     table = system_tables(schema).tables[
         f"{schema}.{naming.SEQUENCES_TABLE}" if schema else naming.SEQUENCES_TABLE
     ]
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(table).values(
+    statement = conflict_insert(conn, table).values(
         object=obj,
         field=field.name,
         period=period,

@@ -34,7 +34,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from metadata.automation import Action, Workflow, duration_seconds
 from metadata.cron import parse_cron
@@ -48,6 +47,7 @@ from runtime.outbound import OutboundPolicy
 from runtime.security.identity import Identity
 from runtime.settings import WorkflowSettings
 from runtime.storage import naming
+from runtime.storage.conflicts import conflict_insert
 from runtime.storage.records import read_record
 from runtime.storage.tables import system_table
 from runtime.tenants import TenantService
@@ -516,8 +516,7 @@ class Engine:
             "error": error,
             "finished_at": self._now(),
         }
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(steps).values(values)
+        statement = conflict_insert(conn, steps).values(values)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[steps.c.run_id, steps.c.position],

@@ -8,8 +8,8 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
+from runtime.storage.conflicts import conflict_insert
 from runtime.storage.ids import new_id
 from runtime.storage.tables import system_table
 from runtime.workflows.tables import RUNS
@@ -53,8 +53,9 @@ def create_run(
         "created_at": now or dt.datetime.now(dt.UTC),
         "request_id": request_id,
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     # RETURNING tells whether the row went in: an INSERT's rowcount is not reliable
     # (psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING through SQLAlchemy).
-    statement = dialect.insert(runs).values(values).on_conflict_do_nothing().returning(runs.c.id)
+    statement = (
+        conflict_insert(conn, runs).values(values).on_conflict_do_nothing().returning(runs.c.id)
+    )
     return run_id if conn.execute(statement).first() is not None else None
