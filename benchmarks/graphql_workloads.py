@@ -382,6 +382,44 @@ def main() -> None:
         server.wait(10)
 
 
+def alternate(
+    start: Any,
+    bodies: dict[str, str],
+    args: Any,
+    token: str,
+    modes: tuple[str, str] = ("off", "on"),
+) -> dict[tuple[str, str], list[dict[str, float]]]:
+    """Drive a server started by ``start(mode)`` (a Popen on ``args.port``) through each
+    workload body with wrk, ``args.rounds`` times per mode, swapping which mode goes first
+    every round; return (workload, mode) -> samples of req/s and server CPU ms/request."""
+    base = f"http://127.0.0.1:{args.port}"
+    url = f"{base}/t/{TENANT}/graphql"
+    samples: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for round_number in range(1, args.rounds + 1):
+        for mode in modes if round_number % 2 else modes[::-1]:
+            server = start(mode)
+            try:
+                _wait(base)
+                for name, body in bodies.items():
+                    _wrk(url, body, 1, args.connections, token)  # warm up
+                    before = _cpu([server.pid])
+                    measured = _wrk(url, body, args.seconds, args.connections, token)
+                    after = _cpu([server.pid])
+                    cpu_ms = (after[server.pid] - before[server.pid]) * 1000 / measured["requests"]
+                    samples.setdefault((name, mode), []).append(
+                        {"rps": measured["rps"], "server_ms": cpu_ms}
+                    )
+                    print(
+                        f"round {round_number} {name} {mode:>3}: {measured['rps']:8.1f} req/s, "
+                        f"{cpu_ms:.3f} ms server CPU/request",
+                        flush=True,
+                    )
+            finally:
+                server.terminate()
+                server.wait(15)
+    return samples
+
+
 def _wait(base: str) -> None:
     import httpx
 

@@ -41,9 +41,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.graphql_workloads import (  # noqa: E402
     TENANT,
     WORKLOADS,
-    _cpu,
-    _wait,
-    _wrk,
+    alternate,
     load,
 )
 
@@ -230,7 +228,6 @@ def main() -> None:
     secret = secrets.token_urlsafe(32)
     loaded = load(args.url, secret, args.accounts, args.contacts, args.opportunities)
     logs = Path(tempfile.mkdtemp(prefix="tessera-bench-hard-"))
-    base = f"http://127.0.0.1:{args.port}"
     bodies = {
         name: json.dumps(
             {
@@ -240,32 +237,12 @@ def main() -> None:
         )
         for name in NAMES
     }
-    samples: dict[tuple[str, str], list[dict[str, float]]] = {}
-    for round_number in range(1, args.rounds + 1):
-        for mode in ("off", "on") if round_number % 2 else ("on", "off"):
-            server = serve(mode, args, secret, logs / f"{mode}.log")
-            try:
-                _wait(base)
-                for name in NAMES:
-                    url = f"{base}/t/{TENANT}/graphql"
-                    _wrk(url, bodies[name], 1, args.connections, loaded.admin_token)  # warm up
-                    before = _cpu([server.pid])
-                    measured = _wrk(
-                        url, bodies[name], args.seconds, args.connections, loaded.admin_token
-                    )
-                    after = _cpu([server.pid])
-                    cpu_ms = (after[server.pid] - before[server.pid]) * 1000 / measured["requests"]
-                    samples.setdefault((name, mode), []).append(
-                        {"rps": measured["rps"], "server_ms": cpu_ms}
-                    )
-                    print(
-                        f"round {round_number} {name} {mode:>3}: {measured['rps']:8.1f} req/s, "
-                        f"{cpu_ms:.3f} ms server CPU/request",
-                        flush=True,
-                    )
-            finally:
-                server.terminate()
-                server.wait(15)
+    samples = alternate(
+        lambda mode: serve(mode, args, secret, logs / f"{mode}.log"),
+        bodies,
+        args,
+        loaded.admin_token,
+    )
     pieces = boundary_cost({k: v.encode() for k, v in bodies.items()})
     registry = inflight_cost()
     statements = statement_cost(args.url, loaded)

@@ -42,11 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.graphql_workloads import (  # noqa: E402
-    TENANT,
     WORKLOADS,
-    _cpu,
-    _wait,
-    _wrk,
+    alternate,
     load,
 )
 
@@ -152,33 +149,21 @@ def main() -> None:
     secret = secrets.token_urlsafe(32)
     loaded = load(args.url, secret, args.accounts, args.contacts, args.opportunities)
     logs = Path(tempfile.mkdtemp(prefix="tessera-bench-logs-"))
-    base = f"http://127.0.0.1:{args.port}"
-    samples: dict[tuple[str, str], list[dict[str, float]]] = {}
-    for round_number in range(1, args.rounds + 1):
-        for mode in ("off", "on") if round_number % 2 else ("on", "off"):
-            server = serve(mode, args, secret, logs / f"{mode}.log")
-            try:
-                _wait(base)
-                for name in ("W1", "W2"):
-                    variables = {"id": loaded.account_id} if name == "W1" else {}
-                    body = json.dumps({"query": WORKLOADS[name], "variables": variables})
-                    url = f"{base}/t/{TENANT}/graphql"
-                    _wrk(url, body, 1, args.connections, loaded.admin_token)  # warm up
-                    before = _cpu([server.pid])
-                    measured = _wrk(url, body, args.seconds, args.connections, loaded.admin_token)
-                    after = _cpu([server.pid])
-                    cpu_ms = (after[server.pid] - before[server.pid]) * 1000 / measured["requests"]
-                    samples.setdefault((name, mode), []).append(
-                        {"rps": measured["rps"], "server_ms": cpu_ms}
-                    )
-                    print(
-                        f"round {round_number} {name} {mode:>3}: {measured['rps']:8.1f} req/s, "
-                        f"{cpu_ms:.3f} ms server CPU/request",
-                        flush=True,
-                    )
-            finally:
-                server.terminate()
-                server.wait(15)
+    bodies = {
+        name: json.dumps(
+            {
+                "query": WORKLOADS[name],
+                "variables": {"id": loaded.account_id} if name == "W1" else {},
+            }
+        )
+        for name in ("W1", "W2")
+    }
+    samples = alternate(
+        lambda mode: serve(mode, args, secret, logs / f"{mode}.log"),
+        bodies,
+        args,
+        loaded.admin_token,
+    )
     lines = (logs / "on.log").read_text(errors="replace").splitlines()
     access = [json.loads(line) for line in lines if line.startswith("{") and '"status"' in line]
     results = []

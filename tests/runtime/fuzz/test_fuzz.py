@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from typing import Any
 
 import pytest
 import schemathesis
@@ -99,6 +100,32 @@ def _labels(world: FuzzWorld, tenant: str, who: str) -> set[str]:
     return {result.ok().label for result in schema.get_all_operations()}
 
 
+def _try(operation: Any, cases: int, check: Any) -> str | None:
+    """Run ``check`` on ``cases`` seeded cases of one schemathesis operation; return the
+    failure (shrunk by hypothesis) as text, or None. Every operation is tried, so one
+    run reports all failures."""
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=cases,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        check(case)
+
+    try:
+        run()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # schemathesis raises exception groups
+        return f"{type(exc).__name__}: {exc}"[:3000]
+    return None
+
+
 def _fuzz(world: FuzzWorld, tenant: str, who: str) -> tuple[int, dict[str, str]]:
     headers = world.members[tenant, who]
     path = f"/t/{tenant}/graphql"
@@ -112,16 +139,7 @@ def _fuzz(world: FuzzWorld, tenant: str, who: str) -> tuple[int, dict[str, str]]
             continue
         fields += 1
 
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=CASES,
-            derandomize=True,
-            deadline=None,
-            database=None,
-            phases=[Phase.explicit, Phase.generate, Phase.shrink],
-            suppress_health_check=list(HealthCheck),
-        )
-        def call(case):
+        def check(case):
             response = case.call(headers=headers)
             assert response.status_code < 500, response.text
             body = json.loads(response.content)
@@ -129,12 +147,9 @@ def _fuzz(world: FuzzWorld, tenant: str, who: str) -> tuple[int, dict[str, str]]
             assert "INTERNAL_SERVER_ERROR" not in codes, (case.body, response.text[:2000])
             assert "data" in body or body.get("errors"), response.text[:2000]
 
-        try:
-            call()
-        except BaseException as exc:  # every field is tried; all failures are reported
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            failures[f"{tenant} as {who}: {operation.label}"] = f"{exc}"[:3000]
+        problem = _try(operation, CASES, check)
+        if problem:
+            failures[f"{tenant} as {who}: {operation.label}"] = problem
     return fields, failures
 
 
@@ -179,26 +194,14 @@ def test_admin_api_answers_every_input_as_documented(fuzz_world: FuzzWorld):
         operation = result.ok()
         operations += 1
 
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=OPENAPI_CASES,
-            derandomize=True,
-            deadline=None,
-            database=None,
-            phases=[Phase.explicit, Phase.generate, Phase.shrink],
-            suppress_health_check=list(HealthCheck),
-        )
-        def call(case):
+        def check(case):
             # /ready answers 503 by design when a part is down (documented as such).
             ready = case.operation.path == "/ready"
             case.call_and_validate(headers=fuzz_world.root, checks=CHECKS[1:] if ready else CHECKS)
 
-        try:
-            call()
-        except BaseException as exc:  # every operation is tried; all failures are reported
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            failures[operation.label] = f"{type(exc).__name__}: {exc}"[:3000]
+        problem = _try(operation, OPENAPI_CASES, check)
+        if problem:
+            failures[operation.label] = problem
     assert operations > 40
     assert not failures, "\n\n".join(f"{k}\n{v}" for k, v in failures.items())
 
