@@ -22,7 +22,7 @@ from graphql import print_schema
 
 from metadata.validation import validate_data
 from runtime.graphql.schema import build_schema
-from runtime.graphql.shape import build_shape
+from runtime.model.shape import build_shape
 
 #: Field types cycled through, so the schema has every kind of filter and aggregate.
 KINDS: list[dict[str, Any]] = [

@@ -38,11 +38,11 @@ from runtime.graphql.cache import ActiveApis, SchemaCache
 from runtime.graphql.executor import Request, run
 from runtime.security.principal import Principal
 from runtime.settings import Settings, WorkflowSettings
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.backends import make_backend
 from runtime.storage.tables import system_table
+from runtime.storage.workflow_tables import RUNS
 from runtime.tenants import TenantService
-from runtime.workflows.tables import RUNS
 
 
 def metadata(trigger: bool) -> dict:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from runtime.graphql.limits import Limits
+from runtime.limits import Limits
 
 
 class SettingsError(ValueError):

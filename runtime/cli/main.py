@@ -468,8 +468,8 @@ def worker(ctx: Context, concurrency: int, beat: bool, loglevel: str | None) -> 
     """Run a Celery worker that executes workflows (TESSERA_BROKER_URL picks the broker;
     unset: a SQLite file in the data folder, so no service is needed)."""
     from runtime.observability import logs
-    from runtime.workflows.beat import beat_thread
-    from runtime.workflows.worker import make_celery
+    from runtime.processes.beat import beat_thread
+    from runtime.processes.worker import make_celery
 
     settings = ctx.settings.check()
     level = loglevel or settings.log_level
@@ -513,8 +513,8 @@ def beat_command(ctx: Context) -> None:
     import threading
 
     from runtime.observability import logs
-    from runtime.workflows.beat import run_beat
-    from runtime.workflows.worker import make_celery
+    from runtime.processes.beat import run_beat
+    from runtime.processes.worker import make_celery
 
     settings = ctx.settings.check()
     logs.configure(settings.effective_log_format, settings.log_level, process="beat")

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from metadata.expressions.checker import BOOLEAN, DATE, ID, NUMBER, TEXT, Typed
 from metadata.expressions.syntax import Binary, Call, ExpressionError, FieldRef, Literal, Unary
-from runtime.graphql.dialects import SqlDialect
+from runtime.sql.dialect import SqlDialect
 
 
 class Binder(Protocol):

@@ -38,9 +38,9 @@ from runtime.graphql.compiler.filters import col
 from runtime.graphql.scalars import JSONScalar
 from runtime.security.identity import MemberInfo
 from runtime.storage.tables import system_table
+from runtime.storage.workflow_tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS, RUNS, STEPS
 from runtime.workflows import approvals as flow_approvals
 from runtime.workflows.runs import create_run
-from runtime.workflows.tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS, RUNS, STEPS
 
 
 @dataclass

@@ -18,9 +18,9 @@ from typing import Any
 from metadata.snapshot import Snapshot
 from runtime.coordination.invalidation import Invalidation
 from runtime.graphql.executor import TenantApi
-from runtime.graphql.limits import Limits
 from runtime.graphql.schema import build_schema
-from runtime.graphql.shape import build_shape
+from runtime.limits import Limits
+from runtime.model.shape import build_shape
 from runtime.security.grants import FULL, Grants, visible_model
 from runtime.tenants import TenantService
 

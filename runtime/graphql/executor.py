@@ -44,11 +44,11 @@ from runtime.graphql.automation import QUERIES as AUTOMATION_QUERIES
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.roots import compile_root
 from runtime.graphql.cost import check_limits
-from runtime.graphql.dialects import dialect_for
-from runtime.graphql.limits import Limits
-from runtime.graphql.shape import ApiShape
 from runtime.graphql.validation import RULES
+from runtime.limits import Limits
+from runtime.model.shape import ApiShape
 from runtime.security.principal import Principal
+from runtime.sql.dialect import dialect_for
 from runtime.storage.backends import Backend, bad_data, cancelled
 from runtime.storage.cancel import Cancellation
 

@@ -28,14 +28,14 @@ from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.filters import col
 from runtime.graphql.compiler.selection import record_json
 from runtime.graphql.rules import RuleCheck
-from runtime.graphql.shape import ObjectShape
-from runtime.storage import naming
+from runtime.model.shape import ObjectShape
+from runtime.sql import naming
 from runtime.storage.backends import bad_data, cancelled
 from runtime.storage.ids import new_id
 from runtime.storage.sequences import allocate
 from runtime.storage.tables import system_table
+from runtime.storage.workflow_tables import APPROVALS
 from runtime.workflows.before_save import ActionError, apply_before_save, before_save_workflows
-from runtime.workflows.tables import APPROVALS
 
 if TYPE_CHECKING:
     from runtime.graphql.executor import Request, TenantApi

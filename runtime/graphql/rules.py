@@ -19,7 +19,7 @@ from metadata.expressions.checker import BOOLEAN
 from metadata.model import StateMachine, ValidationRule
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.graphql.compiler.context import QueryError
-from runtime.graphql.shape import ApiShape, ObjectShape
+from runtime.model.shape import ApiShape, ObjectShape
 from runtime.security.principal import Principal
 from runtime.storage.records import read_record
 

@@ -34,9 +34,10 @@ from graphql import (
 
 from metadata.identifiers import camel_case
 from metadata.model import Field
-from runtime.graphql.limits import Limits
 from runtime.graphql.scalars import BigInt, Date, DateTime, DecimalScalar, JSONScalar, Time
-from runtime.graphql.shape import (
+from runtime.graphql.types import InputObjectType, ObjectType
+from runtime.limits import Limits
+from runtime.model.shape import (
     GROUPABLE_TYPES,
     NUMERIC_TYPES,
     ORDERED_TYPES,
@@ -45,7 +46,6 @@ from runtime.graphql.shape import (
     ObjectShape,
     build_shape,
 )
-from runtime.graphql.types import InputObjectType, ObjectType
 
 
 def _nn(t: Any) -> Any:

@@ -34,7 +34,7 @@ from sqlalchemy import Engine, event, func, select
 
 from runtime.observability import heartbeats
 from runtime.storage.tables import system_table
-from runtime.workflows.tables import RUNS
+from runtime.storage.workflow_tables import RUNS
 
 log = logging.getLogger(__name__)
 

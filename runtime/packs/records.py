@@ -1,4 +1,6 @@
-"""A tenant's record of its packs (``_tessera_packs``), archives restore, and sample data.
+"""A pack's data in a tenant: archives restored on reinstall, and sample data.
+
+The record of which packs are installed is ``runtime.tenants.packs``.
 
 Everything here runs on a tenant connection inside an apply's storage transaction, so a
 pack's record, the data it brings back and its sample records commit with its DDL.
@@ -6,18 +8,13 @@ pack's record, the data it brings back and its sample records commit with its DD
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, inspect, select, update
+from sqlalchemy import Connection, delete, func, inspect, select
 
 from metadata.model import Model
-from metadata.packs.merge import Units
-from metadata.packs.versions import Version
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.records import insert_records
 from runtime.storage.tables import build_table, system_table
 
@@ -26,127 +23,6 @@ class SampleDataError(RuntimeError):
     """Sample records could not be created; the install rolls back."""
 
     status, code = 409, "sample_data"
-
-
-@dataclass(frozen=True)
-class PackRecord:
-    """One row of ``_tessera_packs``."""
-
-    name: str
-    version: Version
-    status: str
-    """``installed``, or ``uninstalled`` (data and customizations kept for a reinstall)."""
-    manifest: dict[str, Any]
-    contribution: Units
-    retained: Units
-    archives: list[str]
-    sample_keys: dict[str, str]
-    installed_at: dt.datetime
-    updated_at: dt.datetime
-    metadata_version: int
-
-    @property
-    def dependencies(self) -> dict[str, str]:
-        return dict(self.manifest.get("dependencies") or {})
-
-    @property
-    def objects(self) -> set[str]:
-        """The objects the pack owns (not those it only extends)."""
-        return set(self.manifest.get("objects") or ())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": str(self.version),
-            "status": self.status,
-            "label": self.manifest.get("label"),
-            "publisher": self.manifest.get("publisher"),
-            "dependencies": self.dependencies,
-            "objects": sorted(self.objects),
-            "components": len(self.contribution),
-            "archives": self.archives,
-            "installed_at": self.installed_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "metadata_version": self.metadata_version,
-        }
-
-
-def _loads(text: str | None, empty: Any) -> Any:
-    return json.loads(text) if text else empty
-
-
-def read_packs(conn: Connection, schema: str | None) -> dict[str, PackRecord]:
-    """Return the tenant's pack records by name (installed and uninstalled)."""
-    packs = system_table(schema, naming.PACKS_TABLE)
-    rows = conn.execute(select(packs).order_by(packs.c.installed_at, packs.c.name)).mappings()
-    return {
-        row["name"]: PackRecord(
-            name=row["name"],
-            version=Version.parse(row["version"]),
-            status=row["status"],
-            manifest=json.loads(row["manifest"]),
-            contribution=json.loads(row["contribution"]),
-            retained=_loads(row["retained"], {}),
-            archives=_loads(row["archives"], []),
-            sample_keys=_loads(row["sample_keys"], {}),
-            installed_at=row["installed_at"],
-            updated_at=row["updated_at"],
-            metadata_version=row["metadata_version"],
-        )
-        for row in rows
-    }
-
-
-def installed_packs(conn: Connection, schema: str | None) -> dict[str, PackRecord]:
-    """Return the installed packs' records; none for a tenant made before packs existed."""
-    packs = system_table(schema, naming.PACKS_TABLE)
-    if not conn.dialect.has_table(conn, packs.name, schema=schema):
-        return {}
-    return {n: r for n, r in read_packs(conn, schema).items() if r.status == "installed"}
-
-
-def write_pack(
-    conn: Connection,
-    schema: str | None,
-    *,
-    name: str,
-    version: Version,
-    status: str,
-    manifest: Mapping[str, Any],
-    contribution: Units,
-    metadata_version: int,
-    retained: Units | None = None,
-    archives: list[str] | None = None,
-    sample_keys: Mapping[str, str] | None = None,
-) -> None:
-    """Insert or replace the record of pack ``name``."""
-    packs = system_table(schema, naming.PACKS_TABLE)
-    now = dt.datetime.now(dt.UTC)
-    old = conn.execute(
-        select(packs.c.installed_at, packs.c.sample_keys).where(packs.c.name == name)
-    )
-    previous = old.first()
-    keys = {**_loads(previous.sample_keys if previous else None, {}), **(sample_keys or {})}
-    values = {
-        "version": str(version),
-        "status": status,
-        "manifest": json.dumps(manifest, ensure_ascii=False),
-        "contribution": json.dumps(contribution, ensure_ascii=False),
-        "retained": json.dumps(retained, ensure_ascii=False) if retained else None,
-        "archives": json.dumps(archives) if archives else None,
-        "sample_keys": json.dumps(keys) if keys else None,
-        "updated_at": now,
-        "metadata_version": metadata_version,
-    }
-    if previous is None:
-        conn.execute(insert(packs).values(name=name, installed_at=now, **values))
-    else:
-        conn.execute(update(packs).where(packs.c.name == name).values(**values))
-
-
-def forget_pack(conn: Connection, schema: str | None, name: str) -> None:
-    packs = system_table(schema, naming.PACKS_TABLE)
-    conn.execute(delete(packs).where(packs.c.name == name))
 
 
 def _quoted(conn: Connection, schema: str | None, name: str) -> str:

@@ -27,20 +27,12 @@ from metadata.packs.loader import Pack
 from metadata.packs.merge import Conflict, Units, document_of, merge, remove, units_of
 from metadata.packs.versions import Version, VersionRange
 from metadata.validation import ValidMetadata, validate_data
-from runtime.packs.records import (
-    PackRecord,
-    count_rows,
-    drop_archives,
-    forget_pack,
-    insert_sample_data,
-    read_packs,
-    restore_archives,
-    write_pack,
-)
-from runtime.storage import naming
+from runtime.packs.records import count_rows, drop_archives, insert_sample_data, restore_archives
+from runtime.sql import naming
 from runtime.storage.migrator import Progress
 from runtime.storage.tables import system_table
 from runtime.tenants import ApplyResult, PlanReport, TenantService
+from runtime.tenants.packs import PackRecord, forget_pack, read_packs, write_pack
 
 
 def contribution(pack: Pack) -> Units:

@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any, Protocol
 
 from metadata.model import Model
 from metadata.security import SharingRule
+from metadata.snapshot import Snapshot
 from runtime.coordination.invalidation import Generations, Invalidation
 from runtime.security.grants import FULL, Grants, effective, sets_of
 from runtime.security.identity import Caller, Forbidden, Identity, MemberInfo
-from runtime.tenants import TenantService
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,21 @@ class _Directory:
     members: Mapping[uuid.UUID, MemberInfo]
 
 
+class ActiveMetadata(Protocol):
+    """Where principals read a tenant's active metadata (``runtime.tenants.TenantService``,
+    a layer above security, passed in by the composition root)."""
+
+    listeners: list[Callable[[str], None]]
+
+    def active(self, name: str) -> tuple[Any, Snapshot]: ...
+
+
 class Principals:
     """Resolve callers to principals, with a per-tenant cache."""
 
     def __init__(
         self,
-        service: TenantService,
+        service: ActiveMetadata,
         identity: Identity,
         *,
         ttl: float = 10.0,

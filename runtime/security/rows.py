@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from metadata.model import Field, ObjectDef
 from metadata.security import SharingRule
-from runtime.graphql.dialects import SqlDialect
 from runtime.security.principal import Principal
-from runtime.storage import naming
+from runtime.sql import naming
+from runtime.sql.dialect import SqlDialect
 
 
 class Binder(Protocol):

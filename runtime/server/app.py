@@ -28,6 +28,7 @@ from runtime.observability.metrics import (
     WorkflowCollector,
     instrument_sqlalchemy,
 )
+from runtime.processes.worker import Notifier
 from runtime.server import openapi, vendor
 from runtime.server.apps_api import AppsController
 from runtime.server.auth import AuthController, MemberController, UserController
@@ -46,7 +47,6 @@ from runtime.settings import Settings
 from runtime.storage.backends import SqliteBackend
 from runtime.tenants import TenantService
 from runtime.wiring import Platform
-from runtime.workflows.worker import Notifier
 
 
 class _Acting(TenantService):

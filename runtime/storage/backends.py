@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL
 from metadata.registry import migrate
 from metadata.registry.models import SCHEMA
 from runtime.settings import Settings, SettingsError
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.tables import system_tables
 
 #: SQLite calls the progress handler every this many virtual-machine instructions

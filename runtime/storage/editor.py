@@ -26,7 +26,7 @@ from sqlalchemy import table as table_clause
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.ddl import AddReferenceColumn, CreateTableAs, RenameConstraint, RenameIndex
 from runtime.storage.tables import IndexSpec
 

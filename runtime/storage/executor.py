@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from metadata.auto_number import parse_format, period_key
 from metadata.diff import operations as ops
 from metadata.model import Field, Model
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.conversions import convert, render_postgres
 from runtime.storage.editor import SchemaEditor
 from runtime.storage.tables import (

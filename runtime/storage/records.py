@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Table, insert, select
 
 from metadata.model import Field, Model
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.ids import new_id
 from runtime.storage.sequences import allocate
 from runtime.storage.tables import build_table

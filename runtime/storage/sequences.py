@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from metadata.auto_number import parse_format, period_key
 from metadata.model import Field
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.conflicts import conflict_insert
 from runtime.storage.tables import system_tables
 

@@ -39,9 +39,9 @@ from sqlalchemy.types import TypeEngine
 
 from metadata.diff.conversions import AUTO_NUMBER_LENGTH, PICKLIST_LENGTH
 from metadata.model import Field, Model, ObjectDef
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.types import GUID, UTCDateTime, json_type
-from runtime.workflows.tables import add_workflow_tables
+from runtime.storage.workflow_tables import add_workflow_tables
 
 _ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 #: Defaults that are SQL functions rather than constants. SQLite cannot ADD COLUMN with

@@ -28,17 +28,17 @@ from metadata.text import Text
 from runtime import outbound
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.dialects import dialect_for
 from runtime.graphql.executor import TenantApi
 from runtime.graphql.mutations import Writer
-from runtime.graphql.shape import ApiShape
+from runtime.model.shape import ApiShape
 from runtime.security.identity import MemberInfo
 from runtime.security.principal import Principal
+from runtime.sql.dialect import dialect_for
 from runtime.storage.ids import new_id
 from runtime.storage.records import read_record
 from runtime.storage.tables import system_table
+from runtime.storage.workflow_tables import CURSORS, NOTIFICATIONS
 from runtime.workflows import approvals
-from runtime.workflows.tables import CURSORS, NOTIFICATIONS
 from runtime.workflows.values import (
     ActionError,
     add_score,

@@ -25,8 +25,8 @@ from runtime.expressions.evaluate import Scope, evaluate
 from runtime.storage.ids import new_id
 from runtime.storage.records import read_record
 from runtime.storage.tables import build_table, system_table
+from runtime.storage.workflow_tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS
 from runtime.workflows.runs import create_run
-from runtime.workflows.tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS
 
 if TYPE_CHECKING:
     from runtime.workflows.actions import Directory

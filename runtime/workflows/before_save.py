@@ -16,7 +16,7 @@ from metadata.automation import Workflow
 from metadata.expressions.checker import BOOLEAN
 from metadata.model import Model
 from runtime.expressions.evaluate import Scope, evaluate
-from runtime.graphql.shape import ApiShape
+from runtime.model.shape import ApiShape
 from runtime.workflows.values import (
     ActionError,
     add_score,

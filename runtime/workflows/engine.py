@@ -46,15 +46,15 @@ from runtime.observability import heartbeats, logs
 from runtime.outbound import OutboundPolicy
 from runtime.security.identity import Identity
 from runtime.settings import WorkflowSettings
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.conflicts import conflict_insert
 from runtime.storage.records import read_record
 from runtime.storage.tables import system_table
+from runtime.storage.workflow_tables import CURSORS, RUNS, STEPS
 from runtime.tenants import TenantService
 from runtime.workflows import actions as act
 from runtime.workflows.delivery import DeliveryRefused, post_webhook, send_email
 from runtime.workflows.runs import MAX_DEPTH, create_run
-from runtime.workflows.tables import CURSORS, RUNS, STEPS
 from runtime.workflows.values import ActionError
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from runtime.storage.conflicts import conflict_insert
 from runtime.storage.ids import new_id
 from runtime.storage.tables import system_table
-from runtime.workflows.tables import RUNS
+from runtime.storage.workflow_tables import RUNS
 
 #: Longest chain of workflows triggering workflows (through their own writes).
 MAX_DEPTH = 5

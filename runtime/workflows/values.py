@@ -18,8 +18,8 @@ from typing import Any
 from metadata.expressions import Typed
 from metadata.model import Field, Model
 from runtime.expressions.evaluate import Scope, evaluate
-from runtime.graphql.shape import ApiShape
-from runtime.storage import naming
+from runtime.model.shape import ApiShape
+from runtime.sql import naming
 
 
 class ActionError(Exception):

@@ -23,7 +23,7 @@ from runtime.security import audit
 from runtime.security.identity import UserNotFound
 from runtime.server.app import create_app
 from runtime.settings import Settings
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.tables import system_tables
 from runtime.tenants import TenantService
 from runtime.wiring import Platform

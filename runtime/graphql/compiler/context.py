@@ -25,11 +25,11 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues
 
-from runtime.graphql.dialects import SqlDialect
-from runtime.graphql.limits import Limits
-from runtime.graphql.shape import ApiShape
+from runtime.limits import Limits
+from runtime.model.shape import ApiShape
 from runtime.security.principal import Principal
 from runtime.security.rows import row_predicate
+from runtime.sql.dialect import SqlDialect
 
 
 class QueryError(Exception):

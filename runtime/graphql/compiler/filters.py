@@ -13,8 +13,8 @@ from metadata.expressions.rollups import Rollup
 from metadata.model import Field
 from runtime.expressions.sql import to_sql
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.dialects import BadValue, currency_code
-from runtime.graphql.shape import ObjectShape, Relation
+from runtime.model.shape import ObjectShape, Relation
+from runtime.sql.dialect import BadValue, currency_code
 
 TRUE, FALSE = "1 = 1", "1 = 0"
 

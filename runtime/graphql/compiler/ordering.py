@@ -16,8 +16,8 @@ from typing import Any
 from metadata.model import SYSTEM_FIELDS, Field
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.filters import FALSE, col, field_sql, visible
-from runtime.graphql.dialects import BadValue
-from runtime.graphql.shape import ObjectShape
+from runtime.model.shape import ObjectShape
+from runtime.sql.dialect import BadValue
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from runtime.graphql.compiler.filters import (
 )
 from runtime.graphql.compiler.ordering import OrderKey, cursor_sql, order_keys, resume_after
 from runtime.graphql.compiler.selection import page_size, record_json, record_json_of
-from runtime.graphql.shape import ObjectShape
+from runtime.model.shape import ObjectShape
 
 
 def compile_root(ctx: Context, node: FieldNode, key: str) -> str:

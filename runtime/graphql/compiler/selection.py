@@ -16,9 +16,9 @@ from metadata.model import SYSTEM_FIELDS
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.filters import col, field_sql, related_rows, visible, where
 from runtime.graphql.compiler.ordering import order_keys
-from runtime.graphql.dialects import currency_code
-from runtime.graphql.shape import ObjectShape, Relation
-from runtime.storage import naming
+from runtime.model.shape import ObjectShape, Relation
+from runtime.sql import naming
+from runtime.sql.dialect import currency_code
 
 
 def record_json(

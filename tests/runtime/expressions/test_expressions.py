@@ -14,7 +14,7 @@ from metadata.expressions.checker import BOOLEAN, DATE, NUMBER
 from metadata.validation import validate_text
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.expressions.sql import to_sql
-from runtime.graphql.dialects import dialect_for
+from runtime.sql.dialect import dialect_for
 from runtime.storage.records import insert_records
 from runtime.storage.tables import build_table
 

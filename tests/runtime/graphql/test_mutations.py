@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.graphql.limits import Limits
+from runtime.limits import Limits
 from tests.runtime.graphql.conftest import names
 
 CREATE = """mutation($input: AccountCreateInput!) {

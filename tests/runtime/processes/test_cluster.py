@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, insert, select
 
 from runtime.observability import heartbeats
 from runtime.storage.tables import build_table, system_table
-from runtime.workflows.tables import CURSORS, RUNS
+from runtime.storage.workflow_tables import CURSORS, RUNS
 from tests.runtime.processes.conftest import wait_for
 
 

@@ -238,11 +238,11 @@ def test_hostile_sharing_criteria_values_are_bound(service):
     service.create_tenant("tc")
     service.apply("tc", valid)
     from runtime.graphql.compiler.context import Context
-    from runtime.graphql.dialects import dialect_for
-    from runtime.graphql.limits import Limits
-    from runtime.graphql.shape import build_shape
+    from runtime.limits import Limits
+    from runtime.model.shape import build_shape
     from runtime.security.grants import effective
     from runtime.security.rows import row_predicate
+    from runtime.sql.dialect import dialect_for
 
     model = valid.model
     principal = Principal(

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from litestar.testing import TestClient
 
-from runtime.graphql.limits import Limits
+from runtime.limits import Limits
 from runtime.server.app import create_app
 from runtime.settings import Settings
 

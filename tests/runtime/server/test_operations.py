@@ -16,7 +16,7 @@ from metadata.validation import validate_file
 from runtime.observability import heartbeats, logs
 from runtime.server.app import create_app
 from runtime.settings import Settings
-from runtime.storage import naming
+from runtime.sql import naming
 from runtime.storage.tables import system_table
 from tests.conftest import DEMO_METADATA, admin_client
 

@@ -22,9 +22,9 @@ from runtime.outbound import OutboundPolicy
 from runtime.security.principal import Principal
 from runtime.settings import WorkflowSettings
 from runtime.storage.tables import system_table
+from runtime.storage.workflow_tables import RUNS, STEPS
 from runtime.workflows.engine import Engine
 from runtime.workflows.runs import create_run
-from runtime.workflows.tables import RUNS, STEPS
 
 TENANT = "engine_t"
 

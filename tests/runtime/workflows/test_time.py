@@ -17,8 +17,8 @@ from runtime.graphql.cache import ActiveApis, SchemaCache
 from runtime.settings import WorkflowSettings
 from runtime.storage.records import insert_records
 from runtime.storage.tables import build_table, system_table
+from runtime.storage.workflow_tables import RUNS
 from runtime.workflows.engine import Engine
-from runtime.workflows.tables import RUNS
 
 TENANT = "time_t"
 UTC = dt.UTC

@@ -1,4 +1,4 @@
-"""Tenants and their metadata: the service the REST API and the CLI both call.
+"""Planning and applying a tenant's metadata: the tables follow, or nothing changes.
 
 Applying metadata must leave a tenant either fully on the new version or fully on the old
 one. On PostgreSQL that is a single transaction: registry rows and tenant DDL live in the
@@ -14,213 +14,44 @@ tenant file which hash it holds, so the control plane always ends up matching st
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, text
 
 from metadata.diff import Plan, PlanRefused, diff
-from metadata.errors import Issue
-from metadata.model import Model
 from metadata.registry.store import (
     AttemptInfo,
     Registry,
     RegistryError,
-    TenantExists,
     TenantInfo,
     VersionConflict,
-    VersionInfo,
-    check_tenant,
 )
 from metadata.snapshot import Snapshot
 from metadata.validation import ValidMetadata
-from runtime.packs.ownership import ownership_issues
-from runtime.packs.records import installed_packs
 from runtime.security import audit
-from runtime.storage import naming
 from runtime.storage.backends import Backend, read_state, write_state
 from runtime.storage.migrator import Progress, RenderedStep, check_plan, render_plan, run_plan
-from runtime.storage.tables import system_tables
+from runtime.tenants.events import Listeners
+from runtime.tenants.packs import installed_packs, ownership_issues
+from runtime.tenants.reports import (
+    AfterMigrate,
+    ApplyRequest,
+    ApplyResult,
+    PlanReport,
+    StorageDrift,
+    operations_json,
+)
 
 log = logging.getLogger(__name__)
 
 
-class StorageDrift(RuntimeError):
-    """A tenant's tables no longer match its active metadata version."""
+class Applying:
+    """The plan, apply and recover half of ``TenantService``."""
 
-    status, code = 409, "storage_drift"
-
-
-@dataclass(frozen=True)
-class PlanReport:
-    """A dry run: the plan, the SQL of each step and what blocks it, if anything."""
-
-    tenant: str
-    base_version: int | None
-    next_version: int
-    plan: Plan
-    steps: list[RenderedStep]
-    blockers: list[Issue]
-    """Refusals, destructive steps not yet allowed, and data conflicts (counted live)."""
-    warnings: list[Issue]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "base_version": self.base_version,
-            "next_version": self.next_version,
-            "changed": self.plan.changed,
-            "from_hash": self.plan.old.content_hash,
-            "to_hash": self.plan.new.content_hash,
-            "operations": [{**step.operation.to_dict(), "sql": step.sql} for step in self.steps],
-            "blockers": [i.to_dict() for i in self.blockers],
-            "warnings": [i.to_dict() for i in self.warnings],
-        }
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """What an apply did: the version it made (or None if nothing changed)."""
-
-    tenant: str
-    version: VersionInfo | None
-    plan: Plan
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "changed": self.version is not None,
-            "version": self.version.to_dict() if self.version else None,
-            "operations": [op.to_dict() for op in self.plan.operations],
-        }
-
-
-@dataclass(frozen=True)
-class _ApplyRequest:
-    """One call to ``apply``, carried through its steps."""
-
-    name: str
-    metadata: ValidMetadata
-    new: Snapshot
-    allow_destructive: bool
-    author: str
-    message: str
-    expected_version: int | None
-    progress: Progress | None
-    after_migrate: AfterMigrate | None = None
-    pack_change: bool = False
-    planned: Plan | None = None
-
-
-#: Called inside an apply's storage transaction, after the DDL, with the connection, the
-#: tenant's schema, the new version number and the new model: work that must commit or
-#: roll back with the metadata change (a pack's record, its restored data, sample data).
-AfterMigrate = Callable[[Connection, str | None, int, Model], None]
-
-
-def _operations_json(plan: Plan) -> str:
-    return json.dumps([op.to_dict() for op in plan.operations], ensure_ascii=False)
-
-
-class TenantService:
-    """Create, delete and migrate tenants on one backend."""
-
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        #: Called with a tenant's name after its active metadata changed or it was
-        #: deleted, so caches built from that metadata (the GraphQL schema) drop it.
-        self.listeners: list[Callable[[str], None]] = []
-
-    def _changed(self, name: str) -> None:
-        for listener in self.listeners:
-            listener(name)
-
-    # -- tenants -------------------------------------------------------------------------
-
-    def create_tenant(
-        self,
-        name: str,
-        display_name: str | None = None,
-        timezone: str = "UTC",
-        *,
-        actor: str = "cli",
-    ) -> TenantInfo:
-        """Register a tenant and create its (empty) storage."""
-        check_tenant(name, timezone)
-        if self.backend.shared_transaction:
-            with self.backend.begin_control() as conn:
-                tenant = Registry(conn).create_tenant(name, display_name, timezone)
-                self.backend.create_storage(name, conn)
-                audit.write(conn, tenant=name, actor=actor, kind="tenant_created")
-            return tenant
-        with self.backend.begin_control() as conn:
-            if Registry(conn).find_tenant(name) is not None:
-                raise TenantExists(f"tenant {name!r} already exists")
-        if self.backend.storage_exists(name):
-            raise TenantExists(
-                f"storage for tenant {name!r} already exists but it is not registered; move "
-                "the file away or delete it before creating the tenant again"
-            )
-        self.backend.create_storage(name)
-        try:
-            with self.backend.begin_control() as conn:
-                audit.write(conn, tenant=name, actor=actor, kind="tenant_created")
-                return Registry(conn).create_tenant(name, display_name, timezone)
-        except BaseException:
-            self.backend.drop_storage(name)
-            raise
-
-    def list_tenants(self) -> list[TenantInfo]:
-        with self.backend.connect_control() as conn:
-            return Registry(conn).list_tenants()
-
-    def get_tenant(self, name: str) -> TenantInfo:
-        with self.backend.connect_control() as conn:
-            return Registry(conn).get_tenant(name)
-
-    def delete_tenant(self, name: str, *, actor: str = "cli") -> None:
-        """Delete a tenant with all its data and metadata history (the audit log stays)."""
-        with self.backend.begin_control() as conn:
-            Registry(conn).delete_tenant(name)
-            audit.write(conn, tenant=name, actor=actor, kind="tenant_deleted")
-            if self.backend.shared_transaction:
-                self.backend.drop_storage(name, conn)
-        if not self.backend.shared_transaction:
-            self.backend.drop_storage(name)
-        self._changed(name)
-
-    # -- metadata ------------------------------------------------------------------------
-
-    def active(self, name: str) -> tuple[VersionInfo | None, Snapshot]:
-        """Return the active version (None before the first apply) and its snapshot."""
-        self.recover(name)
-        with self.backend.connect_control() as conn:
-            registry = Registry(conn)
-            tenant = registry.get_tenant(name)
-            if tenant.active_version is None:
-                return None, registry.active_snapshot(tenant)
-            version = registry.version(tenant, tenant.active_version)
-            return version, version.snapshot
-
-    def history(self, name: str) -> list[VersionInfo]:
-        self.recover(name)
-        with self.backend.connect_control() as conn:
-            registry = Registry(conn)
-            return registry.versions(registry.get_tenant(name))
-
-    def version(self, name: str, number: int) -> VersionInfo:
-        with self.backend.connect_control() as conn:
-            registry = Registry(conn)
-            return registry.version(registry.get_tenant(name), number)
-
-    def attempts(self, name: str) -> list[AttemptInfo]:
-        with self.backend.connect_control() as conn:
-            registry = Registry(conn)
-            return registry.attempts(registry.get_tenant(name))
+    backend: Backend
+    listeners: Listeners
 
     def plan(
         self,
@@ -299,7 +130,7 @@ class TenantService:
         case the tenant stays on its previous version with its data untouched.
         """
         self.recover(name)
-        request = _ApplyRequest(
+        request = ApplyRequest(
             name,
             metadata,
             planned.new if planned is not None else Snapshot.of(metadata.model),
@@ -317,9 +148,9 @@ class TenantService:
                 return self._apply_shared(request)
             return self._apply_two_phase(request)
         finally:
-            self._changed(name)
+            self.listeners.changed(name)
 
-    def _prepare(self, registry: Registry, request: _ApplyRequest) -> tuple[TenantInfo, Plan, int]:
+    def _prepare(self, registry: Registry, request: ApplyRequest) -> tuple[TenantInfo, Plan, int]:
         """Lock the tenant, check the expected version and return its plan and number."""
         tenant = registry.get_tenant(request.name, lock=True)
         expected = request.expected_version
@@ -337,7 +168,7 @@ class TenantService:
         return tenant, plan, registry.next_version_number(tenant)
 
     def _migrate(
-        self, conn: Connection, request: _ApplyRequest, tenant: TenantInfo, plan: Plan, number: int
+        self, conn: Connection, request: ApplyRequest, tenant: TenantInfo, plan: Plan, number: int
     ) -> None:
         """Check the tables match the old version, run the plan, record the new hash."""
         schema = self.backend.schema(request.name)
@@ -367,7 +198,7 @@ class TenantService:
             request.after_migrate(conn, schema, number, request.new.model)
         write_state(conn, schema, content_hash=request.new.content_hash, version=number)
 
-    def _unchanged(self, conn: Connection, request: _ApplyRequest, tenant: TenantInfo) -> None:
+    def _unchanged(self, conn: Connection, request: ApplyRequest, tenant: TenantInfo) -> None:
         """Run the hook of an apply whose metadata is already in place."""
         if request.after_migrate is not None:
             schema = self.backend.schema(request.name)
@@ -377,7 +208,7 @@ class TenantService:
     def _start_attempt(
         self,
         registry: Registry,
-        request: _ApplyRequest,
+        request: ApplyRequest,
         tenant: TenantInfo,
         plan: Plan,
         number: int,
@@ -388,13 +219,13 @@ class TenantService:
             base_version=tenant.active_version,
             target_version=number,
             snapshot=request.new,
-            operations_json=_operations_json(plan),
+            operations_json=operations_json(plan),
             author=request.author,
             message=request.message,
             status=status,
         )
 
-    def _apply_shared(self, request: _ApplyRequest) -> ApplyResult:
+    def _apply_shared(self, request: ApplyRequest) -> ApplyResult:
         """PostgreSQL: registry and DDL in one transaction."""
         try:
             with self.backend.begin_control() as conn:
@@ -418,7 +249,7 @@ class TenantService:
                     number,
                     request.new.json,
                     request.new.content_hash,
-                    _operations_json(plan),
+                    operations_json(plan),
                     request.author,
                     request.message,
                 )
@@ -431,7 +262,7 @@ class TenantService:
             raise
         return ApplyResult(request.name, version, plan)
 
-    def _apply_two_phase(self, request: _ApplyRequest) -> ApplyResult:
+    def _apply_two_phase(self, request: ApplyRequest) -> ApplyResult:
         """SQLite: see the module docstring for the two phases and their recovery."""
         # Phase 1, under the tenant file's write lock (held until its commit).
         with self.backend.begin_tenant(request.name, migration=True) as tconn:
@@ -516,7 +347,7 @@ class TenantService:
                     )
                     self._settle(registry, tenant, pending, snapshot)
 
-    def _record_failure(self, request: _ApplyRequest, exc: BaseException) -> None:
+    def _record_failure(self, request: ApplyRequest, exc: BaseException) -> None:
         """Keep a failed apply in the attempt log (its transaction rolled back)."""
         if isinstance(exc, PlanRefused | RegistryError):
             return  # refused before anything ran: nothing to record
@@ -539,54 +370,6 @@ class TenantService:
                 )
         except Exception:  # the original error matters more than its bookkeeping
             log.exception("could not record the failed apply of tenant %s", request.name)
-
-    # -- archives ------------------------------------------------------------------------
-
-    def archives(self, name: str) -> list[dict[str, Any]]:
-        """Return the data archived by destructive changes, newest first."""
-        self.get_tenant(name)
-        schema = self.backend.schema(name)
-        table = system_tables(schema).tables[
-            f"{schema}.{naming.ARCHIVES_TABLE}" if schema else naming.ARCHIVES_TABLE
-        ]
-        with self.backend.read_tenant(name) as conn:
-            rows = (
-                conn.execute(select(table).order_by(table.c.archived_at.desc(), table.c.name))
-                .mappings()
-                .all()
-            )
-        return [
-            {
-                **{k: v for k, v in r.items() if k != "definition"},
-                "archived_at": r["archived_at"].isoformat(),
-                "definition": json.loads(r["definition"]),
-            }
-            for r in rows
-        ]
-
-    def purge(self, name: str, archive_names: list[str]) -> list[str]:
-        """Delete archived data for good; return the archives removed."""
-        schema = self.backend.schema(name)
-        table = system_tables(schema).tables[
-            f"{schema}.{naming.ARCHIVES_TABLE}" if schema else naming.ARCHIVES_TABLE
-        ]
-        known = {a["name"] for a in self.archives(name)}
-        unknown = [n for n in archive_names if n not in known]
-        if unknown:
-            raise RegistryError(
-                f"no archive named {', '.join(map(repr, unknown))} in tenant {name!r}"
-            )
-        with self.backend.begin_tenant(name) as conn:
-            preparer = conn.dialect.identifier_preparer
-            for archive in archive_names:
-                qualified = (
-                    f"{preparer.quote(schema)}.{preparer.quote(archive)}"
-                    if schema
-                    else preparer.quote(archive)
-                )
-                conn.exec_driver_sql(f"DROP TABLE {qualified}")
-                conn.execute(table.delete().where(table.c.name == archive))
-        return archive_names
 
 
 def _describe(exc: BaseException) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from metadata.expressions import ExpressionError, Typed, check
 from metadata.expressions.rollups import Rollup, RollupProblem, check_rollup
@@ -21,7 +21,20 @@ from runtime.storage.tables import build_table
 if TYPE_CHECKING:
     from sqlalchemy import Table
 
-    from runtime.security.grants import Grants
+
+class ObjectAccess(Protocol):
+    """What a reader may do on one object (``runtime.security.grants`` makes these)."""
+
+    read_only: frozenset[str]
+    allow: frozenset[str]
+
+
+class Access(Protocol):
+    """A reader's grants, as far as the shape needs them: the model sits below security,
+    so it names what it reads instead of importing the grants type."""
+
+    def on(self, obj: str) -> ObjectAccess | None: ...
+
 
 #: Entries a shape remembers (tables per schema, typed expressions) before starting over.
 _MEMO_SIZE = 4096
@@ -158,7 +171,7 @@ class ApiShape:
 
 
 def build_shape(
-    model: Model, grants: Grants | None = None, *, full: Model | None = None
+    model: Model, grants: Access | None = None, *, full: Model | None = None
 ) -> ApiShape:
     """Return the API shape of a (validated) model, as a reader with ``grants`` sees it.
 

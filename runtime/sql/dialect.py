@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from metadata.model import Field
-from runtime.storage import naming
+from runtime.sql import naming
 
 
 class BadValue(ValueError):
