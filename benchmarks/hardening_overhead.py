@@ -180,7 +180,7 @@ def _compiled(backend: Any, name: str, loaded: Any) -> tuple[str, dict[str, Any]
     from runtime.graphql.cache import ActiveApis, SchemaCache
     from runtime.graphql.compiler.context import Context
     from runtime.graphql.compiler.roots import compile_root
-    from runtime.graphql.executor import collect_root
+    from runtime.graphql.responses import collect_root
     from runtime.security.principal import Principal
     from runtime.sql.dialect import dialect_for
     from runtime.tenants import TenantService

@@ -1,10 +1,9 @@
-"""Imports flow one way: no import cycle under runtime/ or metadata/, counting imports
-inside functions too (they hide cycles from Python, not from readers).
+"""Imports flow one way, down the layers below, with no import cycle anywhere under
+runtime/ or metadata/. Imports inside functions (and under TYPE_CHECKING) count too:
+they hide a dependency from Python, not from readers.
 
-One cycle is known and listed: the write path lives in runtime/graphql/mutations.py, and
-workflow actions and approvals reach it while GraphQL's automation roots reach them.
-Issue 16's record service (runtime/records/) removes it; until then the list holds it to
-exactly those modules, so no new module can join it and no new cycle can start.
+A module may import its own package and any package of a lower layer, never a package
+of its own layer or above. docs/architecture.md draws the same picture.
 """
 
 from __future__ import annotations
@@ -16,15 +15,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 PACKAGES = ("runtime", "metadata")
-KNOWN_CYCLES = [
-    {
-        "runtime.graphql.automation",
-        "runtime.graphql.executor",
-        "runtime.graphql.mutations",
-        "runtime.workflows.actions",
-        "runtime.workflows.approvals",
-    }
+#: Bottom to top. ``runtime`` alone is the namespace package (a docstring).
+LAYERS: list[set[str]] = [
+    {"metadata", "runtime"},
+    {"runtime.clock", "runtime.limits"},  # values with no dependencies
+    {"runtime.settings"},  # the process's configuration
+    {"runtime.sql"},  # identifier naming and each dialect's SQL spellings
+    {"runtime.storage"},  # engines, tables, DDL and migrations, system tables
+    {"runtime.coordination", "runtime.outbound", "runtime.observability"},
+    {"runtime.model", "runtime.expressions"},  # the compiled model, expressions to SQL
+    {"runtime.security"},  # identity, grants, principals, row predicates
+    {"runtime.tenants"},  # tenant CRUD, metadata apply, installed packs
+    {"runtime.records"},  # the one write path
+    {"runtime.workflows", "runtime.packs"},
+    {"runtime.graphql"},  # the generated API (it also serves runs and approvals)
+    {"runtime.wiring"},  # the composition root
+    {"runtime.backup", "runtime.demo", "runtime.processes"},
+    {"runtime.server"},
+    {"runtime.cli"},
 ]
+
+
+def layer_of(module: str) -> tuple[int, str]:
+    """Return the layer index of ``module`` and the package that places it there."""
+    parts = module.split(".")
+    for size in range(len(parts), 0, -1):
+        package = ".".join(parts[:size])
+        for index, members in enumerate(LAYERS):
+            if package in members:
+                return index, package
+    raise AssertionError(f"{module} is in no layer: add its package to LAYERS")
 
 
 def _modules() -> dict[str, Path]:
@@ -97,12 +117,26 @@ def cycles(graph: dict[str, set[str]]) -> list[set[str]]:
     return found
 
 
-def test_no_import_cycles_but_the_known_one():
-    found = cycles(import_graph())
-    unexpected = [sorted(c) for c in found if c not in KNOWN_CYCLES]
-    assert unexpected == [], f"import cycles: {unexpected}"
-    # The known one is still there (else drop it from the list, and this comment).
-    assert all(known in found for known in KNOWN_CYCLES), found
+def test_no_import_cycles():
+    assert [sorted(c) for c in cycles(import_graph())] == []
+
+
+def test_imports_only_go_down_the_layers():
+    wrong = []
+    for module, targets in sorted(import_graph().items()):
+        level, package = layer_of(module)
+        for target in sorted(targets):
+            target_level, target_package = layer_of(target)
+            if target_package == package or target_level < level:
+                continue
+            wrong.append(f"{module} -> {target}")
+    assert wrong == [], "imports that go up or sideways:\n" + "\n".join(wrong)
+
+
+def test_the_layer_check_sees_upward_and_sideways_imports():
+    assert layer_of("runtime.records.writer") > layer_of("runtime.security.scope")
+    assert layer_of("runtime.workflows.engine")[0] == layer_of("runtime.packs.service")[0]
+    assert layer_of("runtime.workflows")[1] == "runtime.workflows"
 
 
 def test_the_cycle_finder_finds_cycles():

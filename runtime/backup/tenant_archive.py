@@ -370,7 +370,7 @@ def import_tenant(
             except BaseException:
                 backend.drop_storage(tenant)
                 raise
-    service._changed(tenant)
+    service.listeners.changed(tenant)
     if members:
         summary.created_users = _restore_members(platform, tenant, manifest["members"], actor)
         summary.members = len(manifest["members"])

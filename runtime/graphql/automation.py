@@ -40,6 +40,7 @@ from runtime.security.identity import MemberInfo
 from runtime.storage.tables import system_table
 from runtime.storage.workflow_tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS, RUNS, STEPS
 from runtime.workflows import approvals as flow_approvals
+from runtime.workflows.directory import Directory
 from runtime.workflows.runs import create_run
 
 
@@ -241,8 +242,6 @@ class Resolver:
             raise QueryError("only tenant admins see and retry workflow runs", "FORBIDDEN")
 
     def _directory(self) -> Any:
-        from runtime.workflows.actions import Directory
-
         if self.hooks is None:
             raise QueryError("approvals are not available on this server", "INTERNAL_SERVER_ERROR")
         return Directory(self.hooks.members(self.principal.tenant))

@@ -102,7 +102,7 @@ def _build_engine(settings: Settings, app: Celery) -> Engine:
 
     return Engine(
         platform.service,
-        platform.apis,
+        platform.apis.models,
         platform.identity,
         settings.workflows,
         wake,

@@ -1,7 +1,8 @@
 """Carrying out one action of a run on one record.
 
-Record writes go through the same Writer as GraphQL mutations, as the platform: validation
-rules, state machines, field history and the outbox all apply, so a workflow's change can
+Record writes go through the record service's Writer (``runtime.records``), as GraphQL
+mutations do, as the platform: validation rules, state machines, field history and the
+outbox all apply, so a workflow's change can
 trigger further workflows (the outbox event carries the run, and the dispatcher stops
 chains that loop or run too deep). The caller runs each database action in one
 transaction together with the step's state, so it happens exactly once.
@@ -27,50 +28,29 @@ from metadata.model import Model
 from metadata.text import Text
 from runtime import outbound
 from runtime.expressions.evaluate import Scope, evaluate
-from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.executor import TenantApi
-from runtime.graphql.mutations import Writer
 from runtime.model.shape import ApiShape
-from runtime.security.identity import MemberInfo
-from runtime.security.principal import Principal
-from runtime.sql.dialect import dialect_for
-from runtime.storage.ids import new_id
-from runtime.storage.records import read_record
-from runtime.storage.tables import system_table
-from runtime.storage.workflow_tables import CURSORS, NOTIFICATIONS
-from runtime.workflows import approvals
-from runtime.workflows.values import (
+from runtime.records.errors import RecordError
+from runtime.records.values import (
     ActionError,
     add_score,
     change_tags,
     compile_values,
     compute,
 )
+from runtime.records.writer import Writer
+from runtime.security.identity import MemberInfo
+from runtime.security.principal import Principal
+from runtime.security.scope import SqlScope
+from runtime.sql.dialect import dialect_for
+from runtime.storage.ids import new_id
+from runtime.storage.records import read_record
+from runtime.storage.tables import system_table
+from runtime.storage.workflow_tables import CURSORS, NOTIFICATIONS
+from runtime.workflows import approvals
+from runtime.workflows.directory import Directory
 
 #: Actions whose effect is a database write, done in the step's own transaction.
 DATABASE_ACTIONS = ("update", "create", "assign", "pool", "score", "tags", "notify", "approval")
-
-
-@dataclass
-class Directory:
-    """A tenant's members, for assignment, recipients and approvers."""
-
-    members: list[MemberInfo]
-
-    def active(self) -> list[MemberInfo]:
-        return sorted((m for m in self.members if m.user.active), key=lambda m: m.user.email)
-
-    def by_email(self, email: str) -> MemberInfo:
-        for m in self.members:
-            if m.user.email == email.lower():
-                return m
-        raise ActionError(f"{email} is not a member of this tenant")
-
-    def by_id(self, user_id: Any) -> MemberInfo | None:
-        return next((m for m in self.members if str(m.user.id) == str(user_id)), None)
-
-    def in_role(self, role: str) -> list[MemberInfo]:
-        return [m for m in self.active() if m.role == role]
 
 
 @dataclass
@@ -78,7 +58,8 @@ class RunScope:
     """What every action of one run sees."""
 
     tenant: str
-    api: TenantApi
+    shape: ApiShape
+    """The tenant's model as the platform sees it (every object and field)."""
     schema: str | None
     dialect: str
     timezone: str
@@ -96,32 +77,24 @@ class RunScope:
         return Directory(self.members())
 
     @property
-    def shape(self) -> ApiShape:
-        return self.api.shape
-
-    @property
     def model(self) -> Model:
-        return self.api.shape.complete
+        return self.shape.complete
 
     @property
     def today(self) -> dt.date:
         return self.now.astimezone(ZoneInfo(self.timezone)).date()
 
     def writer(self, conn: Connection, obj: str) -> Writer:
-        ctx = Context(
-            schema=self.api.schema,
-            shape=self.api.shape,
+        scope = SqlScope(
+            shape=self.shape,
             dialect=dialect_for(self.dialect, self.schema),
-            fragments={},
-            variables=None,  # type: ignore[arg-type]
-            limits=self.api.limits,
             principal=Principal.system(self.tenant, actor=f"workflow:{self.run.workflow}"),
             today=self.today,
             request_id=getattr(self.run, "request_id", None),
         )
-        s = self.api.shape.objects[obj]
+        s = self.shape.objects[obj]
         return Writer(
-            ctx, conn, s, self.schema, self.timezone, origin=(self.run.id, self.run.depth + 1)
+            scope, conn, s, self.schema, self.timezone, origin=(self.run.id, self.run.depth + 1)
         )
 
     def read(
@@ -244,7 +217,7 @@ def perform(
                 today=rs.today,
             )
             return {"approval": str(approval)}
-    except QueryError as exc:
+    except RecordError as exc:
         raise ActionError(exc.message) from None
     except approvals.ApprovalError as exc:
         raise ActionError(str(exc)) from None

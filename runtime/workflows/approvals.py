@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -26,10 +26,8 @@ from runtime.storage.ids import new_id
 from runtime.storage.records import read_record
 from runtime.storage.tables import build_table, system_table
 from runtime.storage.workflow_tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS
+from runtime.workflows.directory import Directory
 from runtime.workflows.runs import create_run
-
-if TYPE_CHECKING:
-    from runtime.workflows.actions import Directory
 
 
 class ApprovalError(Exception):

@@ -41,9 +41,11 @@ from metadata.expressions.checker import BOOLEAN
 from metadata.model import Model
 from runtime.clock import Clock, SystemClock
 from runtime.expressions.evaluate import Scope, evaluate
-from runtime.graphql.cache import ActiveApis
+from runtime.model.active import ActiveModels
+from runtime.model.shape import ApiShape
 from runtime.observability import heartbeats, logs
 from runtime.outbound import OutboundPolicy
+from runtime.records.values import ActionError
 from runtime.security.identity import Identity
 from runtime.settings import WorkflowSettings
 from runtime.sql import naming
@@ -55,7 +57,6 @@ from runtime.tenants import TenantService
 from runtime.workflows import actions as act
 from runtime.workflows.delivery import DeliveryRefused, post_webhook, send_email
 from runtime.workflows.runs import MAX_DEPTH, create_run
-from runtime.workflows.values import ActionError
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +106,14 @@ class Engine:
     def __init__(
         self,
         service: TenantService,
-        apis: ActiveApis,
+        models: ActiveModels,
         identity: Identity,
         settings: WorkflowSettings,
         wake: Callable[[str, float], None],
         clock: Clock | None = None,
         outbound: OutboundPolicy | None = None,
     ) -> None:
-        self.service, self.apis, self.identity = service, apis, identity
+        self.service, self.models, self.identity = service, models, identity
         self.backend = service.backend
         self.settings = settings
         self.wake = wake
@@ -134,11 +135,12 @@ class Engine:
     def tenants(self) -> list[str]:
         return [t.name for t in self.service.list_tenants()]
 
-    def _api(self, tenant: str) -> tuple[Any, str]:
-        return self.apis.get(tenant)
+    def _shape(self, tenant: str) -> tuple[ApiShape, str]:
+        """The tenant's compiled model (never a GraphQL schema) and its time zone."""
+        return self.models.shape(tenant)
 
     def model(self, tenant: str) -> Model:
-        return self._api(tenant)[0].shape.complete
+        return self._shape(tenant)[0].complete
 
     def _schema(self, tenant: str) -> str | None:
         return self.backend.schema(tenant)
@@ -153,9 +155,9 @@ class Engine:
 
     def dispatch(self, tenant: str) -> int:
         """Turn the tenant's pending outbox events into runs; return how many runs."""
-        api, timezone = self._api(tenant)
+        shape, timezone = self._shape(tenant)
         today = self.today(timezone)
-        model = api.shape.complete
+        model = shape.complete
         schema = self._schema(tenant)
         outbox = system_table(schema, naming.OUTBOX_TABLE)
         made: list[uuid.UUID] = []
@@ -175,7 +177,7 @@ class Engine:
             if not events:
                 return 0
             origins = self._origins(conn, schema, {e.run_id for e in events if e.run_id})
-            current = self._records(conn, api, schema, events, record_flows)
+            current = self._records(conn, shape, schema, events, record_flows)
             for event in events:
                 for w in record_flows:
                     if w.object != event.object or event.kind not in w.trigger.events:
@@ -188,7 +190,7 @@ class Engine:
                         )
                         continue
                     record = current.get((event.object, event.record_id))
-                    if not self._matches(conn, api, schema, w, event, record, today):
+                    if not self._matches(conn, shape, schema, w, event, record, today):
                         continue
                     run_id = create_run(
                         conn,
@@ -225,7 +227,7 @@ class Engine:
     def _records(
         self,
         conn: Connection,
-        api: Any,
+        shape: ApiShape,
         schema: str | None,
         events: list[Any],
         flows: list[Workflow],
@@ -239,7 +241,7 @@ class Engine:
                 wanted.setdefault(e.object, set()).add(e.record_id)
         out: dict[tuple[str, Any], dict[str, Any]] = {}
         for obj, ids in wanted.items():
-            table = api.shape.table(obj, schema, conn.dialect.name)
+            table = shape.table(obj, schema, conn.dialect.name)
             for row in conn.execute(select(table).where(table.c.id.in_(ids))):
                 out[(obj, row.id)] = dict(row._mapping)
         return out
@@ -247,7 +249,7 @@ class Engine:
     def _matches(
         self,
         conn: Connection,
-        api: Any,
+        shape: ApiShape,
         schema: str | None,
         w: Workflow,
         event: Any,
@@ -260,7 +262,7 @@ class Engine:
             return True
         if current is None:
             return False
-        obj = api.shape.complete.objects[event.object]
+        obj = shape.complete.objects[event.object]
         changes = json.loads(event.changes)
         after = dict(current)
         before = dict(current)
@@ -268,11 +270,11 @@ class Engine:
             f = obj.fields.get(name) or (obj.field(name) if name == "owner" else None)
             after[name] = _typed_value(f, new)
             before[name] = _typed_value(f, old)
-        typed = api.shape.typed(w.trigger.condition, event.object, expect=BOOLEAN, prior=True)
+        typed = shape.typed(w.trigger.condition, event.object, expect=BOOLEAN, prior=True)
         scope = Scope(
             record=after,
             today=today,
-            load=lambda o, i: read_record(conn, api.shape.table(o, schema, conn.dialect.name), i),
+            load=lambda o, i: read_record(conn, shape.table(o, schema, conn.dialect.name), i),
             prior=None if event.kind == "created" else before,
         )
         return evaluate(typed, scope) is True
@@ -390,15 +392,15 @@ class Engine:
         are read only if an action needs them.
         """
         schema = self._schema(tenant)
-        api, timezone = self._api(tenant)
-        definition = self._actions(api.shape.complete, run.workflow)
+        shape, timezone = self._shape(tenant)
+        definition = self._actions(shape.complete, run.workflow)
         if definition is None:
             error = f"workflow {run.workflow} no longer exists"
             return self._finish(tenant, run, "dead", error), None
         obj, actions = definition
         rs = act.RunScope(
             tenant=tenant,
-            api=api,
+            shape=shape,
             schema=schema,
             dialect=self.backend.dialect,
             timezone=timezone,
@@ -589,17 +591,17 @@ class Engine:
         oldest due records, which fired and stayed due, once stalled the scan.
         """
         now = now or self._now()
-        api, timezone = self._api(tenant)
+        shape, timezone = self._shape(tenant)
         made = 0
-        for w in api.shape.complete.automation.triggered_by("time"):
-            made += self._scan_timer(tenant, api, ZoneInfo(timezone), w, now)
+        for w in shape.complete.automation.triggered_by("time"):
+            made += self._scan_timer(tenant, shape, ZoneInfo(timezone), w, now)
         return made
 
     def _scan_timer(
-        self, tenant: str, api: Any, tz: dt.tzinfo, w: Workflow, now: dt.datetime
+        self, tenant: str, shape: ApiShape, tz: dt.tzinfo, w: Workflow, now: dt.datetime
     ) -> int:
         assert w.object is not None and w.trigger.field is not None
-        model = api.shape.complete
+        model = shape.complete
         f = model.objects[w.object].fields[w.trigger.field]
         schema = self._schema(tenant)
         cursors = system_table(schema, CURSORS)
@@ -612,7 +614,7 @@ class Engine:
             return moment.astimezone(tz).date() if f.type == "date" else moment
 
         condition = (
-            api.shape.typed(w.trigger.condition, w.object, expect=BOOLEAN)
+            shape.typed(w.trigger.condition, w.object, expect=BOOLEAN)
             if w.trigger.condition
             else None
         )
@@ -626,13 +628,13 @@ class Engine:
         high = bound(due)
         if low is None or low < high:
             made += self._timer_pages(
-                tenant, api, w, f, condition, now, tz, bound(oldest), low, high
+                tenant, shape, w, f, condition, now, tz, bound(oldest), low, high
             )
         if cursor:
             # Records changed since the last scan whose moment had already passed then.
             since = dt.datetime.fromisoformat(cursor["scanned_at"]) - TIMER_CLOCK_SKEW
             made += self._timer_pages(
-                tenant, api, w, f, condition, now, tz, bound(oldest), None, low or high, since
+                tenant, shape, w, f, condition, now, tz, bound(oldest), None, low or high, since
             )
         value = json.dumps({"due": due.isoformat(), "scanned_at": scanned_at.isoformat()})
         with self.backend.begin_tenant(tenant) as conn:
@@ -646,7 +648,7 @@ class Engine:
     def _timer_pages(
         self,
         tenant: str,
-        api: Any,
+        shape: ApiShape,
         w: Workflow,
         f: Any,
         condition: Any,
@@ -667,7 +669,7 @@ class Engine:
         while True:
             page: list[uuid.UUID] = []
             with self.backend.begin_tenant(tenant) as conn:
-                table = api.shape.table(w.object, schema, conn.dialect.name)
+                table = shape.table(w.object, schema, conn.dialect.name)
                 column = table.c[f.name]
                 where = [table.c.deleted_at.is_(None), column > oldest, column <= high]
                 if low is not None:
@@ -690,7 +692,7 @@ class Engine:
                             record=record,
                             today=today,
                             load=lambda o, i, c=conn: read_record(
-                                c, api.shape.table(o, schema, c.dialect.name), i
+                                c, shape.table(o, schema, c.dialect.name), i
                             ),
                         )
                         if evaluate(condition, scope) is not True:
@@ -722,9 +724,9 @@ class Engine:
         in the tenant's time zone (missed times while no worker ran are fired once, not
         once each)."""
         now = now or self._now()
-        api, timezone = self._api(tenant)
+        shape, timezone = self._shape(tenant)
         tz = ZoneInfo(timezone)
-        model = api.shape.complete
+        model = shape.complete
         schema = self._schema(tenant)
         cursors = system_table(schema, CURSORS)
         made: list[uuid.UUID] = []

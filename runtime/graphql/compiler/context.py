@@ -6,9 +6,8 @@ sends reaches the database as a parameter, never as SQL text.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -26,68 +25,28 @@ from graphql import (
 from graphql.execution.values import VariableValues
 
 from runtime.limits import Limits
-from runtime.model.shape import ApiShape
-from runtime.security.principal import Principal
-from runtime.security.rows import row_predicate
-from runtime.sql.dialect import SqlDialect
+from runtime.records.errors import RecordError
+from runtime.security.scope import SqlScope
 
 
-class QueryError(Exception):
-    """A request the API refuses; becomes a GraphQL error with ``extensions.code``."""
+class QueryError(RecordError):
+    """A request the API refuses; becomes a GraphQL error with ``extensions.code``.
 
-    def __init__(
-        self,
-        message: str,
-        code: str = "BAD_USER_INPUT",
-        *,
-        field: list[str | int] | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
-        """Path of the offending argument or input field, e.g. ["input", "email"]."""
-        self.extra = extra or {}
-        """More ``extensions`` for the error (a validation rule's name and messages)."""
+    Refusals of the write path (``runtime.records``) are RecordErrors, which the API
+    reports the same way.
+    """
 
 
-@dataclass
-class Context:
+@dataclass(kw_only=True)
+class Context(SqlScope):
     """State for compiling one root field into one statement."""
 
     schema: GraphQLSchema
-    shape: ApiShape
-    dialect: SqlDialect
     fragments: dict[str, FragmentDefinitionNode]
     variables: VariableValues
     limits: Limits
-    principal: Principal
-    """Who the request runs as; their row predicate goes wherever a table is read."""
-    today: dt.date | None = None
-    """The tenant's date, for TODAY() in formulas (None: the server's)."""
-    request_id: str | None = None
-    """The HTTP request's id (or the workflow run's), carried into outbox events."""
-    params: dict[str, Any] = field(default_factory=dict)
     filter_terms: int = 0
     """Conditions compiled from the request's filters so far (bounded by the limits)."""
-    _aliases: int = 0
-
-    def param(self, value: Any) -> str:
-        """Bind ``value`` and return its placeholder."""
-        key = f"p{len(self.params)}"
-        self.params[key] = value
-        return self.dialect.placeholder(key)
-
-    def rows(self, obj: str, alias: str, *, write: bool = False) -> str | None:
-        """Return the principal's row predicate on ``alias`` of ``obj`` (None: all rows)."""
-        definition = self.shape.complete.objects[obj]
-        return row_predicate(self, self.principal, definition, alias, write=write)
-
-    def alias(self) -> str:
-        """Return a fresh table alias."""
-        self._aliases += 1
-        return f"t{self._aliases}"
 
     def arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         """Return the field's arguments, coerced (variables and defaults applied)."""

@@ -9,6 +9,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from runtime.cli.main import cli
+from runtime.model.active import ActiveModels
 
 ROOT = Path(__file__).parents[3]
 
@@ -107,7 +108,6 @@ def test_the_readme_graphql_examples(service):
 def win_a_deal_and_run_workflows(client: Any, service: Any, app: Any, headers: dict) -> None:
     """Do what the README says before its workflow query: win a deal, and let the
     workflows run (in-process here, as the worker `make demo` starts would)."""
-    from runtime.graphql.cache import ActiveApis, SchemaCache
     from runtime.settings import WorkflowSettings
     from runtime.workflows.engine import Engine
 
@@ -126,7 +126,7 @@ def win_a_deal_and_run_workflows(client: Any, service: Any, app: Any, headers: d
     assert "errors" not in won, won
     engine = Engine(
         service,
-        ActiveApis(service, SchemaCache()),
+        ActiveModels(service),
         app.state.identity,
         WorkflowSettings(broker_url="memory://"),
         lambda tenant, countdown: None,

@@ -216,7 +216,14 @@ def test_upsert_by_unique_field(api):
     assert created["upsertContact"]["rowVersion"] == 1
     assert api("{ contacts { totalCount } }")["contacts"]["totalCount"] == 8
     error = api.error(upsert, {"input": {"lastName": "X"}})
-    assert error["extensions"] == {"code": "REQUIRED", "field": ["upsertContact", "input", "email"]}
+    assert error["extensions"] == {
+        "code": "REQUIRED",
+        "field": ["upsertContact", "input", "email"],
+        "messages": {
+            "en": "upsert on email needs input.email",
+            "zh-CN": "按 email 更新或创建时，输入须包含 email",
+        },
+    }
 
 
 def test_many_to_many_links_are_junction_records(api):

@@ -9,7 +9,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from runtime.demo import set_up_demo, set_up_pack_demos
-from runtime.graphql.cache import ActiveApis, SchemaCache
+from runtime.model.active import ActiveModels
 from runtime.server.app import create_app
 from runtime.settings import WorkflowSettings
 from runtime.workflows.engine import Engine
@@ -26,7 +26,7 @@ def test_core_crm_workflows_assign_total_and_approve(service):
         set_up_pack_demos(service, identity=identity)
         engine = Engine(
             service,
-            ActiveApis(service, SchemaCache()),
+            ActiveModels(service),
             identity,
             WorkflowSettings(broker_url="memory://"),
             lambda tenant, countdown: None,

@@ -237,11 +237,10 @@ def test_hostile_sharing_criteria_values_are_bound(service):
     assert valid.model.security.sharing_rules["s"].criteria["name"]["eq"] == text
     service.create_tenant("tc")
     service.apply("tc", valid)
-    from runtime.graphql.compiler.context import Context
-    from runtime.limits import Limits
     from runtime.model.shape import build_shape
     from runtime.security.grants import effective
     from runtime.security.rows import row_predicate
+    from runtime.security.scope import SqlScope
     from runtime.sql.dialect import dialect_for
 
     model = valid.model
@@ -253,14 +252,10 @@ def test_hostile_sharing_criteria_values_are_bound(service):
         role="r",
         rules={"account": tuple(model.security.sharing_rules.values())},
     )
-    ctx = Context(
-        None,
-        build_shape(model),
-        dialect_for(service.backend.dialect, None),
-        {},
-        None,
-        Limits(),
-        principal,
-    )  # type: ignore[arg-type]
+    ctx = SqlScope(
+        shape=build_shape(model),
+        dialect=dialect_for(service.backend.dialect, None),
+        principal=principal,
+    )
     # Without read permission there is no predicate to inject into at all.
     assert row_predicate(ctx, principal, model.objects["account"], "t1") == "1 = 0"

@@ -125,7 +125,7 @@ def test_sqlite_crash_before_storage_commit_leaves_the_old_version(seeded, monke
     def crash(*args, **kwargs):
         raise SystemExit("killed while migrating")
 
-    monkeypatch.setattr("runtime.tenants.write_state", crash)
+    monkeypatch.setattr("runtime.tenants.apply.write_state", crash)
     with pytest.raises(SystemExit):
         seeded.apply(AFTER, allow_destructive=True)
     assert snapshot_of(seeded) == before

@@ -11,7 +11,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from runtime.demo import DEMO_TENANT, set_up_demo
-from runtime.graphql.cache import ActiveApis, SchemaCache
+from runtime.model.active import ActiveModels
 from runtime.server.app import create_app
 from runtime.settings import WorkflowSettings
 from runtime.workflows.engine import Engine
@@ -25,7 +25,7 @@ def test_demo_workflows_announce_wins_and_review_big_deals(service):
         set_up_demo(service, identity=app.state.identity)
         engine = Engine(
             service,
-            ActiveApis(service, SchemaCache()),
+            ActiveModels(service),
             app.state.identity,
             WorkflowSettings(broker_url="memory://"),
             lambda tenant, countdown: None,

@@ -59,7 +59,7 @@ class Rig:
         self.settings = WorkflowSettings(broker_url="memory://", **settings)
         self.engine = Engine(
             service,
-            self.apis,
+            self.apis.models,
             NoMembers(),  # type: ignore[arg-type]
             self.settings,
             lambda tenant, countdown: self.wakes.append(countdown),

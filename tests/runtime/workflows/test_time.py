@@ -79,7 +79,7 @@ class Rig:
         self.clock = ManualClock(start)
         self.engine = Engine(
             service,
-            self.apis,
+            self.apis.models,
             Nobody(),  # type: ignore[arg-type]
             WorkflowSettings(broker_url="memory://"),
             lambda tenant, countdown: None,

@@ -17,7 +17,7 @@ from metadata.expressions.checker import BOOLEAN
 from metadata.model import Model
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.model.shape import ApiShape
-from runtime.workflows.values import (
+from runtime.records.values import (
     ActionError,
     add_score,
     change_tags,

@@ -18,8 +18,8 @@ from metadata.expressions import Typed
 from metadata.expressions.checker import BOOLEAN
 from metadata.model import StateMachine, ValidationRule
 from runtime.expressions.evaluate import Scope, evaluate
-from runtime.graphql.compiler.context import QueryError
 from runtime.model.shape import ApiShape, ObjectShape
+from runtime.records.errors import RecordError
 from runtime.security.principal import Principal
 from runtime.storage.records import read_record
 
@@ -99,7 +99,7 @@ class RuleCheck:
         for rule, typed in self.checked:
             if evaluate(typed, scope) is True:
                 field = self._field_path(rule.field, path) if rule.field else None
-                raise QueryError(
+                raise RecordError(
                     rule.message.get("en"),
                     "VALIDATION_RULE",
                     field=field or list(path),
@@ -123,7 +123,7 @@ class RuleCheck:
         here = self._field_path(name, path)
         if created or (prior is not None and prior.get(name) is None):
             if new is not None and machine.initial and new not in machine.initial:
-                raise QueryError(
+                raise RecordError(
                     f"a new record's {name} must be one of {', '.join(machine.initial)}, "
                     f"not {new!r}",
                     "INVALID_TRANSITION",
@@ -138,7 +138,7 @@ class RuleCheck:
         allowed = [t for t in machine.allow if old in t.sources and new in t.targets]
         if not allowed:
             onward = sorted({v for t in machine.allow if old in t.sources for v in t.targets})
-            raise QueryError(
+            raise RecordError(
                 f"{name} cannot change from {old!r} to {new!r}; from {old!r} it may go to "
                 + (", ".join(onward) if onward else "nothing (it is final)"),
                 "INVALID_TRANSITION",
@@ -149,7 +149,7 @@ class RuleCheck:
         reach = set(self.model.security.subtree(self.principal.role or "")) - {""}
         if not any(reach & set(t.roles) for t in allowed):
             who = sorted({r for t in allowed for r in t.roles})
-            raise QueryError(
+            raise RecordError(
                 f"only {', '.join(who)} (or roles above them) may change {name} from "
                 f"{old!r} to {new!r}",
                 "INVALID_TRANSITION",
