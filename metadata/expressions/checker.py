@@ -23,6 +23,7 @@ from metadata.expressions.syntax import (
     Unary,
     parse,
 )
+from metadata.kinds import KINDS
 from metadata.model import Field, Model, ObjectDef
 
 NUMBER, TEXT, BOOLEAN, DATE, DATETIME, ID, NULL = (
@@ -36,26 +37,7 @@ NUMBER, TEXT, BOOLEAN, DATE, DATETIME, ID, NULL = (
 )
 
 #: What each field type is inside an expression. Types not listed cannot be used yet.
-FIELD_TYPES = {
-    "text": TEXT,
-    "long_text": TEXT,
-    "rich_text": TEXT,
-    "email": TEXT,
-    "phone": TEXT,
-    "url": TEXT,
-    "picklist": TEXT,
-    "auto_number": TEXT,
-    "integer": NUMBER,
-    "decimal": NUMBER,
-    "currency": NUMBER,  # the amount; the currency code is not part of the value
-    "percent": NUMBER,
-    "boolean": BOOLEAN,
-    "date": DATE,
-    "datetime": DATETIME,
-    "lookup": ID,
-    "master_detail": ID,
-    "uuid": ID,
-}
+FIELD_TYPES = {name: k.expression for name, k in KINDS.items() if k.expression}
 
 #: Most lookups one reference may follow (``a.b.c.d`` follows three).
 MAX_HOPS = 5

@@ -11,31 +11,12 @@ from typing import Any
 
 from metadata.errors import Issue, pointer
 from metadata.identifiers import IDENTIFIER_PATTERN, SYSTEM_FIELD_NAMES, is_identifier
+from metadata.kinds import types_where
 from metadata.source import Document
 from metadata.validation.structural import suggest
 
 #: Field types a sharing rule's criteria can compare.
-_CRITERIA_TYPES = frozenset(
-    {
-        "text",
-        "email",
-        "phone",
-        "url",
-        "picklist",
-        "auto_number",
-        "boolean",
-        "integer",
-        "decimal",
-        "currency",
-        "percent",
-        "duration",
-        "date",
-        "datetime",
-        "uuid",
-        "lookup",
-        "master_detail",
-    }
-)
+_CRITERIA_TYPES = types_where(lambda k: k.comparable)
 _ORDER_OPERATORS = frozenset({"gt", "gte", "lt", "lte"})
 
 

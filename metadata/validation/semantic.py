@@ -24,6 +24,7 @@ from metadata.identifiers import (
     is_identifier,
     pascal_case,
 )
+from metadata.kinds import KINDS
 from metadata.source import Document
 from metadata.validation.structural import suggest
 
@@ -32,7 +33,7 @@ _LONGEST_COLUMN_SUFFIX = len("__currency")
 #: PostgreSQL allows 1,600 columns per table; leave room for system and generated columns.
 MAX_FIELDS_PER_OBJECT = 700
 #: Field types full-text search can match.
-SEARCHABLE_TYPES = ("text", "long_text", "email", "phone", "url", "auto_number")
+SEARCHABLE_TYPES = tuple(name for name, k in KINDS.items() if k.searchable)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

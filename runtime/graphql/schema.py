@@ -33,6 +33,7 @@ from graphql import (
 )
 
 from metadata.identifiers import camel_case
+from metadata.kinds import KINDS, kind_of
 from metadata.model import Field
 from runtime.graphql.scalars import BigInt, Date, DateTime, DecimalScalar, JSONScalar, Time
 from runtime.graphql.types import InputObjectType, ObjectType
@@ -56,27 +57,21 @@ def _list(t: Any) -> Any:
     return GraphQLNonNull(GraphQLList(GraphQLNonNull(t)))
 
 
+#: The GraphQL scalar of each name a field kind gives (``metadata.kinds``).
+_SCALARS: dict[str, Any] = {
+    "String": GraphQLString,
+    "BigInt": BigInt,
+    "Decimal": DecimalScalar,
+    "Boolean": GraphQLBoolean,
+    "Date": Date,
+    "DateTime": DateTime,
+    "Time": Time,
+    "JSON": JSONScalar,
+    "ID": GraphQLID,
+}
+#: Each stored field type's scalar (currency and multi-picklist have types of their own).
 _SCALAR_OF: dict[str, Any] = {
-    "text": GraphQLString,
-    "long_text": GraphQLString,
-    "rich_text": GraphQLString,
-    "email": GraphQLString,
-    "phone": GraphQLString,
-    "url": GraphQLString,
-    "picklist": GraphQLString,
-    "auto_number": GraphQLString,
-    "integer": BigInt,
-    "duration": BigInt,
-    "decimal": DecimalScalar,
-    "percent": DecimalScalar,
-    "boolean": GraphQLBoolean,
-    "date": Date,
-    "datetime": DateTime,
-    "time": Time,
-    "json": JSONScalar,
-    "uuid": GraphQLID,
-    "lookup": GraphQLID,
-    "master_detail": GraphQLID,
+    name: _SCALARS[k.graphql] for name, k in KINDS.items() if k.graphql in _SCALARS
 }
 
 
@@ -214,24 +209,9 @@ class _Globals:
         )
 
     def filter_for(self, f: Field) -> GraphQLInputObjectType:
-        kind = f.type
-        if kind == "currency":
-            return self.filters["currency"]
-        if kind == "multi_picklist":
-            return self.filters["multi"]
-        if kind == "json":
-            return self.filters["json"]
-        scalar = _SCALAR_OF[kind]
-        return {
-            GraphQLString: self.filters["string"],
-            BigInt: self.filters["bigint"],
-            DecimalScalar: self.filters["decimal"],
-            Date: self.filters["date"],
-            DateTime: self.filters["datetime"],
-            Time: self.filters["time"],
-            GraphQLBoolean: self.filters["boolean"],
-            GraphQLID: self.filters["id"],
-        }[scalar]
+        family = kind_of(f.type).filter
+        assert family is not None, f"{f.type} fields cannot be filtered"
+        return self.filters[family]
 
     def output(self, f: Field) -> GraphQLOutputType:
         if f.name == "row_version" and f.system:

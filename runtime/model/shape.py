@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from metadata.expressions import ExpressionError, Typed, check
 from metadata.expressions.rollups import Rollup, RollupProblem, check_rollup
 from metadata.identifiers import camel_case, pascal_case
+from metadata.kinds import types_where
 from metadata.model import Field, Model, ObjectDef
 from metadata.security import OBJECT_ACTIONS
 from runtime.storage.tables import build_table
@@ -40,30 +41,13 @@ class Access(Protocol):
 _MEMO_SIZE = 4096
 
 #: Field types whose values can be summed and averaged.
-NUMERIC_TYPES = frozenset({"integer", "decimal", "currency", "percent", "duration"})
+NUMERIC_TYPES = types_where(lambda k: k.aggregatable)
 #: Field types with an order: min/max, range filters and date grouping.
-ORDERED_TYPES = NUMERIC_TYPES | {"date", "datetime", "time"}
+ORDERED_TYPES = types_where(lambda k: k.ordered)
 #: Field types a groupBy can use.
-GROUPABLE_TYPES = frozenset(
-    {
-        "text",
-        "email",
-        "phone",
-        "url",
-        "picklist",
-        "auto_number",
-        "boolean",
-        "integer",
-        "duration",
-        "date",
-        "datetime",
-        "uuid",
-        "lookup",
-        "master_detail",
-    }
-)
+GROUPABLE_TYPES = types_where(lambda k: k.groupable)
 #: Field types that cannot be sorted or compared (large or structured values).
-UNSORTABLE_TYPES = frozenset({"long_text", "rich_text", "json", "multi_picklist"})
+UNSORTABLE_TYPES = types_where(lambda k: not k.sortable)
 
 
 @dataclass(frozen=True)

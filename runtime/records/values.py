@@ -8,18 +8,16 @@ the field, which fails the step (or, before the save, the write).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import uuid
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from metadata.expressions import Typed
+from metadata.kinds import ValueProblem, kind_of
 from metadata.model import Field, Model
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.model.shape import ApiShape
-from runtime.sql import naming
 
 
 class ActionError(Exception):
@@ -27,47 +25,22 @@ class ActionError(Exception):
 
 
 def coerce(obj: str, f: Field, value: Any) -> dict[str, Any]:
-    """Return the columns that store ``value`` in field ``f`` of ``obj``."""
+    """Return the columns that store ``value`` in field ``f`` of ``obj``: read by the
+    field's kind as an expression result (numbers rounded to the field's scale, as a
+    formula's result would be shown), then checked as any input is."""
     where = f"{obj}.{f.name}"
     if value is None:
         if f.required:
             raise ActionError(f"{where} is required; the action gave it no value")
-        out: dict[str, Any] = {f.name: None}
-        if f.type == "currency":
-            out[naming.currency_code_column(f.name)] = None
-        return out
-    kind = f.type
-    if kind == "integer":
-        return {f.name: int(Decimal(str(value)))}
-    if kind in ("decimal", "percent", "currency"):
-        amount = Decimal(str(value)).quantize(
-            Decimal(1).scaleb(-int(f.option("scale") or 0)), rounding=ROUND_HALF_UP
-        )
-        if kind == "currency":
-            return {
-                f.name: amount,
-                naming.currency_code_column(f.name): f.option("default_currency") or "CNY",
-            }
-        return {f.name: amount}
-    if kind in ("picklist", "multi_picklist"):
-        chosen = [value] if kind == "picklist" else list(value)
-        allowed = [v.value for v in f.values if not v.inactive]
-        for item in chosen:
-            if item not in allowed:
-                raise ActionError(f"{where}: {item!r} is not one of {', '.join(allowed)}")
-        return {f.name: value if kind == "picklist" else chosen}
-    if kind in ("lookup", "master_detail", "uuid"):
-        try:
-            return {f.name: uuid.UUID(str(value))}
-        except ValueError:
-            raise ActionError(f"{where}: {value!r} is not an id") from None
-    if kind == "date" and isinstance(value, dt.datetime):
-        return {f.name: value.date()}
-    if kind == "boolean":
-        return {f.name: bool(value)}
-    if isinstance(value, str) and f.option("max_length") and len(value) > f.option("max_length"):
-        raise ActionError(f"{where} takes at most {f.option('max_length')} characters")
-    return {f.name: value}
+        return kind_of(f.type).to_columns(f, None)
+    kind = kind_of(f.type)
+    try:
+        read = kind.from_json(f, value, rounding=True)
+        kind.check(f, read, where)
+    except ValueProblem as problem:
+        message = problem.en if problem.en.startswith(where) else f"{where}: {problem.en}"
+        raise ActionError(message) from None
+    return kind.to_columns(f, read)
 
 
 def compile_values(shape: ApiShape, source: str, exprs: Mapping[str, str]) -> dict[str, Typed]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from metadata.kinds.numbers import CurrencyKind
+
 MAX_IDENTIFIER = 63
 TENANT_SCHEMA_PREFIX = "tenant_"
 #: Tables the platform keeps in every tenant; user names cannot start with "_".
@@ -36,8 +38,9 @@ def tenant_schema(tenant: str) -> str:
 
 
 def currency_code_column(field: str) -> str:
-    """Return the column holding the ISO code of currency field ``field``."""
-    return f"{field}__currency"
+    """Return the column holding the ISO code of currency field ``field`` (its kind
+    names it)."""
+    return CurrencyKind.code_column(field)
 
 
 def index_name(kind: str, table: str, columns: Sequence[str]) -> str:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, insert, select
 
+from metadata.kinds import ValueProblem, kind_of
 from metadata.model import Field, Model
-from runtime.sql import naming
 from runtime.storage.ids import new_id
 from runtime.storage.sequences import allocate
 from runtime.storage.tables import build_table
@@ -28,30 +27,19 @@ class RecordError(ValueError):
     """A value does not fit its field; the message names the object and field."""
 
 
-def _coerce(obj: str, field: Field, value: Any) -> Any:
-    where = f"{obj}.{field.name}"
+def _columns(obj: str, field: Field, value: Any) -> dict[str, Any]:
+    """Return the columns storing ``value`` (JSON or Python) in ``field``, read and
+    checked by the field's kind."""
+    kind = kind_of(field.type)
     try:
-        if value is None:
-            return None
-        if field.type == "date" and isinstance(value, str):
-            return dt.date.fromisoformat(value)
-        if field.type == "datetime" and isinstance(value, str):
-            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if field.type == "time" and isinstance(value, str):
-            return dt.time.fromisoformat(value)
-        if field.type in ("decimal", "percent", "currency"):
-            return Decimal(str(value))
-        if field.type in ("uuid", "lookup", "master_detail"):
-            return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (ValueError, ArithmeticError) as exc:
-        raise RecordError(f"{where}: {value!r} is not a valid {field.type} ({exc})") from None
-    if field.type == "picklist" and value not in field.value_codes():
-        raise RecordError(f"{where}: {value!r} is not one of {', '.join(field.value_codes())}")
-    if field.type == "multi_picklist":
-        bad = [v for v in value if v not in field.value_codes()]
-        if bad:
-            raise RecordError(f"{where}: {bad[0]!r} is not one of {', '.join(field.value_codes())}")
-    return value
+        read = kind.from_json(field, value)
+        if read is not None:
+            kind.check(field, read, f"{obj}.{field.name}")
+    except ValueProblem as problem:
+        where = f"{obj}.{field.name}"
+        message = problem.en if problem.en.startswith(where) else f"{where}: {problem.en}"
+        raise RecordError(message) from None
+    return kind.to_columns(field, read)
 
 
 def insert_records(
@@ -66,8 +54,8 @@ def insert_records(
 ) -> list[uuid.UUID]:
     """Insert ``records`` (field name → value) into ``obj_name``; return their ids.
 
-    A currency value is a number (in the field's default currency) or
-    ``{"amount": ..., "currency_code": "USD"}``.
+    Values are JSON as the field's kind reads it: a currency value is a number (in the
+    field's default currency) or ``{"amount": ..., "currency_code": "USD"}``.
     """
     obj = model.objects[obj_name]
     table = build_table(model, obj_name, schema=schema, dialect=conn.dialect.name)
@@ -101,19 +89,7 @@ def insert_records(
                 continue
             if field.name not in record:
                 continue
-            value = record[field.name]
-            if field.type == "currency":
-                amount, code = (
-                    (value.get("amount"), value.get("currency_code"))
-                    if isinstance(value, Mapping)
-                    else (value, None)
-                )
-                row[field.name] = _coerce(obj_name, field, amount)
-                row[naming.currency_code_column(field.name)] = (
-                    None if amount is None else code or field.option("default_currency")
-                )
-            else:
-                row[field.name] = _coerce(obj_name, field, value)
+            row.update(_columns(obj_name, field, record[field.name]))
         rows.append(row)
         ids.append(record_id)
     if rows:

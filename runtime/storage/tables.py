@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
 from metadata.diff.conversions import AUTO_NUMBER_LENGTH, PICKLIST_LENGTH
+from metadata.kinds import kind_of
 from metadata.model import Field, Model, ObjectDef
 from runtime.sql import naming
 from runtime.storage.types import GUID, UTCDateTime, json_type
@@ -49,34 +50,38 @@ _ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCAD
 FUNCTION_DEFAULTS = {"today": "CURRENT_DATE", "now": "CURRENT_TIMESTAMP"}
 
 
-def column_type(field: Field) -> TypeEngine[Any]:
-    """Return the SQL type that stores ``field`` (its amount column, for currency)."""
-    kind = field.type
-    if kind in ("text", "email", "phone", "url"):
-        return String(field.option("max_length"))
-    if kind == "picklist":
+#: SQL types of the logical column types field kinds declare (``metadata.kinds``).
+_COLUMN_TYPES: dict[str, Callable[[Field], TypeEngine[Any]]] = {
+    "bigint": lambda f: BigInteger(),
+    "numeric": lambda f: Numeric(f.option("precision"), f.option("scale"), asdecimal=True),
+    "boolean": lambda f: Boolean(create_constraint=False),
+    "date": lambda f: Date(),
+    "datetime": lambda f: UTCDateTime(),
+    "time": lambda f: Time(),
+    "json": lambda f: json_type(),
+    "uuid": lambda f: GUID(),
+    "text": lambda f: Text(),
+    "code": lambda f: String(3),
+}
+
+
+def _string(field: Field) -> TypeEngine[Any]:
+    if field.type == "picklist":
         return String(PICKLIST_LENGTH)
-    if kind == "auto_number":
+    if field.type == "auto_number":
         return String(AUTO_NUMBER_LENGTH)
-    if kind in ("long_text", "rich_text"):
-        return Text()
-    if kind in ("integer", "duration"):
-        return BigInteger()
-    if kind in ("decimal", "currency", "percent"):
-        return Numeric(field.option("precision"), field.option("scale"), asdecimal=True)
-    if kind == "boolean":
-        return Boolean(create_constraint=False)
-    if kind == "date":
-        return Date()
-    if kind == "datetime":
-        return UTCDateTime()
-    if kind == "time":
-        return Time()
-    if kind in ("json", "multi_picklist"):
-        return json_type()
-    if kind in ("uuid", "lookup", "master_detail"):
-        return GUID()
-    raise ValueError(f"no storage type for field type {kind!r}")
+    return String(field.option("max_length"))
+
+
+def column_type(field: Field, logical: str | None = None) -> TypeEngine[Any]:
+    """Return the SQL type of ``field``'s column of logical type ``logical`` (default:
+    its value column; for currency, the amount)."""
+    logical = logical or kind_of(field.type).storage
+    if logical is None:
+        raise ValueError(f"no storage type for field type {field.type!r}")
+    if logical == "string":
+        return _string(field)
+    return _COLUMN_TYPES[logical](field)
 
 
 def server_default(field: Field, dialect: str) -> str | ClauseElement | None:
@@ -103,28 +108,22 @@ def server_default(field: Field, dialect: str) -> str | ClauseElement | None:
 
 
 def field_columns(field: Field, dialect: str) -> list[Column[Any]]:
-    """Return the columns that store ``field``: one, two for currency (amount, code), or
-    none for a formula, which is computed when read."""
-    if field.computed:
-        return []
+    """Return the columns that store ``field``, as its kind declares them: one, two for
+    currency (amount, code), or none for a formula, which is computed when read."""
     nullable = not field.required
-    columns = [
-        Column(
-            field.name,
-            column_type(field),
-            nullable=nullable,
-            server_default=server_default(field, dialect),
-            primary_key=field.name == "id" and field.system,
-        )
-    ]
-    if field.type == "currency":
-        code_default = field.option("default_currency") if field.default is not None else None
+    columns = []
+    for i, spec in enumerate(kind_of(field.type).columns(field)):
+        value_column = i == 0
+        default = server_default(field, dialect) if value_column else None
+        if not value_column and field.type == "currency" and field.default is not None:
+            default = field.option("default_currency")
         columns.append(
             Column(
-                naming.currency_code_column(field.name),
-                String(3),
+                spec.name,
+                column_type(field, spec.type),
                 nullable=nullable,
-                server_default=code_default,
+                server_default=default,
+                primary_key=value_column and field.name == "id" and field.system,
             )
         )
     return columns

@@ -37,7 +37,8 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, tuple_, upda
 
 from metadata.automation import Action, Workflow, duration_seconds
 from metadata.cron import parse_cron
-from metadata.expressions.checker import BOOLEAN
+from metadata.expressions.checker import BOOLEAN, DATE, DATETIME, ID, NUMBER
+from metadata.kinds import kind_of
 from metadata.model import Model
 from runtime.clock import Clock, SystemClock
 from runtime.expressions.evaluate import Scope, evaluate
@@ -82,20 +83,21 @@ class Drained:
 
 
 def _typed_value(field: Any, value: Any) -> Any:
-    """Return an outbox change value (JSON text form) as its field's Python value."""
+    """Return an outbox change value (its JSON text form) as the value an expression sees
+    for the field (numbers as Decimal, dates, moments and ids parsed)."""
     if value is None or field is None:
         return value
-    kind = field.type
+    meaning = kind_of(field.type).expression
     try:
-        if kind in ("integer", "decimal", "currency", "percent"):
+        if meaning == NUMBER:
             return Decimal(str(value))
-        if kind == "date":
+        if meaning == DATE:
             return dt.date.fromisoformat(str(value)[:10])
-        if kind == "datetime":
+        if meaning == DATETIME:
             return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        if kind in ("lookup", "master_detail", "uuid"):
+        if meaning == ID:
             return uuid.UUID(str(value))
-    except ValueError:
+    except (ValueError, ArithmeticError):
         return value
     return value
 

@@ -145,6 +145,10 @@ def test_null_for_a_required_field_with_a_default_is_refused(api):
     assert error["extensions"] == {
         "code": "REQUIRED",
         "field": ["createOpportunity", "input", "stage"],
+        "messages": {
+            "en": "stage is required and cannot be null",
+            "zh-CN": "stage 为必填项，不能为空",
+        },
     }
 
 

@@ -19,7 +19,7 @@ VALUES = {
     "text": "hello",
     "long_text": "long",
     "integer": 7,
-    "decimal": "3.50",
+    "decimal": "3.00",
     "currency": 12,
     "percent": 5,
     "boolean": True,
