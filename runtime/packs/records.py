@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, inspect, select
 
 from metadata.model import Model
+from runtime.model.shape import build_shape
+from runtime.records.errors import RecordError
+from runtime.records.seed import Seeder
 from runtime.sql import naming
-from runtime.storage.records import insert_records
 from runtime.storage.tables import build_table, system_table
 
 
@@ -141,27 +143,52 @@ def insert_sample_data(
     ``keys``, of one installed before); ``_owner`` names a key of ``owners``. New keys are
     added to ``keys``.
     """
+    shape = build_shape(model, None, full=model)
+    seeder = Seeder(conn, shape, schema, timezone=timezone)
     counts: dict[str, int] = {}
     for obj_name, records in data.items():
         if obj_name not in model.objects or obj_name in skip:
             continue
         obj = model.objects[obj_name]
+        batch: list[dict[str, Any]] = []
+        batch_keys: list[str | None] = []
         for record in records:
             row = {k: v for k, v in record.items() if k not in ("_key", "_owner")}
             if owners and record.get("_owner") in owners:
                 row["owner"] = owners[record["_owner"]]
             for name, value in row.items():
                 if name in obj.fields and obj.fields[name].is_relation and value is not None:
+                    if value in batch_keys:
+                        # It refers to a record of this batch: write those first.
+                        _flush(seeder, obj_name, batch, batch_keys, keys)
                     if value not in keys:
                         raise SampleDataError(
                             f"a sample {obj_name} refers to {value!r} in {name}, and no "
                             f"sample record has that key (its object had records already)"
                         )
                     row[name] = keys[value]
-            [record_id] = insert_records(
-                conn, model, obj_name, [row], schema=schema, timezone=timezone
-            )
-            if "_key" in record:
-                keys[record["_key"]] = record_id
+            batch.append(row)
+            batch_keys.append(record.get("_key"))
+        if batch:
+            _flush(seeder, obj_name, batch, batch_keys, keys)
         counts[obj_name] = len(records)
     return counts
+
+
+def _flush(
+    seeder: Seeder,
+    obj_name: str,
+    batch: list[dict[str, Any]],
+    batch_keys: list[str | None],
+    keys: dict[str, Any],
+) -> None:
+    """Insert the batched sample records and remember their keys; empty the batch."""
+    try:
+        ids = seeder.insert(obj_name, batch)
+    except RecordError as exc:
+        raise SampleDataError(f"sample {obj_name}: {exc.message}") from None
+    for key, record_id in zip(batch_keys, ids, strict=True):
+        if key is not None:
+            keys[key] = record_id
+    batch.clear()
+    batch_keys.clear()

@@ -38,9 +38,11 @@ class Access:
     principal: Principal
 
     def check_references(
-        self, rows: list[dict[str, Any]], path: list[str | int], index: bool
+        self, rows: list[dict[str, Any]], path: list[str | int], index: bool, offset: int = 0
     ) -> None:
-        """Refuse references to records that do not exist or are deleted."""
+        """Refuse references to records that do not exist, are deleted or cannot be read
+        (one statement per reference field for all ``rows``; ``offset``: the first row's
+        position in the caller's input)."""
         for f in self.s.obj.fields.values():
             if not f.is_relation:
                 continue
@@ -54,7 +56,7 @@ class Access:
                     raise RecordError(
                         f"{key}: no live {f.target} has id {r[f.name]}",
                         "REFERENCE_NOT_FOUND",
-                        field=[*path, i, key] if index else [*path, key],
+                        field=[*path, offset + i, key] if index else [*path, key],
                     )
 
     def accessible(

@@ -24,6 +24,7 @@ from metadata.model import Field
 from runtime.model.shape import ObjectShape
 from runtime.records.access import Access
 from runtime.records.before_save import ActionError, apply_before_save, before_save_workflows
+from runtime.records.bulk import CHUNK, Bulk
 from runtime.records.coercion import Values
 from runtime.records.errors import RecordError
 from runtime.records.rules import RuleCheck
@@ -34,7 +35,7 @@ from runtime.storage.sequences import allocate
 from runtime.storage.tables import system_table
 
 
-class Writer(Values, Access):
+class Writer(Values, Access, Bulk):
     """Writes to one object by one principal, on one connection (one transaction)."""
 
     def __init__(
@@ -46,8 +47,16 @@ class Writer(Values, Access):
         timezone: str,
         *,
         origin: tuple[uuid.UUID, int] | None = None,
+        announce: bool = True,
+        arriving: bool = False,
     ) -> None:
         self.scope, self.conn, self.s = scope, conn, s
+        self.announce = announce
+        """Append outbox events (False only for seeding: sample data is not news)."""
+        self.arriving = arriving
+        """Records come from elsewhere (seeds, imports) in the state they are in: a state
+        machine's initial states do not bind their creation (its transitions still bind
+        later changes, and validation rules always hold)."""
         self.origin = origin
         """The workflow run (and its chain depth) this write is an action of, if any."""
         self.principal = scope.principal
@@ -56,7 +65,9 @@ class Writer(Values, Access):
         self.schema = schema
         self.timezone = timezone
         self.today = scope.today or dt.datetime.now(ZoneInfo(timezone)).date()
-        self.rules = RuleCheck(scope.shape, s, conn, schema, self.today, scope.principal)
+        self.rules = RuleCheck(
+            scope.shape, s, conn, schema, self.today, scope.principal, arriving=arriving
+        )
         self.before_save = before_save_workflows(self.model, s.name)
         self.events = 0
         """Outbox events this writer appended (the caller wakes the dispatcher if any)."""
@@ -201,20 +212,26 @@ class Writer(Values, Access):
 
     def _event(self, kind: str, record_id: uuid.UUID, changes: dict[str, list[Any]]) -> None:
         """Append the write's event to the outbox, in the write's transaction."""
-        self.conn.execute(
-            insert(self._system(naming.OUTBOX_TABLE)).values(
-                object=self.s.name,
-                record_id=record_id,
-                kind=kind,
-                changes=json.dumps(changes, default=str, ensure_ascii=False, sort_keys=True),
-                actor=self.principal.user_id,
-                created_at=dt.datetime.now(dt.UTC),
-                run_id=self.origin[0] if self.origin else None,
-                depth=self.origin[1] if self.origin else 0,
-                request_id=self.scope.request_id,
-            )
-        )
+        if not self.announce:
+            return
+        outbox = self._system(naming.OUTBOX_TABLE)
+        self.conn.execute(insert(outbox).values(self._event_row(kind, record_id, changes)))
         self.events += 1
+
+    def _event_row(
+        self, kind: str, record_id: uuid.UUID, changes: dict[str, list[Any]]
+    ) -> dict[str, Any]:
+        return {
+            "object": self.s.name,
+            "record_id": record_id,
+            "kind": kind,
+            "changes": json.dumps(changes, default=str, ensure_ascii=False, sort_keys=True),
+            "actor": self.principal.user_id,
+            "created_at": dt.datetime.now(dt.UTC),
+            "run_id": self.origin[0] if self.origin else None,
+            "depth": self.origin[1] if self.origin else 0,
+            "request_id": self.scope.request_id,
+        }
 
     def _before_save(
         self,
@@ -299,10 +316,15 @@ class Writer(Values, Access):
     def create_many(
         self, inputs: list[Mapping[str, Any]], path: list[str | int]
     ) -> list[uuid.UUID]:
-        """Create records in order; every input is checked before any is written."""
-        rows = [self.row(v, [*path, i]) for i, v in enumerate(inputs)]
-        self.check_references(rows, path, index=True)
-        return [self.insert(row, [*path, i]) for i, row in enumerate(rows)]
+        """Create records in order, with thousands of rows per statement; every input of
+        a chunk is checked before any of it is written (``runtime.records.bulk``)."""
+        ids: list[uuid.UUID] = []
+        for start in range(0, len(inputs), CHUNK):
+            chunk = inputs[start : start + CHUNK]
+            rows = [self.row(v, [*path, start + i]) for i, v in enumerate(chunk)]
+            self.check_references(rows, path, index=True, offset=start)
+            ids += self.insert_many(rows, path, offset=start)
+        return ids
 
     def id_of(self, value: Any, path: list[str | int]) -> uuid.UUID:
         record_id = self._uuid(value, path)

@@ -1,0 +1,143 @@
+"""Writing many new records at once, with the guarantees of one.
+
+Imports, pack sample data and ``createMany`` insert through here: the rows of a chunk
+(``CHUNK``) are checked first, their auto numbers are taken in one counter update, and
+they go to the database in one multi-row statement per set of columns, then their
+outbox events in one more. Validation rules and state machines still look at each
+record as stored, and a constraint failure still names the input row: the chunk runs
+under a savepoint, and on a failure it is rolled back and replayed row by row until the
+offending row speaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Table, insert
+from sqlalchemy.exc import IntegrityError
+
+from runtime.records.errors import RecordError
+from runtime.sql import naming
+from runtime.storage.ids import new_id
+from runtime.storage.sequences import allocate
+
+if TYPE_CHECKING:
+    from runtime.model.shape import ObjectShape
+    from runtime.records.rules import RuleCheck
+    from runtime.security.principal import Principal
+
+#: Rows checked and written together: thousands per round trip, bounded memory.
+CHUNK = 1000
+
+
+class Bulk:
+    """The many-rows half of a Writer."""
+
+    conn: Connection
+    s: ObjectShape
+    schema: str | None
+    table: Table
+    timezone: str
+    principal: Principal
+    rules: RuleCheck
+    before_save: list[Any]
+    announce: bool
+    events: int
+
+    def insert_many(
+        self, rows: list[dict[str, Any]], path: list[str | int], *, offset: int = 0
+    ) -> list[uuid.UUID]:
+        """Insert checked ``rows`` (column values); return their ids, in order. Errors
+        name ``[*path, offset + i]`` for the row at ``i``."""
+        if not rows:
+            return []
+        now = dt.datetime.now(dt.UTC)
+        me = self.principal.user_id
+        today = dt.datetime.now(ZoneInfo(self.timezone)).date()
+        ids = [new_id() for _ in rows]
+        full = [
+            {
+                "id": record_id,
+                "created_at": now,
+                "updated_at": now,
+                "created_by": me,
+                "updated_by": me,
+                "owner": me,
+                **row,
+            }
+            for record_id, row in zip(ids, rows, strict=True)
+        ]
+        for f in self.s.obj.fields.values():
+            if f.type == "auto_number":
+                numbers = allocate(
+                    self.conn,
+                    schema=self.schema,
+                    obj=self.s.name,
+                    field=f,
+                    on=today,
+                    count=len(rows),
+                )
+                for record, number in zip(full, numbers, strict=True):
+                    record[f.name] = number
+        changed_rows = rows
+        if self.before_save:
+            changed_rows = []
+            for i, (record, row) in enumerate(zip(full, rows, strict=True)):
+                changed = self._before_save(record, None, "created", [*path, offset + i])
+                record.update(changed)
+                changed_rows.append({**row, **changed})
+        # Rows that set the same columns share a statement; a column a row leaves out
+        # keeps its database default.
+        groups: dict[frozenset[str], list[int]] = defaultdict(list)
+        for i, record in enumerate(full):
+            groups[frozenset(record)].append(i)
+        for positions in groups.values():
+            self._insert_group([full[i] for i in positions], positions, path, offset)
+        self.rules.enforce_created(ids, [[*path, offset + i] for i in range(len(ids))])
+        if self.announce:
+            events = [
+                self._event_row(
+                    "created", record_id, {name: [None, value] for name, value in row.items()}
+                )
+                for record_id, row in zip(ids, changed_rows, strict=True)
+            ]
+            self.conn.execute(insert(self._system(naming.OUTBOX_TABLE)), events)
+            self.events += len(events)
+        return ids
+
+    def _insert_group(
+        self,
+        records: list[dict[str, Any]],
+        positions: list[int],
+        path: list[str | int],
+        offset: int,
+    ) -> None:
+        savepoint = self.conn.begin_nested()
+        try:
+            self.conn.execute(insert(self.table), records)
+        except IntegrityError:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+            return
+        # Which row? Replay them one by one: the first that fails raises with its path.
+        for record, i in zip(records, positions, strict=True):
+            self._run(insert(self.table).values(record), [*path, offset + i])
+        # Every row alone went in: what failed was the statement as a whole.
+        raise RecordError(
+            f"the rows break a data rule of {self.s.obj.label.get('en')}",
+            "CONSTRAINT_VIOLATION",
+            field=path,
+            zh=f"这些记录违反了{self.s.obj.label.get('zh-CN')}的数据规则",
+        )
+
+    if TYPE_CHECKING:  # provided by the Writer
+
+        def _before_save(self, *args: Any) -> dict[str, Any]: ...
+        def _event_row(self, *args: Any) -> dict[str, Any]: ...
+        def _system(self, name: str) -> Table: ...
+        def _run(self, statement: Any, path: list[str | int]) -> Any: ...
