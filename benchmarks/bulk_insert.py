@@ -23,11 +23,15 @@ import argparse
 import datetime as dt
 import json
 import statistics
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.add_field_no_rewrite import scratch_database
 from metadata.validation import validate_data

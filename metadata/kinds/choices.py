@@ -7,6 +7,7 @@ In text, a picklist value may be given by its code or by its label in either lan
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from metadata.kinds.base import Kind, ValueProblem
@@ -32,6 +33,10 @@ class BooleanKind(Kind):
         if value is None or isinstance(value, bool):
             return value
         raise ValueProblem.expected(value, self.name, "true or false", "true 或 false")
+
+    def reader(self, f: Field, name: str) -> Callable[[Any], Any]:
+        slow = super().reader(f, name)
+        return lambda value: value if type(value) is bool else slow(value)
 
     def parse(self, f: Field, text: str, locale: str) -> Any:
         word = text.lower()
@@ -78,6 +83,13 @@ class PicklistKind(Kind):
 
     def parse(self, f: Field, text: str, locale: str) -> Any:
         return _choose(f, text, self.name)
+
+    def reader(self, f: Field, name: str) -> Callable[[Any], Any]:
+        slow = super().reader(f, name)
+        if self.name != "picklist":
+            return slow
+        allowed = frozenset(v.value for v in f.values if not v.inactive)
+        return lambda value: value if type(value) is str and value in allowed else slow(value)
 
     def check(self, f: Field, value: Any, name: str) -> None:
         allowed = [v.value for v in f.values if not v.inactive]

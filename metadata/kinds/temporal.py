@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from metadata.kinds.base import Kind, ValueProblem
@@ -97,6 +98,21 @@ class DateKind(Kind):
         raise ValueProblem.expected(
             value, self.name, "an ISO date: 2026-12-01", "ISO 日期：2026-12-01"
         )
+
+    def reader(self, f: Field, name: str) -> Callable[[Any], Any]:
+        slow = super().reader(f, name)
+
+        def read(value: Any) -> Any:
+            if type(value) is str:
+                try:
+                    return dt.date.fromisoformat(value)
+                except ValueError:
+                    pass
+            elif type(value) is dt.date:
+                return value
+            return slow(value)
+
+        return read
 
     def parse(self, f: Field, text: str, locale: str) -> Any:
         day = read_date(text, locale)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from metadata.field_types import TYPES
 from metadata.kinds.base import Kind, ValueProblem
 from metadata.model import Field
+
+_PATTERNS = {
+    name: re.compile(TYPES[name].default_schema["pattern"])  # type: ignore[index]
+    for name in ("email", "phone", "url")
+}
 
 
 class TextKind(Kind):
@@ -38,6 +44,22 @@ class TextKind(Kind):
                 "VALUE_TOO_LONG",
             )
 
+    def reader(self, f: Field, name: str) -> Callable[[Any], Any]:
+        slow = super().reader(f, name)
+        limit = f.option("max_length")
+        pattern = _PATTERNS.get(self.name)
+
+        def read(value: Any) -> Any:
+            if (
+                type(value) is str
+                and (limit is None or len(value) <= limit)
+                and (pattern is None or pattern.match(value))
+            ):
+                return value
+            return slow(value)
+
+        return read
+
     def text_forms(self) -> tuple[str, str]:
         return ("any text (spaces around it are dropped)", "任意文本（去掉首尾空格）")
 
@@ -65,7 +87,7 @@ class PatternKind(TextKind):
 
     def check(self, f: Field, value: Any, name: str) -> None:
         super().check(f, value, name)
-        if not re.match(TYPES[self.name].default_schema["pattern"], value):  # type: ignore[index]
+        if not _PATTERNS[self.name].match(value):
             raise ValueProblem(
                 f"{name}: {value!r} is not a valid {self.name}",
                 f"{name}：{value!r} 不是有效的{_ZH[self.name]}（例如 {self.example_zh}）",

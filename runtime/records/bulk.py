@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, insert
-from sqlalchemy.exc import IntegrityError
 
 from runtime.records.errors import RecordError
 from runtime.sql import naming
-from runtime.storage.ids import new_id
+from runtime.storage.ids import new_ids
 from runtime.storage.sequences import allocate
 
 if TYPE_CHECKING:
     from runtime.model.shape import ObjectShape
     from runtime.records.rules import RuleCheck
     from runtime.security.principal import Principal
+    from runtime.security.scope import SqlScope
 
 #: Rows checked and written together: thousands per round trip, bounded memory.
 CHUNK = 1000
@@ -38,6 +38,7 @@ class Bulk:
     """The many-rows half of a Writer."""
 
     conn: Connection
+    scope: SqlScope
     s: ObjectShape
     schema: str | None
     table: Table
@@ -58,7 +59,7 @@ class Bulk:
         now = dt.datetime.now(dt.UTC)
         me = self.principal.user_id
         today = dt.datetime.now(ZoneInfo(self.timezone)).date()
-        ids = [new_id() for _ in rows]
+        ids = new_ids(len(rows))
         full = [
             {
                 "id": record_id,
@@ -98,16 +99,26 @@ class Bulk:
         for positions in groups.values():
             self._insert_group([full[i] for i in positions], positions, path, offset)
         self.rules.enforce_created(ids, [[*path, offset + i] for i in range(len(ids))])
-        if self.announce:
-            events = [
-                self._event_row(
-                    "created", record_id, {name: [None, value] for name, value in row.items()}
-                )
-                for record_id, row in zip(ids, changed_rows, strict=True)
-            ]
-            self.conn.execute(insert(self._system(naming.OUTBOX_TABLE)), events)
-            self.events += len(events)
+        self.announce_created(ids, changed_rows)
         return ids
+
+    def announce_created(self, ids: list[uuid.UUID], rows: list[dict[str, Any]]) -> None:
+        """Append the outbox events of records just inserted, in one statement.
+
+        (Building the changes in SQL from the stored rows was tried: PostgreSQL's JSON
+        and number formatting cost 21 µs a record, against 11 µs for msgspec and COPY.)
+        """
+        if not self.announce or not ids:
+            return
+        # What the chunk's events share is made once; each adds its record and changes.
+        common = self._event_row("created", ids[0], {})
+        encode = self._encode_changes
+        events = [
+            {**common, "record_id": i, "changes": encode({n: [None, v] for n, v in row.items()})}
+            for i, row in zip(ids, rows, strict=True)
+        ]
+        self.scope.dialect.insert_rows(self.conn, self._system(naming.OUTBOX_TABLE), events)
+        self.events += len(events)
 
     def _insert_group(
         self,
@@ -118,8 +129,8 @@ class Bulk:
     ) -> None:
         savepoint = self.conn.begin_nested()
         try:
-            self.conn.execute(insert(self.table), records)
-        except IntegrityError:
+            self.scope.dialect.insert_rows(self.conn, self.table, records)
+        except self.scope.dialect.integrity_errors:
             savepoint.rollback()
         else:
             savepoint.commit()
@@ -139,5 +150,6 @@ class Bulk:
 
         def _before_save(self, *args: Any) -> dict[str, Any]: ...
         def _event_row(self, *args: Any) -> dict[str, Any]: ...
+        def _encode_changes(self, changes: dict[str, list[Any]]) -> str: ...
         def _system(self, name: str) -> Table: ...
         def _run(self, statement: Any, path: list[str | int]) -> Any: ...

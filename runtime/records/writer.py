@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -33,6 +34,9 @@ from runtime.sql import naming
 from runtime.storage.ids import new_id
 from runtime.storage.sequences import allocate
 from runtime.storage.tables import system_table
+
+#: Outbox changes as JSON: keys sorted, Decimal as text, moments in ISO 8601 UTC.
+_EVENTS = msgspec.json.Encoder(order="sorted")
 
 
 class Writer(Values, Access, Bulk):
@@ -218,6 +222,10 @@ class Writer(Values, Access, Bulk):
         self.conn.execute(insert(outbox).values(self._event_row(kind, record_id, changes)))
         self.events += 1
 
+    @staticmethod
+    def _encode_changes(changes: dict[str, list[Any]]) -> str:
+        return _EVENTS.encode(changes).decode()
+
     def _event_row(
         self, kind: str, record_id: uuid.UUID, changes: dict[str, list[Any]]
     ) -> dict[str, Any]:
@@ -225,7 +233,7 @@ class Writer(Values, Access, Bulk):
             "object": self.s.name,
             "record_id": record_id,
             "kind": kind,
-            "changes": json.dumps(changes, default=str, ensure_ascii=False, sort_keys=True),
+            "changes": self._encode_changes(changes),
             "actor": self.principal.user_id,
             "created_at": dt.datetime.now(dt.UTC),
             "run_id": self.origin[0] if self.origin else None,

@@ -290,3 +290,54 @@ def test_a_kind_owns_its_columns():
         "budget__currency": "USD",
     }
     assert kind_of("formula").columns(field("score")) == []
+
+
+JSON_VALUES = [
+    "ok",
+    "x" * 21,
+    "li@example.cn",
+    "li@",
+    7,
+    "12.5",
+    "12.345",
+    "1e3",
+    "NaN",
+    Decimal("123456789"),
+    Decimal("3.50"),
+    True,
+    None,
+    {"amount": "5.5", "currencyCode": "USD"},
+    {"amount": "5.555", "currency_code": "USD"},
+    {"amount": 5, "currency_code": "usd"},
+    {"amount": None},
+    [1],
+    -5,
+    2**63,
+    False,
+    "new",
+    "won",
+    "2026-12-01",
+    "2026-02-30",
+]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["name", "email", "rate", "probability", "budget", "employees", "talk", "vip", "status", "due"],
+)
+def test_a_fast_reader_answers_as_from_json_and_check_do(name):
+    f = field(name)
+    kind = kind_of(f.type)
+    read = kind.reader(f, name)
+    for value in JSON_VALUES:
+        if value is None:
+            continue
+        try:
+            expected = kind.from_json(f, value)
+            kind.check(f, expected, name)
+        except ValueProblem as problem:
+            with pytest.raises(ValueProblem) as caught:
+                read(value)
+            assert (caught.value.en, caught.value.code) == (problem.en, problem.code)
+        else:
+            assert read(value) == expected, value
