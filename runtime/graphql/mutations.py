@@ -32,13 +32,9 @@ if TYPE_CHECKING:
     from runtime.storage.backends import Backend
 
 
-def _plural_type(s: ObjectShape) -> str:
-    return s.plural[:1].upper() + s.plural[1:]
-
-
 def _find(api: TenantApi, name: str) -> tuple[str, ObjectShape]:
     for s in api.shape.objects.values():
-        t, p = s.type_name, _plural_type(s)
+        t, p = s.type_name, s.plural_type
         for verb, target in (
             ("create", t),
             ("create", p),

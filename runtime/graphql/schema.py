@@ -21,21 +21,25 @@ from graphql import (
     GraphQLID,
     GraphQLInputField,
     GraphQLInputObjectType,
-    GraphQLInputType,
     GraphQLInt,
     GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLSchema,
     GraphQLString,
     GraphQLUnionType,
 )
 
 from metadata.identifiers import camel_case
-from metadata.kinds import KINDS, kind_of
 from metadata.model import Field
-from runtime.graphql.scalars import BigInt, Date, DateTime, DecimalScalar, JSONScalar, Time
+from runtime.graphql.scalars import BigInt, Date, DecimalScalar
+from runtime.graphql.schema_mutations import MutationFields
+from runtime.graphql.schema_types import (
+    _SCALAR_OF,
+    _description,
+    _Globals,
+    _list,
+    _nn,
+)
 from runtime.graphql.types import InputObjectType, ObjectType
 from runtime.limits import Limits
 from runtime.model.shape import (
@@ -49,193 +53,7 @@ from runtime.model.shape import (
 )
 
 
-def _nn(t: Any) -> Any:
-    return GraphQLNonNull(t)
-
-
-def _list(t: Any) -> Any:
-    return GraphQLNonNull(GraphQLList(GraphQLNonNull(t)))
-
-
-#: The GraphQL scalar of each name a field kind gives (``metadata.kinds``).
-_SCALARS: dict[str, Any] = {
-    "String": GraphQLString,
-    "BigInt": BigInt,
-    "Decimal": DecimalScalar,
-    "Boolean": GraphQLBoolean,
-    "Date": Date,
-    "DateTime": DateTime,
-    "Time": Time,
-    "JSON": JSONScalar,
-    "ID": GraphQLID,
-}
-#: Each stored field type's scalar (currency and multi-picklist have types of their own).
-_SCALAR_OF: dict[str, Any] = {
-    name: _SCALARS[k.graphql] for name, k in KINDS.items() if k.graphql in _SCALARS
-}
-
-
-def _description(f: Field) -> str:
-    parts = [f"{f.label.get('en')} / {f.label.get('zh-CN')}"]
-    if f.description:
-        parts.append(f.description.get("en"))
-    if f.values:
-        shown = ", ".join(
-            f"`{v.value}` ({v.label.get('en')} / {v.label.get('zh-CN')})"
-            + (" (inactive)" if v.inactive else "")
-            for v in f.values
-        )
-        parts.append(f"One of: {shown}." if f.type == "picklist" else f"Any of: {shown}.")
-    return "\n\n".join(parts)
-
-
-def _operators(name: str, scalar: Any, ops: tuple[str, ...], doc: str) -> GraphQLInputObjectType:
-    lists = {"in", "notIn"}
-    fields = {
-        op: GraphQLInputField(GraphQLList(_nn(scalar)) if op in lists else scalar)
-        for op in ops
-        if op != "isNull"
-    }
-    fields["isNull"] = GraphQLInputField(
-        GraphQLBoolean, description="true: only records without a value; false: only with one."
-    )
-    return InputObjectType(name, fields, description=doc)
-
-
-_COMPARE = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "notIn", "isNull")
-_TEXT_OPS = (*_COMPARE, "like", "ilike", "startsWith", "contains")
-
-
-class _Globals:
-    """Types every tenant schema shares (created per schema: graphql-core types are not
-    meant to be shared between schemas)."""
-
-    def __init__(self) -> None:
-        self.currency = ObjectType(
-            "CurrencyAmount",
-            {
-                "amount": GraphQLField(_nn(DecimalScalar)),
-                "currencyCode": GraphQLField(_nn(GraphQLString), description="ISO 4217 code."),
-            },
-            description="A money amount with its currency.",
-        )
-        self.currency_input = InputObjectType(
-            "CurrencyAmountInput",
-            {
-                "amount": GraphQLInputField(_nn(DecimalScalar)),
-                "currencyCode": GraphQLInputField(
-                    GraphQLString, description="ISO 4217 code; the field's default if omitted."
-                ),
-            },
-        )
-        self.page_info = ObjectType(
-            "PageInfo",
-            {
-                "hasNextPage": GraphQLField(_nn(GraphQLBoolean)),
-                "hasPreviousPage": GraphQLField(_nn(GraphQLBoolean)),
-                "startCursor": GraphQLField(GraphQLString),
-                "endCursor": GraphQLField(GraphQLString),
-            },
-        )
-        self.share_access = GraphQLEnumType(
-            "ShareAccess",
-            {"READ": GraphQLEnumValue("read"), "EDIT": GraphQLEnumValue("edit")},
-            description="What a manual share grants on a record.",
-        )
-        self.field_change = ObjectType(
-            "FieldChange",
-            {
-                "field": GraphQLField(_nn(GraphQLString), description="API name of the field."),
-                "oldValue": GraphQLField(JSONScalar, description="Value before the change."),
-                "newValue": GraphQLField(JSONScalar, description="Value after the change."),
-                "changedBy": GraphQLField(GraphQLID, description="Member who made it."),
-                "changedAt": GraphQLField(_nn(DateTime)),
-            },
-            description="One change of a tracked field (objects opt in with `history`).",
-        )
-        self.direction = GraphQLEnumType(
-            "OrderDirection",
-            {
-                name: GraphQLEnumValue(name)
-                for name in (
-                    "ASC",
-                    "DESC",
-                    "ASC_NULLS_FIRST",
-                    "ASC_NULLS_LAST",
-                    "DESC_NULLS_FIRST",
-                    "DESC_NULLS_LAST",
-                )
-            },
-            description="Sort direction. Without an explicit choice nulls sort last "
-            "ascending and first descending, on every backend.",
-        )
-        self.granularity = GraphQLEnumType(
-            "DateGranularity",
-            {g: GraphQLEnumValue(g.lower()) for g in ("DAY", "WEEK", "MONTH", "QUARTER", "YEAR")},
-            description="Bucket for grouping dates; a bucket is named by its first day "
-            "(weeks start on Monday, times are UTC).",
-        )
-        doc = "Conditions on a {} value; all given conditions must hold."
-        self.filters: dict[str, GraphQLInputObjectType] = {
-            "string": _operators("StringFilter", GraphQLString, _TEXT_OPS, doc.format("text")),
-            "bigint": _operators("BigIntFilter", BigInt, _COMPARE, doc.format("whole-number")),
-            "decimal": _operators("DecimalFilter", DecimalScalar, _COMPARE, doc.format("decimal")),
-            "date": _operators("DateFilter", Date, _COMPARE, doc.format("date")),
-            "datetime": _operators("DateTimeFilter", DateTime, _COMPARE, doc.format("date-time")),
-            "time": _operators("TimeFilter", Time, _COMPARE, doc.format("time")),
-            "boolean": _operators(
-                "BooleanFilter", GraphQLBoolean, ("eq", "neq", "isNull"), doc.format("boolean")
-            ),
-            "id": _operators(
-                "IDFilter", GraphQLID, ("eq", "neq", "in", "notIn", "isNull"), doc.format("ID")
-            ),
-            "json": _operators("JSONFilter", JSONScalar, ("isNull",), doc.format("JSON")),
-            "multi": _operators(
-                "MultiPicklistFilter",
-                GraphQLString,
-                ("containsAny", "containsAll", "isNull"),
-                doc.format("multi-picklist"),
-            ),
-        }
-        for op in ("containsAny", "containsAll"):
-            self.filters["multi"].fields[op].type = GraphQLList(_nn(GraphQLString))
-        self.filters["currency"] = InputObjectType(
-            "CurrencyAmountFilter",
-            {
-                "amount": GraphQLInputField(self.filters["decimal"]),
-                "currencyCode": GraphQLInputField(self.filters["string"]),
-                "isNull": GraphQLInputField(GraphQLBoolean),
-            },
-        )
-
-    def filter_for(self, f: Field) -> GraphQLInputObjectType:
-        family = kind_of(f.type).filter
-        assert family is not None, f"{f.type} fields cannot be filtered"
-        return self.filters[family]
-
-    def output(self, f: Field) -> GraphQLOutputType:
-        if f.name == "row_version" and f.system:
-            base: Any = GraphQLInt
-        elif f.type == "currency":
-            base = self.currency
-        elif f.type == "multi_picklist":
-            base = GraphQLList(_nn(GraphQLString))
-        else:
-            base = _SCALAR_OF[f.type]
-        return _nn(base) if f.required else base
-
-    def input(self, f: Field, *, create: bool) -> GraphQLInputType:
-        if f.type == "currency":
-            base: Any = self.currency_input
-        elif f.type == "multi_picklist":
-            base = GraphQLList(_nn(GraphQLString))
-        else:
-            base = _SCALAR_OF[f.type]
-        needed = create and f.required and f.default is None and f.type != "auto_number"
-        return _nn(base) if needed else base
-
-
-class _Builder:
+class _Builder(MutationFields):
     def __init__(self, shape: ApiShape, limits: Limits) -> None:
         self.shape = shape
         self.limits = limits
@@ -497,140 +315,6 @@ class _Builder:
                 ),
             },
         )
-
-    def mutation_fields(self, s: ObjectShape) -> dict[str, GraphQLField]:
-        node = self.object_type(s)
-        if s.allow == {"read"}:
-            return {}
-        writable = {
-            n: f
-            for n, f in s.fields.items()
-            if not f.system and f.type != "auto_number" and f.name not in s.read_only
-        }
-        create_fields = {
-            n: GraphQLInputField(self.g.input(f, create=True)) for n, f in writable.items()
-        }
-        update_fields = {
-            n: GraphQLInputField(self.g.input(f, create=False)) for n, f in writable.items()
-        }
-        for name, f in s.id_fields.items():
-            if f.name in s.read_only:
-                continue
-            create_fields[name] = GraphQLInputField(self.g.input(f, create=True))
-            update_fields[name] = GraphQLInputField(self.g.input(f, create=False))
-        create_fields["owner"] = GraphQLInputField(
-            GraphQLID, description="Member who owns the record (defaults to the caller)."
-        )
-        create = InputObjectType(f"{s.type_name}CreateInput", create_fields)
-        update = InputObjectType(
-            f"{s.type_name}UpdateInput",
-            update_fields,
-            description="Only the fields given change; null clears a field.",
-        )
-        row_version = GraphQLArgument(
-            GraphQLInt,
-            description="The rowVersion you read: the change is refused if the record "
-            "changed since (optimistic concurrency).",
-        )
-        update_many = InputObjectType(
-            f"{s.type_name}UpdateManyInput",
-            {
-                "id": GraphQLInputField(_nn(GraphQLID)),
-                "rowVersion": GraphQLInputField(GraphQLInt),
-                "input": GraphQLInputField(_nn(update)),
-            },
-        )
-        bulk = f"at most {self.limits.max_bulk_size} records"
-        t = s.type_name
-        every = {
-            f"create{t}": GraphQLField(node, {"input": GraphQLArgument(_nn(create))}),
-            f"create{self._plural_type(s)}": GraphQLField(
-                GraphQLList(_nn(node)),
-                {"inputs": GraphQLArgument(_list(create))},
-                description=f"Create several in one transaction ({bulk}).",
-            ),
-            f"update{t}": GraphQLField(
-                node,
-                {
-                    "id": GraphQLArgument(_nn(GraphQLID)),
-                    "rowVersion": row_version,
-                    "input": GraphQLArgument(_nn(update)),
-                },
-            ),
-            f"update{self._plural_type(s)}": GraphQLField(
-                GraphQLList(_nn(node)),
-                {"inputs": GraphQLArgument(_list(update_many))},
-                description=f"Update several in one transaction ({bulk}).",
-            ),
-            f"delete{t}": GraphQLField(
-                node,
-                {"id": GraphQLArgument(_nn(GraphQLID)), "rowVersion": row_version},
-                description="Soft-delete: the record is hidden until restored.",
-            ),
-            f"delete{self._plural_type(s)}": GraphQLField(
-                GraphQLList(_nn(node)),
-                {"ids": GraphQLArgument(_list(GraphQLID))},
-                description=f"Soft-delete several ({bulk}).",
-            ),
-            f"restore{t}": GraphQLField(node, {"id": GraphQLArgument(_nn(GraphQLID))}),
-            f"transfer{self._plural_type(s)}": GraphQLField(
-                GraphQLList(_nn(node)),
-                {
-                    "ids": GraphQLArgument(_list(GraphQLID)),
-                    "ownerId": GraphQLArgument(_nn(GraphQLID), description="The new owner."),
-                },
-                description=f"Give records to another member ({bulk}); needs edit access.",
-            ),
-            f"share{t}": GraphQLField(
-                node,
-                {
-                    "id": GraphQLArgument(_nn(GraphQLID)),
-                    "userId": GraphQLArgument(GraphQLID),
-                    "role": GraphQLArgument(GraphQLString),
-                    "access": GraphQLArgument(self.g.share_access, default_value="read"),
-                },
-                description="Share the record with one member or one role (give exactly "
-                "one); needs edit access.",
-            ),
-            f"unshare{t}": GraphQLField(
-                node,
-                {
-                    "id": GraphQLArgument(_nn(GraphQLID)),
-                    "userId": GraphQLArgument(GraphQLID),
-                    "role": GraphQLArgument(GraphQLString),
-                },
-                description="Remove a manual share; needs edit access.",
-            ),
-        }
-        needs = {
-            f"create{t}": "create",
-            f"create{self._plural_type(s)}": "create",
-            f"update{t}": "update",
-            f"update{self._plural_type(s)}": "update",
-            f"delete{t}": "delete",
-            f"delete{self._plural_type(s)}": "delete",
-            f"restore{t}": "restore",
-            f"transfer{self._plural_type(s)}": "update",
-            f"share{t}": "update",
-            f"unshare{t}": "update",
-        }
-        fields = {name: f for name, f in every.items() if needs[name] in s.allow}
-        uniques = s.unique_fields()
-        if uniques and {"create", "update"} <= s.allow:
-            enum = GraphQLEnumType(
-                f"{t}UniqueField", {camel_case(f.name): GraphQLEnumValue(f.name) for f in uniques}
-            )
-            fields[f"upsert{t}"] = GraphQLField(
-                node,
-                {"on": GraphQLArgument(_nn(enum)), "input": GraphQLArgument(_nn(create))},
-                description="Update the live record whose `on` field equals the input's, "
-                "or create one.",
-            )
-        return fields
-
-    @staticmethod
-    def _plural_type(s: ObjectShape) -> str:
-        return s.plural[:1].upper() + s.plural[1:]
 
     def search_field(self, searchable: list[ObjectShape]) -> GraphQLField:
         union = GraphQLUnionType(

@@ -94,6 +94,11 @@ class ObjectShape:
     def name(self) -> str:
         return self.obj.name
 
+    @property
+    def plural_type(self) -> str:
+        """The plural in type case (``Opportunities``), for bulk mutation names."""
+        return self.plural[:1].upper() + self.plural[1:]
+
     def unique_fields(self) -> list[Field]:
         """Return the fields upserts can match on."""
         return [f for f in self.obj.fields.values() if f.unique]
