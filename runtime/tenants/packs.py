@@ -173,7 +173,7 @@ def ownership_issues(plan: Plan, records: Mapping[str, PackRecord]) -> list[Issu
         elif isinstance(op, ops.RenameField):
             ptr = pointer("objects", op.object, "fields", op.old_name)
             what, verb = f"field {op.object}.{op.old_name}", "rename"
-        elif isinstance(op, ops._ChangeNamed) and op.new is None:
+        elif isinstance(op, ops.ChangeNamed) and op.new is None:
             ptr, what, verb = pointer(op.section, op.name), f"{op.section} {op.name}", "remove"
         else:
             continue
