@@ -99,7 +99,7 @@ def tables(service: TenantService, tenant: str) -> dict[str, list[dict]]:
     """Every table of the tenant as sorted, comparable rows."""
     backend = service.backend
     schema = backend.schema(tenant)
-    from runtime.backup.tenant_archive import _tenant_tables
+    from runtime.backup.tenant_export import _tenant_tables
 
     _, snapshot = service.active(tenant)
     out = {}
