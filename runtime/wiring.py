@@ -22,6 +22,7 @@ from runtime.security.identity import Identity, load_secret
 from runtime.security.principal import Principals
 from runtime.security.rate import RateLimiter
 from runtime.settings import Settings, password_hasher
+from runtime.sql.dialect import dialect_for
 from runtime.storage.backends import Backend, make_backend
 from runtime.tenants import TenantService
 
@@ -63,7 +64,7 @@ class Platform:
     @functools.cached_property
     def bus(self) -> Bus:
         """LISTEN/NOTIFY on PostgreSQL, else Redis pub/sub if configured, else none."""
-        if self.backend.dialect == "postgresql":
+        if dialect_for(self.backend.dialect, None).listen_notify:
             return PostgresBus(libpq_url(self.settings.database_url), self.backend.control)
         if self.settings.redis_url:
             return RedisBus(self.settings.redis_url)
@@ -110,10 +111,7 @@ class Platform:
 
     def describe_location(self) -> str:
         """Say where the data is, for people (no password)."""
-        url = make_url(self.settings.database_url)
-        if url.get_backend_name() == "sqlite":
-            return f"SQLite in {self.backend.path.parent}"  # type: ignore[attr-defined]
-        return f"PostgreSQL {url.render_as_string(hide_password=True)}"
+        return self.backend.location()
 
     def describe(self) -> dict[str, Any]:
         """What this process is wired to, for logs and /ready (no secrets)."""

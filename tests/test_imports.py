@@ -175,3 +175,26 @@ def test_no_module_is_over_600_lines_but_the_catalogues():
     assert long == {}, f"split these modules (at most {MAX_LINES} lines): {long}"
     # The exceptions are still needed (else drop them from the list).
     assert all(len((ROOT / n).read_text().splitlines()) > MAX_LINES for n in CATALOGUES)
+
+
+#: Where the differences between the databases live (see runtime/sql/dialect.py): the
+#: dialect classes, the storage engine, and the control plane's store and migrations.
+DIALECT_HOMES = ("runtime/sql/", "runtime/storage/", "metadata/registry/")
+
+
+def test_only_the_dialect_and_storage_ask_which_database_they_run_on():
+    asked = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            name = path.relative_to(ROOT).as_posix()
+            if name.startswith(DIALECT_HOMES):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Compare):
+                    operands = [node.left, *node.comparators]
+                    if any(
+                        isinstance(o, ast.Constant) and o.value in ("postgresql", "sqlite")
+                        for o in operands
+                    ):
+                        asked.append(f"{name}:{node.lineno}")
+    assert asked == [], f"ask the dialect (runtime/sql) instead: {asked}"

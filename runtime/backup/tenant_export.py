@@ -30,6 +30,7 @@ from runtime.backup.archive_format import (
     Summary,
     _tessera_version,
 )
+from runtime.sql.dialect import dialect_for
 from runtime.storage.backends import read_state
 from runtime.storage.tables import build_table, system_tables
 from runtime.wiring import Platform
@@ -82,7 +83,7 @@ def export_tenant(
         folder = Path(scratch)
         (folder / "tables").mkdir()
         with backend.read_tenant(tenant) as conn:
-            if conn.dialect.name == "postgresql":
+            if dialect_for(conn.dialect.name, None).snapshot_reads:
                 # Registry and tables in one snapshot: an apply cannot slip in between.
                 conn.rollback()
                 conn.execution_options(isolation_level="REPEATABLE READ")

@@ -40,6 +40,7 @@ from runtime.backup.archive_format import (
     _versions,
 )
 from runtime.security import audit
+from runtime.sql.dialect import dialect_for
 from runtime.storage.backends import write_state
 from runtime.storage.migrator import run_plan
 from runtime.storage.tables import build_table, system_tables
@@ -245,7 +246,7 @@ class _Loader:
         for table_name, columns in deferred.items():
             if table_name in described:
                 self._references(conn, targets[table_name][1], columns)
-        if conn.dialect.name == "postgresql":
+        if dialect_for(conn.dialect.name, None).sequences:
             _reset_sequences(conn, [t for _, t in targets.values()])
         write_state(conn, schema, content_hash=self.active.content_hash, version=number)
 

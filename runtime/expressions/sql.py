@@ -43,7 +43,6 @@ class _Compiler:
     def __init__(self, binder: Binder, today: dt.date) -> None:
         self.b = binder
         self.d = binder.dialect
-        self.pg = self.d.name == "postgresql"
         self.today = today
         self.now = dt.datetime.now(dt.UTC)
         self._aliases = itertools.count(1)
@@ -56,7 +55,7 @@ class _Compiler:
         if kind == BOOLEAN:
             return self.b.param(self.d.bind_bool(value))
         if kind == DATE:
-            return self.b.param(value if self.pg else value.isoformat())
+            return self.b.param(self.d.bind_date(value))
         return self.b.param(value)
 
     def sql(self, t: Typed, alias: str) -> str:
@@ -98,18 +97,17 @@ class _Compiler:
         if op == "&":
             return f"(COALESCE({left}, '') || COALESCE({right}, ''))"
         if op == "/":
-            cast = "numeric" if self.pg else "REAL"
-            return f"(CAST({left} AS {cast}) / NULLIF({right}, 0))"
+            return self.d.divide(left, right)
         if op in "+-*":
             return f"({left} {op} {right})"
         # Text is ordered by code point on both backends (PostgreSQL's "C" collation),
         # as the evaluator orders Python strings.
-        if self.pg and op not in ("=", "!=") and t.args[0].type == TEXT:
-            left, right = f'{left} COLLATE "C"', f'{right} COLLATE "C"'
+        if op not in ("=", "!=") and t.args[0].type == TEXT:
+            left, right = self.d.ordered_text(left), self.d.ordered_text(right)
         return f"({left} {_COMPARE[op]} {right})"
 
     def call(self, name: str, t: Typed, a: list[str]) -> str:
-        pg = self.pg
+        d = self.d
         kind = t.args[0].type if t.args else None
         if name == "IF":
             return f"(CASE WHEN {a[0]} THEN {a[1]} ELSE {a[2]} END)"
@@ -121,39 +119,29 @@ class _Compiler:
             first = f"NULLIF({a[0]}, '')" if kind == TEXT else a[0]
             return f"COALESCE({first}, {a[1]})"
         if name == "LEN":
-            return f"char_length({a[0]})" if pg else f"length({a[0]})"
+            return d.text_length(a[0])
         if name == "TRIM":
-            return f"btrim({a[0]}, ' ')" if pg else f"trim({a[0]}, ' ')"
+            return d.trim_spaces(a[0])
         if name in ("LEFT", "RIGHT"):
-            n = f"CAST(trunc({a[1]}) AS integer)" if pg else f"CAST({a[1]} AS INTEGER)"
-            if pg:
-                taken = f"{name.lower()}({a[0]}, GREATEST({n}, 0))"
-            elif name == "LEFT":
-                taken = f"substr({a[0]}, 1, max({n}, 0))"
-            else:
-                taken = f"(CASE WHEN {n} <= 0 THEN '' ELSE substr({a[0]}, -{n}) END)"
+            taken = d.take(a[0], a[1], right=name == "RIGHT")
             return f"(CASE WHEN {a[1]} IS NULL OR {a[0]} IS NULL THEN NULL ELSE {taken} END)"
         if name == "CONTAINS":
-            return f"(strpos({a[0]}, {a[1]}) > 0)" if pg else f"(instr({a[0]}, {a[1]}) > 0)"
+            return d.contains_text(a[0], a[1])
         if name == "BEGINS":
-            if pg:
-                return f"(left({a[0]}, char_length({a[1]})) = {a[1]})"
-            return f"(substr({a[0]}, 1, length({a[1]})) = {a[1]})"
+            return d.begins_with(a[0], a[1])
         if name == "TEXT":
-            if kind == DATE and pg:
-                return f"to_char({a[0]}, 'YYYY-MM-DD')"
-            if kind == ID and pg:
-                return f"CAST({a[0]} AS text)"
+            if kind == DATE:
+                return d.text_of_date(a[0])
+            if kind == ID:
+                return d.text_of_id(a[0])
             return a[0]
         if name == "ABS":
             return f"abs({a[0]})"
         if name == "ROUND":
-            # The checker allows only a written whole number 0-10 here, so it is SQL text
-            # (round(numeric, numeric) does not exist in PostgreSQL).
+            # The checker allows only a written whole number 0-10 here: SQL text.
             digits = t.args[1].node
             assert isinstance(digits, Literal)
-            n = int(digits.value)
-            return f"round(CAST({a[0]} AS numeric), {n})" if pg else f"round({a[0]}, {n})"
+            return d.round_to(a[0], int(digits.value))
         if name == "TODAY":
             return self.value(self.today, DATE)
         if name == "NOW":
@@ -163,18 +151,11 @@ class _Compiler:
             assert isinstance(literal, Literal)
             return self.value(dt.date.fromisoformat(literal.value), DATE)
         if name == "ADDDAYS":
-            if pg:
-                return f"({a[0]} + CAST(trunc({a[1]}) AS integer))"
-            return f"date({a[0]}, CAST(CAST({a[1]} AS INTEGER) AS TEXT) || ' days')"
+            return d.add_days(a[0], a[1])
         if name == "DATEDIFF":
-            if pg:
-                return f"({a[1]} - {a[0]})"
-            return f"CAST(julianday({a[1]}) - julianday({a[0]}) AS INTEGER)"
+            return d.days_between(a[0], a[1])
         if name in ("YEAR", "MONTH", "DAY"):
-            if pg:
-                return f"CAST(EXTRACT({name} FROM {a[0]}) AS integer)"
-            code = {"YEAR": "%Y", "MONTH": "%m", "DAY": "%d"}[name]
-            return f"CAST(strftime('{code}', {a[0]}) AS INTEGER)"
+            return d.date_part(a[0], name)
         raise ExpressionError(
             f"{name} looks at the previous values of a record being written, so it cannot "
             "be computed in a query",

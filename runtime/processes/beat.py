@@ -26,6 +26,7 @@ from celery.beat import Service
 from sqlalchemy import text
 
 from runtime.observability import heartbeats
+from runtime.sql.dialect import dialect_for
 from runtime.wiring import Platform
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class BeatLock:
         """Take the lock if it is free; return whether this process holds it."""
         backend = self.platform.backend
         name = lock_name(self.platform.settings.workflows.queue)
-        if backend.dialect == "postgresql":
+        if dialect_for(backend.dialect, None).advisory_locks:
             conn = backend.control.connect()
             got = conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": name})
             if got.scalar():

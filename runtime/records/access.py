@@ -74,7 +74,7 @@ class Access:
             state = f"{col(alias, 'deleted_at')} IS {'NOT ' if deleted else ''}NULL"
             read = scope.rows(obj, alias)
             write = scope.rows(obj, alias, write=True)
-            lock = " FOR UPDATE" if d.name == "postgresql" else ""
+            lock = d.for_update
             sql = (
                 f"SELECT {col(alias, 'id')}, {write or '1 = 1'} FROM {d.table(obj)} {alias} "
                 f"WHERE {col(alias, 'id')} IN ({placeholders}) AND {state}"

@@ -14,7 +14,6 @@ a bound parameter; identifiers come from validated metadata.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Protocol
 
 from metadata.model import Field, ObjectDef
@@ -49,11 +48,8 @@ def row_predicate(
     me = ctx.param(d.bind_uuid(principal.user_id)) if principal.user_id else "NULL"
     if access.depth == "own":
         parts = [f"{owner} = {me}"]
-    elif d.name == "postgresql":
-        parts = [f"{owner} = ANY({ctx.param(list(principal.team))})"]
     else:
-        ids = ctx.param(json.dumps([str(u) for u in principal.team]))
-        parts = [f"{owner} IN (SELECT value FROM json_each({ids}))"]
+        parts = [d.member_of(owner, list(principal.team), ctx.param)]
     for rule in principal.rules.get(obj.name, ()):
         if not write or rule.access == "edit":
             parts.append(criteria_sql(ctx, obj, alias, rule))

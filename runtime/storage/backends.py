@@ -115,6 +115,10 @@ class Backend(ABC):
     control: Engine
 
     @abstractmethod
+    def location(self) -> str:
+        """Where the data is, for people (no password)."""
+
+    @abstractmethod
     def schema(self, tenant: str) -> str | None:
         """Return the schema holding ``tenant``'s tables (None: its own database)."""
 
@@ -226,6 +230,10 @@ class PostgresBackend(Backend):
     dialect = "postgresql"
     shared_transaction = True
 
+    def location(self) -> str:
+        """Where the data is, for people (no password)."""
+        return f"PostgreSQL {self.control.url.render_as_string(hide_password=True)}"
+
     def __init__(self, url: URL, *, statement_timeout: float = 0.0) -> None:
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
@@ -284,6 +292,10 @@ class SqliteBackend(Backend):
 
     dialect = "sqlite"
     shared_transaction = False
+
+    def location(self) -> str:
+        """Where the data is, for people."""
+        return f"SQLite in {self.path.parent}"
 
     def __init__(self, path: Path, *, cache_size: int = 64, statement_timeout: float = 0.0) -> None:
         self.path = path

@@ -94,9 +94,7 @@ def _key(
 def cursor_sql(ctx: Context, keys: list[OrderKey]) -> str:
     """Return SQL building the cursor text of a row."""
     values = [ctx.dialect.output(k.field, k.sql) for k in keys]
-    if ctx.dialect.name == "postgresql":
-        return f"CAST(json_build_array({', '.join(values)}) AS text)"
-    return f"(json_array({', '.join(values)}) || '')"
+    return ctx.dialect.json_array_text(values)
 
 
 _INTEGERS = ("integer", "duration")
