@@ -376,6 +376,24 @@ TYPES: Mapping[str, FieldType] = MappingProxyType(
                     "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
                 },
             ),
+            FieldType(
+                "address",
+                "A postal address in Chinese order: country, province, city, district, "
+                "street and postal code, each filterable; also kept as one line for search.",
+                {},
+                None,
+                can_be_unique=False,
+                can_be_indexed=False,
+            ),
+            FieldType(
+                "geolocation",
+                "A point on Earth: latitude and longitude in degrees (WGS 84), filterable by "
+                "distance from a point.",
+                {},
+                None,
+                can_be_unique=False,
+                can_be_indexed=False,
+            ),
         )
     }
 )

@@ -23,6 +23,7 @@ from metadata.kinds.numbers import (
     IntegerKind,
     PercentKind,
 )
+from metadata.kinds.places import AddressKind, GeolocationKind
 from metadata.kinds.references import LookupKind, MasterDetailKind, UuidKind
 from metadata.kinds.temporal import DateKind, DateTimeKind, TimeKind
 from metadata.kinds.text import (
@@ -59,6 +60,8 @@ _ALL: tuple[Kind, ...] = (
     FormulaKind(),
     RollupKind(),
     UuidKind(),
+    AddressKind(),
+    GeolocationKind(),
 )
 
 #: Every kind by field type name, in the catalogue's order.

@@ -73,6 +73,8 @@ KIND_NAMES_ZH = {
     "formula": "公式",
     "rollup": "汇总",
     "uuid": "UUID",
+    "address": "地址",
+    "geolocation": "地理位置",
 }
 
 

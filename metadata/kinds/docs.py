@@ -30,10 +30,12 @@ def markdown() -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, kind in KINDS.items():
-        storage = {"currency": "amount `numeric`, code `code`"}.get(
-            name, f"`{kind.storage}`" if kind.storage else "none (computed)"
-        )
-        en, zh = kind.text_forms()
+        storage = {
+            "currency": "amount `numeric`, code `code`",
+            "address": "one line `text`, six parts `text`",
+            "geolocation": "latitude `double`, longitude `double`",
+        }.get(name, f"`{kind.storage}`" if kind.storage else "none (computed)")
+        en, zh = (form.replace("|", "\\|") for form in kind.text_forms())
         filters = f"`{kind.filter}`" if kind.filter else "as its result"
         lines.append(
             f"| `{name}` | {storage} | `{kind.graphql}` | {filters} | `{kind.widget}` "

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     Float,
     Integer,
     LargeBinary,
@@ -50,7 +51,9 @@ def kind_of(type_: TypeEngine[Any]) -> str:
         return "boolean"
     if isinstance(type_, Integer):
         return "integer"
-    if isinstance(type_, Numeric | Float):
+    if isinstance(type_, Float):  # a subclass of Numeric: ask first
+        return "float"
+    if isinstance(type_, Numeric):
         return "decimal"
     if isinstance(type_, JSON):
         return "json"
@@ -69,6 +72,7 @@ _DUMP: dict[str, Callable[[Any], Any]] = {
     "date": lambda v: v.isoformat() if isinstance(v, dt.date) else str(v),
     "time": lambda v: v.isoformat() if isinstance(v, dt.time) else str(v),
     "decimal": str,
+    "float": float,
     "integer": int,
     "boolean": bool,
     "json": lambda v: v,
@@ -82,6 +86,7 @@ _LOAD: dict[str, Callable[[Any], Any]] = {
     "date": lambda v: dt.date.fromisoformat(str(v)[:10]),
     "time": lambda v: dt.time.fromisoformat(str(v)),
     "decimal": lambda v: decimal.Decimal(str(v)),
+    "float": float,
     "integer": int,
     "boolean": bool,
     "json": lambda v: v,
@@ -108,6 +113,7 @@ def generic_column(name: str, kind: str, primary_key: bool = False) -> Column[An
         "date": Date(),
         "time": Time(),
         "decimal": Numeric(),
+        "float": Double(),
         "integer": BigInteger(),
         "boolean": Boolean(),
         "json": json_type(),

@@ -10,6 +10,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLEnumValue,
     GraphQLField,
+    GraphQLFloat,
     GraphQLID,
     GraphQLInputField,
     GraphQLInputObjectType,
@@ -84,9 +85,24 @@ _COMPARE = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "notIn", "isNull")
 _TEXT_OPS = (*_COMPARE, "like", "ilike", "startsWith", "contains")
 
 
+#: The parts of an address as the API names them, with their descriptions.
+_ADDRESS_DOCS = (
+    ("country", "Country (中国)."),
+    ("province", "Province, autonomous region or municipality (广东省)."),
+    ("city", "City or prefecture (深圳市)."),
+    ("district", "District or county (南山区)."),
+    ("street", "Street and number, building, room (科技园路1号)."),
+    ("postalCode", "Postal code (518057)."),
+)
+
+
 class _Globals:
     """Types every tenant schema shares (created per schema: graphql-core types are not
     meant to be shared between schemas)."""
+
+    #: Field kinds whose value is an object, and the attribute holding its type (the
+    #: input type is the same name with ``_input``).
+    _composite_outputs = {"currency": "currency", "address": "address", "geolocation": "geo_point"}
 
     def __init__(self) -> None:
         self.currency = ObjectType(
@@ -106,6 +122,7 @@ class _Globals:
                 ),
             },
         )
+        self._places()
         self.page_info = ObjectType(
             "PageInfo",
             {
@@ -185,6 +202,74 @@ class _Globals:
                 "isNull": GraphQLInputField(GraphQLBoolean),
             },
         )
+        self._place_filters()
+
+    def _places(self) -> None:
+        parts = [(api, doc) for api, doc in _ADDRESS_DOCS]
+        self.address = ObjectType(
+            "Address",
+            {
+                **{api: GraphQLField(GraphQLString, description=doc) for api, doc in parts},
+                "line": GraphQLField(
+                    _nn(GraphQLString), description="All parts on one line, in Chinese order."
+                ),
+            },
+            description="A postal address in Chinese order (country first).",
+        )
+        self.address_input = InputObjectType(
+            "AddressInput",
+            {api: GraphQLInputField(GraphQLString, description=doc) for api, doc in parts},
+            description="The parts of an address; those left out stay empty.",
+        )
+        self.geo_point = ObjectType(
+            "GeoPoint",
+            {
+                "latitude": GraphQLField(_nn(GraphQLFloat), description="Degrees north (-90-90)."),
+                "longitude": GraphQLField(
+                    _nn(GraphQLFloat), description="Degrees east (-180-180)."
+                ),
+            },
+            description="A point on Earth (WGS 84).",
+        )
+        self.geo_point_input = InputObjectType(
+            "GeoPointInput",
+            {
+                "latitude": GraphQLInputField(_nn(GraphQLFloat)),
+                "longitude": GraphQLInputField(_nn(GraphQLFloat)),
+            },
+        )
+
+    def _place_filters(self) -> None:
+        self.filters["address"] = InputObjectType(
+            "AddressFilter",
+            {
+                **{api: GraphQLInputField(self.filters["string"]) for api, _ in _ADDRESS_DOCS},
+                "line": GraphQLInputField(
+                    self.filters["string"], description="The whole address on one line."
+                ),
+                "isNull": GraphQLInputField(GraphQLBoolean),
+            },
+            description="Conditions on an address's parts; all given conditions must hold.",
+        )
+        self.filters["geo"] = InputObjectType(
+            "GeoFilter",
+            {
+                "within": GraphQLInputField(
+                    InputObjectType(
+                        "GeoWithin",
+                        {
+                            "latitude": GraphQLInputField(_nn(GraphQLFloat)),
+                            "longitude": GraphQLInputField(_nn(GraphQLFloat)),
+                            "km": GraphQLInputField(
+                                _nn(GraphQLFloat), description="Great-circle distance."
+                            ),
+                        },
+                    ),
+                    description="Only points at most `km` kilometres from the given point.",
+                ),
+                "isNull": GraphQLInputField(GraphQLBoolean),
+            },
+        )
 
     def filter_for(self, f: Field) -> GraphQLInputObjectType:
         family = kind_of(f.type).filter
@@ -194,8 +279,8 @@ class _Globals:
     def output(self, f: Field) -> GraphQLOutputType:
         if f.name == "row_version" and f.system:
             base: Any = GraphQLInt
-        elif f.type == "currency":
-            base = self.currency
+        elif f.type in self._composite_outputs:
+            base = getattr(self, self._composite_outputs[f.type])
         elif f.type == "multi_picklist":
             base = GraphQLList(_nn(GraphQLString))
         else:
@@ -203,8 +288,8 @@ class _Globals:
         return _nn(base) if f.required else base
 
     def input(self, f: Field, *, create: bool) -> GraphQLInputType:
-        if f.type == "currency":
-            base: Any = self.currency_input
+        if f.type in self._composite_outputs:
+            base: Any = getattr(self, self._composite_outputs[f.type] + "_input")
         elif f.type == "multi_picklist":
             base = GraphQLList(_nn(GraphQLString))
         else:

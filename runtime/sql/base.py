@@ -27,6 +27,10 @@ class BadValue(ValueError):
 _MAX_PAIRS = 50
 
 
+#: The Earth's mean radius (IUGG), in kilometres.
+_EARTH_KM = 6371.0088
+
+
 class SqlDialect(ABC):
     """What the compiler needs to know about one database."""
 
@@ -228,6 +232,21 @@ class SqlDialect(ABC):
     def json_array_text(self, values: list[str]) -> str:
         """SQL building the text of a JSON array of ``values`` (keyset cursors)."""
 
+    def within_km(
+        self, latitude: str, longitude: str, lat: str, lng: str, km: str, radius: float
+    ) -> str:
+        """SQL: the point (``latitude``, ``longitude`` columns) is at most ``km`` (a
+        parameter; ``radius`` its value) from (``lat``, ``lng``), by the haversine formula.
+        A latitude band first, so an index on the column can narrow the rows."""
+        band = radius / 111.19 + 0.01  # degrees of latitude, with a margin
+        return (
+            f"({latitude} BETWEEN {lat} - {band!r} AND {lat} + {band!r}) AND "
+            f"2 * {_EARTH_KM} * asin(sqrt("
+            f"power(sin(radians({latitude} - {lat}) / 2), 2) + "
+            f"cos(radians({lat})) * cos(radians({latitude})) * "
+            f"power(sin(radians({longitude} - {lng}) / 2), 2))) <= {km}"
+        )
+
     # -- expressions: the functions of docs/expressions.md ------------------------------
 
     def bind_date(self, value: dt.date) -> Any:
@@ -293,6 +312,10 @@ _BINARY_TYPES = {
     "CHAR": "bpchar",
     "TEXT": "text",
     "NUMERIC": "numeric",
+    "FLOAT": "float8",
+    "DOUBLE": "float8",
+    "DOUBLE PRECISION": "float8",
+    "REAL": "float4",
     "BIGINT": "int8",
     "INTEGER": "int4",
     "SMALLINT": "int2",

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Double,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -62,6 +63,7 @@ _COLUMN_TYPES: dict[str, Callable[[Field], TypeEngine[Any]]] = {
     "uuid": lambda f: GUID(),
     "text": lambda f: Text(),
     "code": lambda f: String(3),
+    "double": lambda f: Double(),
 }
 
 

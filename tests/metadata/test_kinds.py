@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from metadata.field_types import TYPES
-from metadata.kinds import KINDS, ValueProblem, kind_of
+from metadata.kinds import KIND_NAMES_ZH, KINDS, ValueProblem, kind_of
 from metadata.kinds import docs as kind_docs
 from metadata.validation import validate_data
 
@@ -62,6 +62,8 @@ MODEL = validate_data(
                     },
                     "ref": {"type": "uuid"},
                     "lead_count": {"type": "rollup", "from": "contract.lead", "function": "count"},
+                    "office": {"type": "address"},
+                    "spot": {"type": "geolocation"},
                 }
             },
             "account": {"fields": {"name": {"type": "text"}}},
@@ -87,6 +89,9 @@ def field(name: str):
 def test_every_catalogue_type_has_a_kind_and_no_kind_lacks_a_type():
     assert list(KINDS) == list(TYPES)
     assert all(KINDS[name].name == name for name in TYPES)
+    assert len(KINDS) >= 26
+    # Every kind has a Chinese name for its messages.
+    assert set(KIND_NAMES_ZH) == set(KINDS)
 
 
 def test_every_kind_is_documented_and_the_table_is_current():
@@ -165,6 +170,53 @@ READS = [
     ("ref", UID, "en", uuid.UUID(UID)),
     ("extra", '{"a": [1, 2]}', "en", {"a": [1, 2]}),
     ("name", "   ", "en", None),
+    (
+        "office",
+        "广东省深圳市南山区科技园路1号 518057",
+        "zh-CN",
+        {
+            "province": "广东省",
+            "city": "深圳市",
+            "district": "南山区",
+            "street": "科技园路1号",
+            "postal_code": "518057",
+        },
+    ),
+    (
+        "office",
+        "中国北京市朝阳区建国路88号",
+        "zh-CN",
+        {
+            "country": "中国",
+            "province": "北京市",
+            "city": "北京市",
+            "district": "朝阳区",
+            "street": "建国路88号",
+        },
+    ),
+    (
+        "office",
+        "1 Keyuan Rd, Shenzhen, Guangdong 518057, China",
+        "en",
+        {
+            "street": "1 Keyuan Rd",
+            "city": "Shenzhen",
+            "province": "Guangdong",
+            "postal_code": "518057",
+            "country": "China",
+        },
+    ),
+    (
+        "office",
+        "中国|浙江省|杭州市||文三路90号|",
+        "en",
+        {"country": "中国", "province": "浙江省", "city": "杭州市", "street": "文三路90号"},
+    ),
+    ("spot", "31.2304, 121.4737", "en", {"latitude": 31.2304, "longitude": 121.4737}),
+    ("spot", "31.2304°N, 121.4737°E", "en", {"latitude": 31.2304, "longitude": 121.4737}),
+    ("spot", "33.87°S 151.21°E", "en", {"latitude": -33.87, "longitude": 151.21}),
+    ("spot", "北纬31.2304 东经121.4737", "zh-CN", {"latitude": 31.2304, "longitude": 121.4737}),
+    ("spot", "东经121.4737，北纬31.2304", "zh-CN", {"latitude": 31.2304, "longitude": 121.4737}),
 ]
 
 
@@ -183,7 +235,7 @@ def test_every_stored_kind_has_text_reads_in_both_locales():
     # English and Chinese forms for every kind whose forms differ by language.
     for kind in ("integer", "decimal", "currency", "percent", "boolean", "date", "datetime"):
         assert by_type[kind] == {"en", "zh-CN"}, kind
-    for kind in ("time", "duration", "picklist", "multi_picklist"):
+    for kind in ("time", "duration", "picklist", "multi_picklist", "address", "geolocation"):
         assert by_type[kind] == {"en", "zh-CN"}, kind
 
 
@@ -212,6 +264,9 @@ REFUSALS = [
     ("number", "L-0001", "en", ["number", "platform"], ["自动编号"]),
     ("score", "3", "en", ["score", "computed"], ["计算"]),
     ("lead_count", "3", "en", ["lead_count", "computed"], ["计算"]),
+    ("office", "somewhere", "en", ["'somewhere'", "Chinese order"], ["地址", "科技园路1号"]),
+    ("spot", "here", "en", ["'here'", "31.2304, 121.4737"], ["纬度, 经度"]),
+    ("spot", "95, 10", "en", ["latitude 95.0 is out of range"], ["纬度 95.0 超出范围"]),
 ]
 
 

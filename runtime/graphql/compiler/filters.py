@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from metadata.expressions.rollups import Rollup
+from metadata.kinds.places import ADDRESS_PARTS, AddressKind, GeolocationKind
 from metadata.model import Field
 from runtime.expressions.sql import to_sql
 from runtime.graphql.compiler.context import Context, QueryError
@@ -224,7 +225,56 @@ def _field(
             else:
                 parts.append(_ops(ctx, f, column, {"isNull": value}, path))
         return " AND ".join(f"({p})" for p in parts) if parts else TRUE
+    if f.type == "address":
+        return _address(ctx, f, alias, column, ops, path)
+    if f.type == "geolocation":
+        return _geo(ctx, f, alias, column, ops, path)
     return _ops(ctx, f, column, ops, path)
+
+
+def _address(
+    ctx: Context, f: Field, alias: str, column: str, ops: dict[str, Any], path: list[str | int]
+) -> str:
+    """An address is filtered by its parts (and its whole line), each as text."""
+    columns = {api: AddressKind.part_column(f.name, part) for part, api, _ in ADDRESS_PARTS}
+    columns["line"] = f.name
+    parts = []
+    for key, value in ops.items():
+        if value is None:
+            continue
+        if key == "isNull":
+            parts.append(_ops(ctx, f, column, {"isNull": value}, path))
+            continue
+        text = Field(name=columns[key], type="text", label=f.label, options={"max_length": 1000})
+        parts.append(_ops(ctx, text, col(alias, columns[key]), value, [*path, key]))
+    return " AND ".join(f"({p})" for p in parts) if parts else TRUE
+
+
+def _geo(
+    ctx: Context, f: Field, alias: str, column: str, ops: dict[str, Any], path: list[str | int]
+) -> str:
+    """A point is filtered by its great-circle distance from another (haversine, on a
+    sphere of the Earth's mean radius: within 0.5% of the ellipsoid's distances)."""
+    parts = []
+    for key, value in ops.items():
+        if value is None:
+            continue
+        if key == "isNull":
+            parts.append(_ops(ctx, f, column, {"isNull": value}, path))
+            continue
+        lat, lng, km = value["latitude"], value["longitude"], value["km"]
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180 and 0 <= km <= 20_100):
+            raise QueryError(
+                "within needs latitude -90-90, longitude -180-180 and km 0-20100",
+                field=[*path, key],
+            )
+        longitude = col(alias, GeolocationKind.longitude_column(f.name))
+        parts.append(
+            ctx.dialect.within_km(
+                column, longitude, ctx.param(lat), ctx.param(lng), ctx.param(km), km
+            )
+        )
+    return " AND ".join(f"({p})" for p in parts) if parts else TRUE
 
 
 def _ops(ctx: Context, f: Field, column: str, ops: dict[str, Any], path: list[str | int]) -> str:

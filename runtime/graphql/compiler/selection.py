@@ -12,6 +12,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLObjectType
 
 from metadata.identifiers import camel_case
+from metadata.kinds.places import ADDRESS_PARTS, AddressKind, GeolocationKind
 from metadata.model import SYSTEM_FIELDS
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.filters import col, field_sql, related_rows, visible, where
@@ -46,8 +47,9 @@ def record_json_of(
             pairs.append((key, d.literal(s.type_name)))
         elif name in s.fields:
             f = s.fields[name]
-            if f.type == "currency":
-                pairs.append((key, _currency(ctx, f, alias, nodes)))
+            composite = _COMPOSITES.get(f.type)
+            if composite is not None:
+                pairs.append((key, composite(ctx, f, alias, nodes)))
             else:
                 pairs.append((key, d.output(f, field_sql(ctx, s, alias, f))))
         elif name in s.id_fields:
@@ -126,6 +128,41 @@ def _currency(ctx: Context, f: Any, alias: str, nodes: list[FieldNode]) -> str:
             pairs.append((key, ctx.dialect.literal("CurrencyAmount")))
     value = ctx.dialect.json_object(pairs)
     return f"CASE WHEN {col(alias, f.name)} IS NULL THEN NULL ELSE {value} END"
+
+
+def _address(ctx: Context, f: Any, alias: str, nodes: list[FieldNode]) -> str:
+    address = ctx.schema.get_type("Address")
+    assert isinstance(address, GraphQLObjectType)
+    columns = {api: AddressKind.part_column(f.name, part) for part, api, _ in ADDRESS_PARTS}
+    columns["line"] = f.name
+    pairs = []
+    for key, sub in ctx.collect(address, nodes).items():
+        name = sub[0].name.value
+        if name in columns:
+            pairs.append((key, col(alias, columns[name])))
+        else:
+            pairs.append((key, ctx.dialect.literal("Address")))
+    value = ctx.dialect.json_object(pairs)
+    return f"CASE WHEN {col(alias, f.name)} IS NULL THEN NULL ELSE {value} END"
+
+
+def _geopoint(ctx: Context, f: Any, alias: str, nodes: list[FieldNode]) -> str:
+    point = ctx.schema.get_type("GeoPoint")
+    assert isinstance(point, GraphQLObjectType)
+    columns = {"latitude": f.name, "longitude": GeolocationKind.longitude_column(f.name)}
+    pairs = []
+    for key, sub in ctx.collect(point, nodes).items():
+        name = sub[0].name.value
+        if name in columns:
+            pairs.append((key, ctx.dialect.round_float(col(alias, columns[name]), 7)))
+        else:
+            pairs.append((key, ctx.dialect.literal("GeoPoint")))
+    value = ctx.dialect.json_object(pairs)
+    return f"CASE WHEN {col(alias, f.name)} IS NULL THEN NULL ELSE {value} END"
+
+
+#: Field kinds whose value is an object: how each builds its JSON from its columns.
+_COMPOSITES = {"currency": _currency, "address": _address, "geolocation": _geopoint}
 
 
 def relation_json(
