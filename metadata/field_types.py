@@ -386,6 +386,26 @@ TYPES: Mapping[str, FieldType] = MappingProxyType(
                 can_be_indexed=False,
             ),
             FieldType(
+                "polymorphic_lookup",
+                "Reference to one record of any of several objects (an activity about an "
+                "account, a contact or a deal): the object and the record's id.",
+                {
+                    "to": Option(
+                        schema={
+                            "type": "array",
+                            "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+                            "minItems": 2,
+                            "uniqueItems": True,
+                        },
+                        description="The objects a value may refer to (two or more).",
+                        required=True,
+                    ),
+                },
+                None,
+                can_be_unique=False,
+                can_be_indexed=False,
+            ),
+            FieldType(
                 "geolocation",
                 "A point on Earth: latitude and longitude in degrees (WGS 84), filterable by "
                 "distance from a point.",

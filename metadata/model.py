@@ -64,7 +64,12 @@ class Field:
     @property
     def target(self) -> str | None:
         """Return the referred object of a lookup or master_detail field."""
-        return self.options.get("to")
+        return self.options.get("to") if self.is_relation else None
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Return the objects a polymorphic_lookup may refer to (none for other types)."""
+        return tuple(self.options.get("to") or ()) if self.type == "polymorphic_lookup" else ()
 
     @property
     def is_relation(self) -> bool:

@@ -24,7 +24,12 @@ from metadata.kinds.numbers import (
     PercentKind,
 )
 from metadata.kinds.places import AddressKind, GeolocationKind
-from metadata.kinds.references import LookupKind, MasterDetailKind, UuidKind
+from metadata.kinds.references import (
+    LookupKind,
+    MasterDetailKind,
+    PolymorphicLookupKind,
+    UuidKind,
+)
 from metadata.kinds.temporal import DateKind, DateTimeKind, TimeKind
 from metadata.kinds.text import (
     EmailKind,
@@ -61,6 +66,7 @@ _ALL: tuple[Kind, ...] = (
     RollupKind(),
     UuidKind(),
     AddressKind(),
+    PolymorphicLookupKind(),
     GeolocationKind(),
 )
 

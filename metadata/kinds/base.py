@@ -75,6 +75,7 @@ KIND_NAMES_ZH = {
     "uuid": "UUID",
     "address": "地址",
     "geolocation": "地理位置",
+    "polymorphic_lookup": "多对象关联",
 }
 
 

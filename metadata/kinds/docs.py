@@ -34,6 +34,7 @@ def markdown() -> str:
             "currency": "amount `numeric`, code `code`",
             "address": "one line `text`, six parts `text`",
             "geolocation": "latitude `double`, longitude `double`",
+            "polymorphic_lookup": "id `uuid`, object `name`",
         }.get(name, f"`{kind.storage}`" if kind.storage else "none (computed)")
         en, zh = (form.replace("|", "\\|") for form in kind.text_forms())
         filters = f"`{kind.filter}`" if kind.filter else "as its result"

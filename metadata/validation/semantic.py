@@ -171,6 +171,16 @@ class _Checker:
                     f"{', '.join(sorted(self.objects)) or 'none'}",
                     "unknown_reference",
                 )
+        if kind == "polymorphic_lookup" and isinstance(field.get("to"), list):
+            for i, target in enumerate(field["to"]):
+                if isinstance(target, str) and target not in self.objects:
+                    self.error(
+                        f"{ptr}/to/{i}",
+                        f"polymorphic_lookup field {obj}.{name} refers to object {target!r}, "
+                        f"which does not exist{suggest(target, list(self.objects))}; known "
+                        f"objects: {', '.join(sorted(self.objects)) or 'none'}",
+                        "unknown_reference",
+                    )
         if field.get("unique") is True and not ftype.can_be_unique:
             self.error(ptr + "/unique", f"a {kind} field cannot be unique", "invalid_option")
         if kind == "master_detail" and field.get("required") is False:

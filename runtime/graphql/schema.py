@@ -62,6 +62,7 @@ class _Builder(MutationFields):
         self.filters: dict[str, GraphQLInputObjectType] = {}
         self.list_filters: dict[str, GraphQLInputObjectType] = {}
         self.order_bys: dict[str, GraphQLInputObjectType] = {}
+        self.unions: dict[str, GraphQLUnionType] = {}
 
     # -- per object types, created lazily so relations can refer in any order -----------
 
@@ -80,6 +81,11 @@ class _Builder(MutationFields):
         def thunk() -> dict[str, GraphQLField]:
             out: dict[str, GraphQLField] = {}
             for name, f in s.fields.items():
+                if f.type == "polymorphic_lookup":
+                    union = self.union_type(s, name, f)
+                    if union is not None:
+                        out[name] = GraphQLField(union, description=_description(f))
+                    continue
                 out[name] = GraphQLField(self.g.output(f), description=_description(f))
             for name, f in s.id_fields.items():
                 out[name] = GraphQLField(
@@ -126,12 +132,54 @@ class _Builder(MutationFields):
             "offset": GraphQLArgument(GraphQLInt, description="Skip this many first."),
         }
 
+    def _targets(self, f: Field) -> list[ObjectShape]:
+        """The objects a polymorphic lookup may refer to that this reader can see."""
+        return [self.shape.objects[t] for t in f.targets if t in self.shape.objects]
+
+    def union_type(self, s: ObjectShape, name: str, f: Field) -> GraphQLUnionType | None:
+        """``ActivityRelatedTo = Account | Contact | …`` (None: no target is visible)."""
+        targets = self._targets(f)
+        if not targets:
+            return None
+        key = f"{s.type_name}{name[:1].upper()}{name[1:]}"
+        if key not in self.unions:
+            self.unions[key] = GraphQLUnionType(
+                key,
+                [self.object_type(t) for t in targets],
+                description=f"What `{s.single}.{name}` may refer to.",
+            )
+        return self.unions[key]
+
+    def polymorphic_filter(self, s: ObjectShape, name: str, f: Field) -> GraphQLInputObjectType:
+        key = f"{s.type_name}{name[:1].upper()}{name[1:]}Filter"
+        targets = self._targets(f)
+        return InputObjectType(
+            key,
+            lambda: {
+                "object": GraphQLInputField(
+                    self.g.filters["string"], description="Which object it refers to."
+                ),
+                "id": GraphQLInputField(self.g.filters["id"], description="The record's id."),
+                "isNull": GraphQLInputField(GraphQLBoolean),
+                **{
+                    t.single: GraphQLInputField(
+                        self.filter_type(t), description=f"It is a {t.name} meeting these."
+                    )
+                    for t in targets
+                },
+            },
+            description=f"Conditions on what `{s.single}.{name}` refers to.",
+        )
+
     def filter_type(self, s: ObjectShape) -> GraphQLInputObjectType:
         if s.name not in self.filters:
 
             def thunk() -> dict[str, GraphQLInputField]:
                 out: dict[str, GraphQLInputField] = {}
                 for name, f in s.fields.items():
+                    if f.type == "polymorphic_lookup":
+                        out[name] = GraphQLInputField(self.polymorphic_filter(s, name, f))
+                        continue
                     out[name] = GraphQLInputField(self.g.filter_for(f))
                 for name in s.id_fields:
                     out[name] = GraphQLInputField(self.g.filters["id"])

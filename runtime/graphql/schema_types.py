@@ -102,7 +102,12 @@ class _Globals:
 
     #: Field kinds whose value is an object, and the attribute holding its type (the
     #: input type is the same name with ``_input``).
-    _composite_outputs = {"currency": "currency", "address": "address", "geolocation": "geo_point"}
+    _composite_outputs = {
+        "currency": "currency",
+        "address": "address",
+        "geolocation": "geo_point",
+        "polymorphic_lookup": "polymorphic",  # its output is a union the builder makes
+    }
 
     def __init__(self) -> None:
         self.currency = ObjectType(
@@ -230,6 +235,16 @@ class _Globals:
                 ),
             },
             description="A point on Earth (WGS 84).",
+        )
+        self.polymorphic_input = InputObjectType(
+            "PolymorphicReferenceInput",
+            {
+                "object": GraphQLInputField(
+                    _nn(GraphQLString), description="The object referred to (its name)."
+                ),
+                "id": GraphQLInputField(_nn(GraphQLID), description="The record's id."),
+            },
+            description="A reference to a record of one of a polymorphic lookup's objects.",
         )
         self.geo_point_input = InputObjectType(
             "GeoPointInput",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, select
 
+from metadata.kinds.references import PolymorphicLookupKind
 from runtime.records.errors import RecordError
 from runtime.storage.tables import system_table
 from runtime.storage.workflow_tables import APPROVALS
@@ -44,6 +45,9 @@ class Access:
         (one statement per reference field for all ``rows``; ``offset``: the first row's
         position in the caller's input)."""
         for f in self.s.obj.fields.values():
+            if f.type == "polymorphic_lookup":
+                self._check_polymorphic(f, rows, path, index, offset)
+                continue
             if not f.is_relation:
                 continue
             ids = {r[f.name] for r in rows if r.get(f.name) is not None}
@@ -58,6 +62,26 @@ class Access:
                         "REFERENCE_NOT_FOUND",
                         field=[*path, offset + i, key] if index else [*path, key],
                     )
+
+    def _check_polymorphic(
+        self, f: Any, rows: list[dict[str, Any]], path: list[str | int], index: bool, offset: int
+    ) -> None:
+        """As for a lookup, per object: the database keeps no foreign key to check it."""
+        objects = PolymorphicLookupKind.object_column(f.name)
+        wanted: dict[str, set[uuid.UUID]] = {}
+        for r in rows:
+            if r.get(f.name) is not None:
+                wanted.setdefault(r[objects], set()).add(r[f.name])
+        found = {(obj, i) for obj, ids in wanted.items() for i, _ in self.accessible(obj, ids)}
+        key = next(k for k, v in self.s.fields.items() if v.name == f.name)
+        for i, r in enumerate(rows):
+            if r.get(f.name) is not None and (r[objects], r[f.name]) not in found:
+                raise RecordError(
+                    f"{key}: no live {r[objects]} has id {r[f.name]}",
+                    "REFERENCE_NOT_FOUND",
+                    field=[*path, offset + i, key] if index else [*path, key],
+                    zh=f"{key}：不存在 id 为 {r[f.name]} 的有效{r[objects]}记录",
+                )
 
     def accessible(
         self, obj: str, ids: set[uuid.UUID], *, deleted: bool = False

@@ -64,6 +64,7 @@ _COLUMN_TYPES: dict[str, Callable[[Field], TypeEngine[Any]]] = {
     "text": lambda f: Text(),
     "code": lambda f: String(3),
     "double": lambda f: Double(),
+    "name": lambda f: String(63),
 }
 
 

@@ -63,6 +63,7 @@ MODEL = validate_data(
                     "ref": {"type": "uuid"},
                     "lead_count": {"type": "rollup", "from": "contract.lead", "function": "count"},
                     "office": {"type": "address"},
+                    "about": {"type": "polymorphic_lookup", "to": ["account", "contract"]},
                     "spot": {"type": "geolocation"},
                 }
             },
@@ -212,6 +213,8 @@ READS = [
         "en",
         {"country": "中国", "province": "浙江省", "city": "杭州市", "street": "文三路90号"},
     ),
+    ("about", f"account:{UID}", "en", {"object": "account", "id": uuid.UUID(UID)}),
+    ("about", f"contract : {UID}", "zh-CN", {"object": "contract", "id": uuid.UUID(UID)}),
     ("spot", "31.2304, 121.4737", "en", {"latitude": 31.2304, "longitude": 121.4737}),
     ("spot", "31.2304°N, 121.4737°E", "en", {"latitude": 31.2304, "longitude": 121.4737}),
     ("spot", "33.87°S 151.21°E", "en", {"latitude": -33.87, "longitude": 151.21}),
@@ -236,6 +239,8 @@ def test_every_stored_kind_has_text_reads_in_both_locales():
     for kind in ("integer", "decimal", "currency", "percent", "boolean", "date", "datetime"):
         assert by_type[kind] == {"en", "zh-CN"}, kind
     for kind in ("time", "duration", "picklist", "multi_picklist", "address", "geolocation"):
+        assert by_type[kind] == {"en", "zh-CN"}, kind
+    for kind in ("polymorphic_lookup",):
         assert by_type[kind] == {"en", "zh-CN"}, kind
 
 
@@ -266,6 +271,8 @@ REFUSALS = [
     ("lead_count", "3", "en", ["lead_count", "computed"], ["计算"]),
     ("office", "somewhere", "en", ["'somewhere'", "Chinese order"], ["地址", "科技园路1号"]),
     ("spot", "here", "en", ["'here'", "31.2304, 121.4737"], ["纬度, 经度"]),
+    ("about", UID, "en", ["object:id", "account:<uuid>"], ["对象:ID"]),
+    ("about", f"lead:{UID}", "en", ["account, contract, not 'lead'"], ["只能关联"]),
     ("spot", "95, 10", "en", ["latitude 95.0 is out of range"], ["纬度 95.0 超出范围"]),
 ]
 

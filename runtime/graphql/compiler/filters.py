@@ -11,6 +11,7 @@ from typing import Any
 
 from metadata.expressions.rollups import Rollup
 from metadata.kinds.places import ADDRESS_PARTS, AddressKind, GeolocationKind
+from metadata.kinds.references import PolymorphicLookupKind
 from metadata.model import Field
 from runtime.expressions.sql import to_sql
 from runtime.graphql.compiler.context import Context, QueryError
@@ -101,6 +102,9 @@ def where(
             parts.append(joined(ors, "OR") if ors else FALSE)
         elif key == "not":
             parts.append(f"({where(ctx, s, alias, value, here, **inner)}) IS NOT TRUE")
+        elif key in s.fields and s.fields[key].type == "polymorphic_lookup":
+            _count(ctx, value, here)
+            parts.append(_polymorphic(ctx, s.fields[key], alias, value, here, depth + 1, hops))
         elif key in s.fields:
             f = s.fields[key]
             _count(ctx, value, here)
@@ -193,6 +197,56 @@ def _relation(
                 f"NOT EXISTS (SELECT 1 FROM {table} {inner} WHERE {link} AND ({cond}) IS NOT TRUE)"
             )
     return " AND ".join(out) if out else TRUE
+
+
+def _polymorphic(
+    ctx: Context,
+    f: Field,
+    alias: str,
+    value: dict[str, Any],
+    path: list[str | int],
+    depth: int,
+    hops: int,
+) -> str:
+    """Conditions on a polymorphic lookup: which object, which id, and, per object, on
+    the referred record (an EXISTS, as for a to-one relation)."""
+    d = ctx.dialect
+    objects = PolymorphicLookupKind.object_column(f.name)
+    targets = {
+        ctx.shape.objects[t].single: ctx.shape.objects[t]
+        for t in f.targets
+        if t in ctx.shape.objects
+    }
+    parts = []
+    for key, spec in value.items():
+        here = [*path, key]
+        if spec is None:
+            continue
+        if key == "isNull":
+            parts.append(_ops(ctx, f, col(alias, f.name), {"isNull": spec}, path))
+        elif key == "id":
+            ids = Field(name=f.name, type="uuid", label=f.label)
+            parts.append(_ops(ctx, ids, col(alias, f.name), spec, here))
+        elif key == "object":
+            text = Field(name=objects, type="text", label=f.label, options={"max_length": 63})
+            parts.append(_ops(ctx, text, col(alias, objects), spec, here))
+        else:
+            if hops + 1 > ctx.limits.max_filter_relations:
+                raise QueryError(
+                    f"{_dotted(here)}: the filter follows more than "
+                    f"{ctx.limits.max_filter_relations} relations inside one another",
+                    "LIMIT_EXCEEDED",
+                    field=here,
+                )
+            target = targets[key]
+            inner = ctx.alias()
+            cond = where(ctx, target, inner, spec, here, depth=depth, hops=hops + 1)
+            parts.append(
+                f"{col(alias, objects)} = {d.literal(target.name)} AND EXISTS (SELECT 1 FROM "
+                f"{d.table(target.name)} {inner} WHERE {col(inner, 'id')} = {col(alias, f.name)} "
+                f"AND {visible(ctx, target.name, inner)} AND {cond})"
+            )
+    return joined(parts, "AND") if parts else TRUE
 
 
 def related_rows(ctx: Context, rel: Relation, alias: str, inner: str) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import FieldNode, GraphQLObjectType
+from graphql import FieldNode, GraphQLObjectType, GraphQLUnionType
 
 from metadata.identifiers import camel_case
 from metadata.kinds.places import ADDRESS_PARTS, AddressKind, GeolocationKind
+from metadata.kinds.references import PolymorphicLookupKind
 from metadata.model import SYSTEM_FIELDS
 from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.filters import col, field_sql, related_rows, visible, where
@@ -48,7 +49,9 @@ def record_json_of(
         elif name in s.fields:
             f = s.fields[name]
             composite = _COMPOSITES.get(f.type)
-            if composite is not None:
+            if f.type == "polymorphic_lookup":
+                pairs.append((key, _polymorphic(ctx, s, name, f, alias, nodes, [*path, key])))
+            elif composite is not None:
                 pairs.append((key, composite(ctx, f, alias, nodes)))
             else:
                 pairs.append((key, d.output(f, field_sql(ctx, s, alias, f))))
@@ -159,6 +162,34 @@ def _geopoint(ctx: Context, f: Any, alias: str, nodes: list[FieldNode]) -> str:
             pairs.append((key, ctx.dialect.literal("GeoPoint")))
     value = ctx.dialect.json_object(pairs)
     return f"CASE WHEN {col(alias, f.name)} IS NULL THEN NULL ELSE {value} END"
+
+
+def _polymorphic(
+    ctx: Context,
+    s: ObjectShape,
+    name: str,
+    f: Any,
+    alias: str,
+    nodes: list[FieldNode],
+    path: list[str | int],
+) -> str:
+    """The referred record as its own object type (what ``... on Account`` selects),
+    chosen by the object column; null when it is gone or the reader cannot see it."""
+    d = ctx.dialect
+    union = ctx.schema.get_type(f"{s.type_name}{name[:1].upper()}{name[1:]}")
+    assert isinstance(union, GraphQLUnionType)
+    cases = []
+    for gtype in union.types:
+        target = ctx.shape.by_type[gtype.name]
+        inner = ctx.alias()
+        body = record_json_of(ctx, target, inner, gtype, ctx.collect(gtype, nodes), path)
+        record = (
+            f"(SELECT {body} FROM {d.table(target.name)} {inner} WHERE "
+            f"{col(inner, 'id')} = {col(alias, f.name)} AND {visible(ctx, target.name, inner)})"
+        )
+        cases.append(f"WHEN {d.literal(target.name)} THEN {d.embed(record)}")
+    kind = PolymorphicLookupKind
+    return f"CASE {col(alias, kind.object_column(f.name))} {' '.join(cases)} ELSE NULL END"
 
 
 #: Field kinds whose value is an object: how each builds its JSON from its columns.
