@@ -406,6 +406,35 @@ TYPES: Mapping[str, FieldType] = MappingProxyType(
                 can_be_indexed=False,
             ),
             FieldType(
+                "attachment",
+                "A file kept by the platform's file store, uploaded and downloaded through "
+                "the API with the record's permissions; the record keeps its name, size, "
+                "content type and SHA-256 checksum.",
+                {
+                    "max_size": Option(
+                        schema={"type": "integer", "minimum": 1, "maximum": 1_073_741_824},
+                        description="Largest file accepted, in bytes (default 10 MB; the "
+                        "platform's TESSERA_FILES_MAX_BYTES caps every field).",
+                        default=10_485_760,
+                    ),
+                    "content_types": Option(
+                        schema={
+                            "type": "array",
+                            "items": {
+                                "type": "string",
+                                "pattern": "^[a-z]+/([a-z0-9.+-]+|\\*)$",
+                            },
+                            "uniqueItems": True,
+                        },
+                        description="Content types accepted, such as application/pdf or "
+                        "image/* (default: any).",
+                    ),
+                },
+                None,
+                can_be_unique=False,
+                can_be_indexed=False,
+            ),
+            FieldType(
                 "geolocation",
                 "A point on Earth: latitude and longitude in degrees (WGS 84), filterable by "
                 "distance from a point.",

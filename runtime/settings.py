@@ -120,6 +120,14 @@ class Settings:
     """Largest request body the server reads."""
     max_json_depth: int = 64
     """Deepest nesting of arrays and objects in a JSON request body."""
+    files_dir: Path | None = None
+    """Where attachments are kept (None: ``files/`` in the data folder)."""
+    files_max_bytes: int = 104_857_600
+    """Largest attachment any field accepts, whatever its own ``max_size``."""
+
+    @property
+    def effective_files_dir(self) -> Path:
+        return self.files_dir or self.data_dir / "files"
 
     def __post_init__(self) -> None:
         if self.data_dir is None:
@@ -504,6 +512,21 @@ VARIABLES: tuple[Variable, ...] = (
         _positive,
         "64",
         "Deepest nesting of arrays and objects in a JSON request body.",
+    ),
+    Variable(
+        "TESSERA_FILES_DIR",
+        "files_dir",
+        _absolute,
+        "$TESSERA_DATA_DIR/files",
+        "Folder where attachments are kept (one subfolder per tenant).",
+        "/var/lib/tessera/files",
+    ),
+    Variable(
+        "TESSERA_FILES_MAX_BYTES",
+        "files_max_bytes",
+        _positive,
+        "104857600",
+        "Largest attachment accepted by any field (413 beyond it), in bytes.",
     ),
     Variable(
         "TESSERA_BROKER_URL",

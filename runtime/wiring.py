@@ -24,6 +24,7 @@ from runtime.security.rate import RateLimiter
 from runtime.settings import Settings, password_hasher
 from runtime.sql.dialect import dialect_for
 from runtime.storage.backends import Backend, make_backend
+from runtime.storage.files import FileStore, LocalFiles
 from runtime.tenants import TenantService
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,11 @@ class Platform:
     @functools.cached_property
     def principals(self) -> Principals:
         return Principals(self.service, self.identity, invalidation=self.invalidation)
+
+    @functools.cached_property
+    def files(self) -> FileStore:
+        """Where attachments' bytes are kept (a folder; see runtime/storage/files.py)."""
+        return LocalFiles(self.settings.effective_files_dir)
 
     @functools.cached_property
     def limiter(self) -> RateLimiter:

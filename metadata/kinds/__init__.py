@@ -16,6 +16,7 @@ from metadata.field_types import TYPES
 from metadata.kinds.assigned import AutoNumberKind, FormulaKind, JsonKind, RollupKind
 from metadata.kinds.base import KIND_NAMES_ZH, LOCALES, Column, Kind, ValueProblem
 from metadata.kinds.choices import BooleanKind, MultiPicklistKind, PicklistKind
+from metadata.kinds.files import AttachmentKind
 from metadata.kinds.numbers import (
     CurrencyKind,
     DecimalKind,
@@ -67,6 +68,7 @@ _ALL: tuple[Kind, ...] = (
     UuidKind(),
     AddressKind(),
     PolymorphicLookupKind(),
+    AttachmentKind(),
     GeolocationKind(),
 )
 

@@ -76,6 +76,7 @@ KIND_NAMES_ZH = {
     "address": "地址",
     "geolocation": "地理位置",
     "polymorphic_lookup": "多对象关联",
+    "attachment": "附件",
 }
 
 

@@ -35,6 +35,7 @@ def markdown() -> str:
             "address": "one line `text`, six parts `text`",
             "geolocation": "latitude `double`, longitude `double`",
             "polymorphic_lookup": "id `uuid`, object `name`",
+            "attachment": "store key `text`; name, content type, SHA-256 `text`; size `bigint`",
         }.get(name, f"`{kind.storage}`" if kind.storage else "none (computed)")
         en, zh = (form.replace("|", "\\|") for form in kind.text_forms())
         filters = f"`{kind.filter}`" if kind.filter else "as its result"

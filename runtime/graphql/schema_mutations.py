@@ -20,6 +20,7 @@ from graphql import (
 )
 
 from metadata.identifiers import camel_case
+from metadata.kinds import kind_of
 from runtime.graphql.schema_types import (
     _Globals,
     _list,
@@ -50,7 +51,7 @@ class MutationFields:
         writable = {
             n: f
             for n, f in s.fields.items()
-            if not f.system and f.type != "auto_number" and f.name not in s.read_only
+            if not f.system and kind_of(f.type).writable and f.name not in s.read_only
         }
         create_fields = {
             n: GraphQLInputField(self.g.input(f, create=True)) for n, f in writable.items()

@@ -107,6 +107,7 @@ class _Globals:
         "address": "address",
         "geolocation": "geo_point",
         "polymorphic_lookup": "polymorphic",  # its output is a union the builder makes
+        "attachment": "attachment",  # no input: files come through the files API
     }
 
     def __init__(self) -> None:
@@ -236,6 +237,21 @@ class _Globals:
             },
             description="A point on Earth (WGS 84).",
         )
+        self.attachment = ObjectType(
+            "Attachment",
+            {
+                "name": GraphQLField(_nn(GraphQLString), description="The file's name."),
+                "size": GraphQLField(_nn(BigInt), description="Bytes."),
+                "contentType": GraphQLField(_nn(GraphQLString)),
+                "checksum": GraphQLField(_nn(GraphQLString), description="SHA-256, hex."),
+                "url": GraphQLField(
+                    _nn(GraphQLString),
+                    description="Where to download it (GET, with the same credentials); "
+                    "PUT uploads a new one, DELETE removes it.",
+                ),
+            },
+            description="A file kept for an attachment field.",
+        )
         self.polymorphic_input = InputObjectType(
             "PolymorphicReferenceInput",
             {
@@ -265,6 +281,14 @@ class _Globals:
                 "isNull": GraphQLInputField(GraphQLBoolean),
             },
             description="Conditions on an address's parts; all given conditions must hold.",
+        )
+        self.filters["attachment"] = InputObjectType(
+            "AttachmentFilter",
+            {
+                "name": GraphQLInputField(self.filters["string"]),
+                "contentType": GraphQLInputField(self.filters["string"]),
+                "isNull": GraphQLInputField(GraphQLBoolean),
+            },
         )
         self.filters["geo"] = InputObjectType(
             "GeoFilter",

@@ -32,6 +32,7 @@ from runtime.processes.worker import Notifier
 from runtime.server import openapi, vendor
 from runtime.server.apps_api import AppsController
 from runtime.server.auth import AuthController, MemberController, UserController
+from runtime.server.files_api import FilesController
 from runtime.server.graphql_api import GraphQLController
 from runtime.server.hooks_api import HooksController
 from runtime.server.inflight import Inflight
@@ -126,6 +127,7 @@ def create_app(
             AppsController,
             SchemaController,
             GraphQLController,
+            FilesController,
             HooksController,
             AuthController,
             MemberController,
@@ -141,6 +143,7 @@ def create_app(
             "identity": constant(platform.identity),
             "principals": constant(platform.principals),
             "limiter": constant(platform.limiter),
+            "files": constant(platform.files),
         },
         state=State(
             {
@@ -152,6 +155,7 @@ def create_app(
                 "metrics": metrics,
                 "broker_check": _BrokerCheck(settings.broker_url),
                 "inflight": inflight,
+                "settings": settings,
             }
         ),
         middleware=[

@@ -25,7 +25,8 @@ from msgspec import Struct
 from runtime.coordination.invalidation import Generations
 from runtime.security import audit
 from runtime.security.identity import Caller, Forbidden, Identity
-from runtime.security.principal import Principals
+from runtime.security.principal import Principal, Principals
+from runtime.security.rate import RateLimited
 from runtime.server.bodies import INT64_MAX, Days, Label
 from runtime.tenants import TenantService
 
@@ -325,3 +326,24 @@ class UserController(Controller):
         with service.backend.connect_control() as conn:
             entries = audit.read(conn, kinds=kind, before=before, limit=limit)
         return [e.to_dict() for e in entries]
+
+
+def resolve_principal(request: Request[Any, Any, Any], tenant: str) -> tuple[Principal, int]:
+    """Authenticate the request, resolve it in ``tenant`` and count it against the rate;
+    return the principal and the tenant's cache generation.
+
+    The generations are read once (one round trip to a shared store), and every cache
+    the request consults judges its entries by them: a token revoked or a member changed
+    in another process a moment ago is not served from this one's cache.
+    """
+    state = request.app.state
+    generations = state.platform.invalidation.generations(tenant)
+    caller = authenticate(request, generations)
+    principal = state.principals.resolve(caller, tenant, generations)
+    try:
+        state.limiter.check(principal.rate_key)
+    except RateLimited:
+        if state.metrics is not None:
+            state.metrics.rate_limited.labels(state.metrics.tenant_class(tenant)).inc()
+        raise
+    return principal, generations.tenant

@@ -20,10 +20,8 @@ from runtime.graphql.automation import AutomationHooks
 from runtime.graphql.cache import ActiveApis
 from runtime.graphql.executor import Request as GraphQLRequest
 from runtime.graphql.executor import run
-from runtime.security.principal import Principal
-from runtime.security.rate import RateLimited
 from runtime.server import pages
-from runtime.server.auth import authenticate
+from runtime.server.auth import resolve_principal
 from runtime.storage.cancel import Cancellation
 from runtime.tenants import TenantService
 
@@ -47,27 +45,6 @@ def _variables(raw: Any) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         raise ValidationException("variables must be a JSON object")
     return raw
-
-
-def _principal(request: Request[Any, Any, Any], tenant: str) -> tuple[Principal, int]:
-    """Authenticate the request, resolve it in ``tenant`` and count it against the rate;
-    return the principal and the tenant's cache generation.
-
-    The generations are read once (one round trip to a shared store), and every cache
-    the request consults judges its entries by them: a token revoked or a member changed
-    in another process a moment ago is not served from this one's cache.
-    """
-    state = request.app.state
-    generations = state.platform.invalidation.generations(tenant)
-    caller = authenticate(request, generations)
-    principal = state.principals.resolve(caller, tenant, generations)
-    try:
-        state.limiter.check(principal.rate_key)
-    except RateLimited:
-        if state.metrics is not None:
-            state.metrics.rate_limited.labels(state.metrics.tenant_class(tenant)).inc()
-        raise
-    return principal, generations.tenant
 
 
 class GraphQLController(Controller):
@@ -104,7 +81,7 @@ class GraphQLController(Controller):
         operation = body.get("operationName")
         if operation is not None and not isinstance(operation, str):
             raise ValidationException("operationName must be a string")
-        principal, generation = _principal(request, tenant)
+        principal, generation = resolve_principal(request, tenant)
         api, timezone = apis.get(tenant, principal.grants, generation)
         state = request.app.state
         hooks = AutomationHooks(
@@ -158,7 +135,7 @@ class GraphQLController(Controller):
                 "the request needs a GraphQL document in the query parameter 'query' (open "
                 "this address in a browser for GraphiQL)"
             )
-        principal, generation = _principal(request, tenant)
+        principal, generation = resolve_principal(request, tenant)
         api, _ = apis.get(tenant, principal.grants, generation)
         document, _errors = api.document(params["query"])
         op = get_operation_ast(document, params.get("operationName")) if document else None

@@ -63,6 +63,7 @@ MODEL = validate_data(
                     "ref": {"type": "uuid"},
                     "lead_count": {"type": "rollup", "from": "contract.lead", "function": "count"},
                     "office": {"type": "address"},
+                    "scan": {"type": "attachment", "content_types": ["application/pdf"]},
                     "about": {"type": "polymorphic_lookup", "to": ["account", "contract"]},
                     "spot": {"type": "geolocation"},
                 }
@@ -272,6 +273,7 @@ REFUSALS = [
     ("office", "somewhere", "en", ["'somewhere'", "Chinese order"], ["地址", "科技园路1号"]),
     ("spot", "here", "en", ["'here'", "31.2304, 121.4737"], ["纬度, 经度"]),
     ("about", UID, "en", ["object:id", "account:<uuid>"], ["对象:ID"]),
+    ("scan", "contract.pdf", "en", ["scan holds a file", "files API"], ["附件", "文件接口"]),
     ("about", f"lead:{UID}", "en", ["account, contract, not 'lead'"], ["只能关联"]),
     ("spot", "95, 10", "en", ["latitude 95.0 is out of range"], ["纬度 95.0 超出范围"]),
 ]
@@ -338,6 +340,19 @@ def test_json_reading_is_strict_and_rounding_is_asked_for():
     with pytest.raises(ValueProblem) as caught:
         kind_of("currency").from_json(budget, {"amount": 5, "currency_code": "usd"})
     assert caught.value.part == "currencyCode"
+
+
+def test_an_attachment_accepts_only_its_types_and_sizes():
+    scan = field("scan")
+    kind = kind_of("attachment")
+    kind.accepts(scan, "application/pdf", 10, "scan")
+    with pytest.raises(ValueProblem) as caught:
+        kind.accepts(scan, "image/png", 10, "scan")
+    assert caught.value.code == "UNSUPPORTED_MEDIA_TYPE"
+    with pytest.raises(ValueProblem) as caught:
+        kind.accepts(scan, "application/pdf", 10_485_761, "scan")
+    assert caught.value.code == "FILE_TOO_LARGE"
+    assert "10,485,760" in caught.value.en
 
 
 def test_a_kind_owns_its_columns():

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from metadata.expressions.rollups import Rollup
+from metadata.kinds.files import AttachmentKind
 from metadata.kinds.places import ADDRESS_PARTS, AddressKind, GeolocationKind
 from metadata.kinds.references import PolymorphicLookupKind
 from metadata.model import Field
@@ -283,6 +284,8 @@ def _field(
         return _address(ctx, f, alias, column, ops, path)
     if f.type == "geolocation":
         return _geo(ctx, f, alias, column, ops, path)
+    if f.type == "attachment":
+        return _attachment(ctx, f, alias, column, ops, path)
     return _ops(ctx, f, column, ops, path)
 
 
@@ -301,6 +304,24 @@ def _address(
             continue
         text = Field(name=columns[key], type="text", label=f.label, options={"max_length": 1000})
         parts.append(_ops(ctx, text, col(alias, columns[key]), value, [*path, key]))
+    return " AND ".join(f"({p})" for p in parts) if parts else TRUE
+
+
+def _attachment(
+    ctx: Context, f: Field, alias: str, column: str, ops: dict[str, Any], path: list[str | int]
+) -> str:
+    """An attachment is filtered by whether there is one, its file name and its type."""
+    columns = {"name": "file_name", "contentType": "content_type"}
+    parts = []
+    for key, value in ops.items():
+        if value is None:
+            continue
+        if key == "isNull":
+            parts.append(_ops(ctx, f, column, {"isNull": value}, path))
+            continue
+        name = AttachmentKind.part_column(f.name, columns[key])
+        text = Field(name=name, type="text", label=f.label, options={"max_length": 1000})
+        parts.append(_ops(ctx, text, col(alias, name), value, [*path, key]))
     return " AND ".join(f"({p})" for p in parts) if parts else TRUE
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLObjectType, GraphQLUnionType
 
 from metadata.identifiers import camel_case
+from metadata.kinds.files import AttachmentKind
 from metadata.kinds.places import ADDRESS_PARTS, AddressKind, GeolocationKind
 from metadata.kinds.references import PolymorphicLookupKind
 from metadata.model import SYSTEM_FIELDS
@@ -51,6 +52,8 @@ def record_json_of(
             composite = _COMPOSITES.get(f.type)
             if f.type == "polymorphic_lookup":
                 pairs.append((key, _polymorphic(ctx, s, name, f, alias, nodes, [*path, key])))
+            elif f.type == "attachment":
+                pairs.append((key, _attachment(ctx, s.name, f, alias, nodes)))
             elif composite is not None:
                 pairs.append((key, composite(ctx, f, alias, nodes)))
             else:
@@ -192,8 +195,40 @@ def _polymorphic(
     return f"CASE {col(alias, kind.object_column(f.name))} {' '.join(cases)} ELSE NULL END"
 
 
+def _attachment(ctx: Context, obj: str, f: Any, alias: str, nodes: list[FieldNode]) -> str:
+    """The file's description, and its download address (``runtime/server/files_api.py``)."""
+    described = ctx.schema.get_type("Attachment")
+    assert isinstance(described, GraphQLObjectType)
+    d = ctx.dialect
+    columns = {
+        "name": "file_name",
+        "size": "size",
+        "contentType": "content_type",
+        "checksum": "sha256",
+    }
+    pairs = []
+    for key, sub in ctx.collect(described, nodes).items():
+        name = sub[0].name.value
+        if name in columns:
+            pairs.append((key, col(alias, AttachmentKind.part_column(f.name, columns[name]))))
+        elif name == "url":
+            url = (
+                f"({ctx.param('/t/' + ctx.principal.tenant + '/files/' + obj + '/')} || "
+                f"{d.text_of_id(col(alias, 'id'))} || {ctx.param('/' + f.name)})"
+            )
+            pairs.append((key, url))
+        else:
+            pairs.append((key, d.literal("Attachment")))
+    value = d.json_object(pairs)
+    return f"CASE WHEN {col(alias, f.name)} IS NULL THEN NULL ELSE {value} END"
+
+
 #: Field kinds whose value is an object: how each builds its JSON from its columns.
-_COMPOSITES = {"currency": _currency, "address": _address, "geolocation": _geopoint}
+_COMPOSITES = {
+    "currency": _currency,
+    "address": _address,
+    "geolocation": _geopoint,
+}
 
 
 def relation_json(
