@@ -61,6 +61,7 @@ class Access:
                         f"{key}: no live {f.target} has id {r[f.name]}",
                         "REFERENCE_NOT_FOUND",
                         field=[*path, offset + i, key] if index else [*path, key],
+                        zh=f"{key}：不存在 id 为 {r[f.name]} 的有效{f.target}记录",
                     )
 
     def _check_polymorphic(
@@ -115,13 +116,21 @@ class Access:
         """Refuse a change to a record the principal cannot see (NOT_FOUND, so ids cannot
         be probed) or can see but not edit (FORBIDDEN)."""
         found = self.accessible(self.s.name, {record_id}, deleted=deleted)
-        label = self.s.obj.label.get("en")
+        label, zh = self.s.obj.label.get("en"), self.s.obj.label.get("zh-CN")
         if not found:
             state = "deleted " if deleted else ""
-            raise RecordError(f"no {state}{label} has id {record_id}", "NOT_FOUND", field=path)
+            raise RecordError(
+                f"no {state}{label} has id {record_id}",
+                "NOT_FOUND",
+                field=path,
+                zh=f"不存在 id 为 {record_id} 的{'已删除' if deleted else ''}{zh}",
+            )
         if not found[0][1]:
             raise RecordError(
-                f"you can read {label} {record_id} but not change it", "FORBIDDEN", field=path
+                f"you can read {label} {record_id} but not change it",
+                "FORBIDDEN",
+                field=path,
+                zh=f"你可以查看{zh} {record_id}，但不能修改",
             )
 
     def check_unlocked(self, record_id: uuid.UUID, path: list[str | int]) -> None:
@@ -150,6 +159,8 @@ class Access:
                 "RECORD_LOCKED",
                 field=list(path),
                 extra={"approvalId": str(pending.id)},
+                zh=f"{self.s.obj.label.get('zh-CN')} {record_id} 正在审批中，已锁定；"
+                "撤回审批后才能修改",
             )
 
     def _system(self, name: str) -> Table:
@@ -189,4 +200,6 @@ class Access:
                     f"{obj.name}.{f.name}{example}; delete or reassign those first",
                     "DELETE_RESTRICTED",
                     field=path,
+                    zh=f"{self.s.obj.label.get('zh-CN')} {record_id} 仍被 {obj.name}.{f.name} "
+                    f"引用{example}；请先删除或改挂这些记录",
                 )

@@ -78,7 +78,10 @@ class Values:
             and user not in self.principal.members
         ):
             raise RecordError(
-                f"{value} is not a member of this tenant", "INVALID_VALUE", field=path
+                f"{value} is not a member of this tenant",
+                "INVALID_VALUE",
+                field=path,
+                zh=f"{value} 不是本租户的成员",
             )
         return user
 
@@ -88,4 +91,8 @@ class Values:
         try:
             return uuid.UUID(str(value))
         except ValueError:
-            raise RecordError(f"{value!r} is not a valid ID (a UUID)", field=path) from None
+            raise RecordError(
+                f"{value!r} is not a valid ID (a UUID)",
+                field=path,
+                zh=f"{value!r} 不是有效的 ID（UUID）",
+            ) from None

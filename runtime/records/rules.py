@@ -153,6 +153,7 @@ class RuleCheck:
                     f"not {new!r}",
                     "INVALID_TRANSITION",
                     field=here,
+                    zh=f"新记录的 {name} 只能是 {'、'.join(machine.initial)}，不能是 {new!r}",
                 )
             return
         if prior is None:
@@ -168,6 +169,8 @@ class RuleCheck:
                 + (", ".join(onward) if onward else "nothing (it is final)"),
                 "INVALID_TRANSITION",
                 field=here,
+                zh=f"{name} 不能从 {old!r} 变为 {new!r}；从 {old!r} 只能变为 "
+                + ("、".join(onward) if onward else "（无：已是最终状态）"),
             )
         if self.principal.tenant_admin or any(not t.roles for t in allowed):
             return
@@ -179,4 +182,5 @@ class RuleCheck:
                 f"{old!r} to {new!r}",
                 "INVALID_TRANSITION",
                 field=here,
+                zh=f"只有 {'、'.join(who)}（或其上级角色）可以把 {name} 从 {old!r} 改为 {new!r}",
             )

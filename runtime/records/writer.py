@@ -173,19 +173,22 @@ class Writer(Values, Access, Bulk):
         current = self.conn.execute(
             select(t.c.row_version, t.c.deleted_at).where(t.c.id == record_id)
         ).first()
-        label = self.s.obj.label.get("en")
+        label, zh = self.s.obj.label.get("en"), self.s.obj.label.get("zh-CN")
         if current is None or (current.deleted_at is None) == deleted:
             state = "deleted " if deleted else ""
             raise RecordError(
                 f"no {state}{label} has id {record_id}",
                 "NOT_FOUND",
                 field=[*path[:-1], "id"] if path else None,
+                zh=f"不存在 id 为 {record_id} 的{'已删除' if deleted else ''}{zh}",
             )
         raise RecordError(
             f"{label} {record_id} changed since you read it (rowVersion is now "
             f"{current.row_version}, you sent {version}); read it again and retry",
             "STALE_ROW_VERSION",
             field=[*path[:-1], "rowVersion"],
+            zh=f"{zh} {record_id} 在你读取之后已被修改（rowVersion 现为 {current.row_version}，"
+            f"你提交的是 {version}）；请重新读取后再试",
         )
 
     def _record_history(
@@ -261,7 +264,9 @@ class Writer(Values, Access, Bulk):
                 self.rules._load,
             )
         except ActionError as exc:
-            raise RecordError(str(exc), "WORKFLOW_FAILED", field=list(path)) from None
+            raise RecordError(
+                str(exc), "WORKFLOW_FAILED", field=list(path), zh=f"保存前的自动化未能完成：{exc}"
+            ) from None
 
     def _system(self, name: str) -> Table:
         return system_table(self.schema, name)
@@ -446,7 +451,7 @@ class Writer(Values, Access, Bulk):
         columns = text.split("failed: ")[-1].split(", ") if "failed: " in text else []
         if diag is not None and getattr(diag, "column_name", None):
             columns = [f"{self.s.name}.{diag.column_name}"]
-        label = self.s.obj.label.get("en")
+        label, zh = self.s.obj.label.get("en"), self.s.obj.label.get("zh-CN")
         for key, f in {**self.s.fields, **self.s.id_fields}.items():
             named = f"{self.s.name}.{f.name}" in columns
             if unique and (named or constraint == naming.index_name("uq", self.s.name, [f.name])):
@@ -454,17 +459,24 @@ class Writer(Values, Access, Bulk):
                     f"another live {label} already has this {key}",
                     "UNIQUE_VIOLATION",
                     field=[*path, key],
+                    zh=f"已有另一条{zh}使用此 {key}",
                 )
             if not_null and named:
-                return RecordError(f"{key} is required", "REQUIRED", field=[*path, key])
+                return RecordError(
+                    f"{key} is required", "REQUIRED", field=[*path, key], zh=f"{key} 为必填项"
+                )
         if unique:
             return RecordError(
                 f"the values conflict with a unique index of {label}",
                 "UNIQUE_VIOLATION",
                 field=path,
+                zh=f"这些值与{zh}的唯一索引冲突",
             )
         return RecordError(
-            f"the change breaks a data rule of {label}", "CONSTRAINT_VIOLATION", field=path
+            f"the change breaks a data rule of {label}",
+            "CONSTRAINT_VIOLATION",
+            field=path,
+            zh=f"此修改违反了{zh}的数据规则",
         )
 
 
