@@ -199,7 +199,10 @@ def pytest_collection_modifyitems(config, items):
         shared = "[postgresql" in item.nodeid or item.nodeid.startswith(_PROCESS_FOLDERS[1])
         if item.nodeid.startswith(_PROCESS_FOLDERS) and shared:
             item.add_marker(pytest.mark.xdist_group("processes"))
-        # The fuzzers share one demo world per backend (seconds to build): on one worker,
+        # The fuzzers share one demo world per backend (seconds to build): on one worker
         # each is built once.
         elif item.nodeid.startswith("tests/runtime/fuzz/"):
-            item.add_marker(pytest.mark.xdist_group("fuzz"))
+            # One group per backend: each backend's world is still built once, and the
+            # two halves can run on different workers.
+            backend = "postgresql" if "[postgresql" in item.nodeid else "sqlite"
+            item.add_marker(pytest.mark.xdist_group(f"fuzz-{backend}"))
