@@ -226,6 +226,21 @@ def load(url: str, secret: str, accounts: int, contacts: int, opportunities: int
     return Loaded(str(account_ids[middle]), admin_token, manager_token, team)
 
 
+def server_env(url: str, secret: str, port: int, **extra: str) -> dict[str, str]:
+    """The environment a benchmark's server process runs with: the database, the secret,
+    the port, and the rate limit lifted (wrk is one token at thousands a second; the
+    limit is measured by the tests, not here)."""
+    return {
+        **os.environ,
+        "TESSERA_DATABASE_URL": url,
+        "TESSERA_SECRET_KEY": secret,
+        "TESSERA_RATE_PER_MINUTE": str(10**9),
+        "TESSERA_PORT": str(port),
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
 def _cpu(pids: list[int]) -> dict[int, float]:
     """Return the user+system CPU seconds of each live process in ``pids``."""
     tick = os.sysconf("SC_CLK_TCK")

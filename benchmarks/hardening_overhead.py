@@ -43,23 +43,21 @@ from benchmarks.graphql_workloads import (  # noqa: E402
     WORKLOADS,
     alternate,
     load,
+    server_env,
 )
 
 NAMES = ("W1", "W2", "W3", "W4")
 
 
 def serve(mode: str, args: Any, secret: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "BENCH_MODE": mode,
-        "TESSERA_DATABASE_URL": args.url,
-        "TESSERA_SECRET_KEY": secret,
-        "TESSERA_RATE_PER_MINUTE": str(10**9),  # wrk is one token at thousands a second
-        "TESSERA_PORT": str(args.port),
-        "TESSERA_METRICS": "false",
-        "TESSERA_LOG_LEVEL": "warning",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = server_env(
+        args.url,
+        secret,
+        args.port,
+        BENCH_MODE=mode,
+        TESSERA_METRICS="false",
+        TESSERA_LOG_LEVEL="warning",
+    )
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, str(ROOT / "benchmarks" / "_hardening_server.py")],

@@ -45,6 +45,7 @@ from benchmarks.graphql_workloads import (  # noqa: E402
     WORKLOADS,
     alternate,
     load,
+    server_env,
 )
 
 MODES = {
@@ -58,15 +59,7 @@ MODES = {
 
 
 def serve(mode: str, args: Any, secret: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "TESSERA_DATABASE_URL": args.url,
-        "TESSERA_SECRET_KEY": secret,
-        "TESSERA_RATE_PER_MINUTE": str(10**9),  # wrk is one token at thousands a second
-        "TESSERA_PORT": str(args.port),
-        "PYTHONPATH": str(ROOT),
-        **MODES[mode],
-    }
+    env = server_env(args.url, secret, args.port, **MODES[mode])
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "runtime.cli.main", "serve"],

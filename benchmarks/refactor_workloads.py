@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import shutil
 import statistics
@@ -36,6 +35,7 @@ from benchmarks.graphql_workloads import (  # noqa: E402
     WORKLOADS,
     alternate,
     load,
+    server_env,
 )
 
 NAMES = ("W1", "W2", "W3", "W4")
@@ -50,16 +50,14 @@ SERVER = (
 
 def serve(tree: Path, args: Any, secret: str, log: Path) -> subprocess.Popen[bytes]:
     """Start the server from ``tree`` (its ``runtime`` package comes first on the path)."""
-    env = {
-        **os.environ,
-        "TESSERA_DATABASE_URL": args.url,
-        "TESSERA_SECRET_KEY": secret,
-        "TESSERA_RATE_PER_MINUTE": str(10**9),  # wrk is one token at thousands a second
-        "TESSERA_PORT": str(args.port),
-        "TESSERA_METRICS": "false",
-        "TESSERA_LOG_LEVEL": "warning",
-        "PYTHONPATH": str(tree),
-    }
+    env = server_env(
+        args.url,
+        secret,
+        args.port,
+        TESSERA_METRICS="false",
+        TESSERA_LOG_LEVEL="warning",
+        PYTHONPATH=str(tree),
+    )
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-c", SERVER], cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT

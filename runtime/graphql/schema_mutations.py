@@ -6,6 +6,8 @@ One part of the schema builder (``runtime/graphql/schema.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from graphql import (
     GraphQLArgument,
     GraphQLEnumType,
@@ -41,8 +43,7 @@ class MutationFields:
     limits: Limits
     g: _Globals
 
-    def object_type(self, s: ObjectShape) -> GraphQLObjectType:
-        raise NotImplementedError
+    object_type: Callable[[ObjectShape], GraphQLObjectType]
 
     def mutation_fields(self, s: ObjectShape) -> dict[str, GraphQLField]:
         node = self.object_type(s)

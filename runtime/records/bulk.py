@@ -35,7 +35,8 @@ CHUNK = 1000
 
 
 class Bulk:
-    """The many-rows half of a Writer."""
+    """The many-rows half of a Writer (which provides ``_before_save``, ``_event_row``,
+    ``_encode_changes``, ``_system`` and ``_run``, as it does for single writes)."""
 
     conn: Connection
     scope: SqlScope
@@ -145,11 +146,3 @@ class Bulk:
             field=path,
             zh=f"这些记录违反了{self.s.obj.label.get('zh-CN')}的数据规则",
         )
-
-    if TYPE_CHECKING:  # provided by the Writer
-
-        def _before_save(self, *args: Any) -> dict[str, Any]: ...
-        def _event_row(self, *args: Any) -> dict[str, Any]: ...
-        def _encode_changes(self, changes: dict[str, list[Any]]) -> str: ...
-        def _system(self, name: str) -> Table: ...
-        def _run(self, statement: Any, path: list[str | int]) -> Any: ...

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 import uuid
-from collections.abc import Callable
 
 import jwt
-from argon2 import PasswordHasher
 from sqlalchemy import insert, select, update
 
 from metadata.registry.models import utcnow
 from metadata.registry.store import Registry
-from runtime.coordination.invalidation import Generations, Invalidation
+from runtime.coordination.invalidation import Generations
 from runtime.security import audit
 from runtime.security.accounts import (
     API_TOKEN_PREFIX,
@@ -36,27 +33,11 @@ from runtime.security.accounts import (
     _users,
     not_member,
 )
-from runtime.storage.backends import Backend
+from runtime.security.identity_basis import IdentityBasis
 
 
-class ApiTokens:
+class ApiTokens(IdentityBasis):
     """API tokens (one part of Identity)."""
-
-    backend: Backend
-    secret: bytes
-    access_ttl: dt.timedelta
-    refresh_ttl: dt.timedelta
-    invalidation: Invalidation
-    _hasher: PasswordHasher
-    _clock: Callable[[], float]
-    _lock: threading.Lock
-    _dummy_hash: str
-    _token_cache: dict[str, tuple[float, Caller | None, dt.datetime | None, int]]
-    _user_cache: dict[uuid.UUID, tuple[float, bool, bool, int]]
-    _audited_use: dict[uuid.UUID, float]
-
-    def _changed(self, tenant: str) -> None:
-        raise NotImplementedError
 
     # -- API tokens ----------------------------------------------------------------------
 

@@ -15,16 +15,8 @@ token use is written to the audit log.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
-import threading
-import time
-import uuid
-from collections.abc import Callable
 
-from argon2 import PasswordHasher
-
-from runtime.coordination.invalidation import Invalidation
 from runtime.security.accounts import (
     API_TOKEN_PREFIX,
     CREDENTIAL_CACHE_SECONDS,
@@ -46,7 +38,6 @@ from runtime.security.memberships import Memberships
 from runtime.security.sessions import Sessions
 from runtime.security.users import Users
 from runtime.settings import Settings, SettingsError
-from runtime.storage.backends import Backend
 
 __all__ = [
     "API_TOKEN_PREFIX",
@@ -70,45 +61,8 @@ __all__ = [
 
 
 class Identity(Users, Memberships, Sessions, ApiTokens):
-    """Users, memberships and credentials, stored in the control plane."""
-
-    def __init__(
-        self,
-        backend: Backend,
-        secret: bytes,
-        *,
-        access_ttl: dt.timedelta = dt.timedelta(minutes=15),
-        refresh_ttl: dt.timedelta = dt.timedelta(days=30),
-        clock: Callable[[], float] = time.monotonic,
-        invalidation: Invalidation | None = None,
-        hasher: PasswordHasher | None = None,
-    ) -> None:
-        self.backend = backend
-        self.secret = secret
-        self.access_ttl = access_ttl
-        self.refresh_ttl = refresh_ttl
-        self._hasher = hasher or PasswordHasher()
-        self._clock = clock
-        # Entries carry the credentials generation they were read under (see
-        # runtime/coordination): a revocation anywhere makes them stale everywhere.
-        self._token_cache: dict[str, tuple[float, Caller | None, dt.datetime | None, int]] = {}
-        self._user_cache: dict[uuid.UUID, tuple[float, bool, bool, int]] = {}
-        self._audited_use: dict[uuid.UUID, float] = {}
-        self._lock = threading.Lock()
-        self.invalidation = invalidation or Invalidation()
-        """Told when memberships or credentials change; tells the other processes."""
-        self.invalidation.subscribe(self._heard)
-        # A constant-time answer for unknown e-mails: verify against a real hash anyway.
-        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
-
-    def _changed(self, tenant: str) -> None:
-        self.invalidation.changed("members", tenant)
-
-    def _heard(self, kind: str, tenant: str | None) -> None:
-        if kind in ("credentials", "all"):
-            with self._lock:
-                self._token_cache.clear()
-                self._user_cache.clear()
+    """Users, memberships and credentials, stored in the control plane (its state and
+    constructor are ``IdentityBasis``'s; each part holds one area's operations)."""
 
 
 #: RFC 7518 section 3.2: an HS256 key is at least as long as the hash (32 bytes).

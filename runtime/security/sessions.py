@@ -7,23 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import jwt
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select, update
 
 from metadata.registry.models import utcnow
 from metadata.registry.store import Registry, TenantInfo
-from runtime.coordination.invalidation import Invalidation
 from runtime.security import audit
 from runtime.security.accounts import (
     AuthError,
-    Caller,
     UserInfo,
     _aware,
     _hash,
@@ -32,27 +27,11 @@ from runtime.security.accounts import (
     _tenants,
     _users,
 )
-from runtime.storage.backends import Backend
+from runtime.security.identity_basis import IdentityBasis
 
 
-class Sessions:
+class Sessions(IdentityBasis):
     """Signing in and out (one part of Identity)."""
-
-    backend: Backend
-    secret: bytes
-    access_ttl: dt.timedelta
-    refresh_ttl: dt.timedelta
-    invalidation: Invalidation
-    _hasher: PasswordHasher
-    _clock: Callable[[], float]
-    _lock: threading.Lock
-    _dummy_hash: str
-    _token_cache: dict[str, tuple[float, Caller | None, dt.datetime | None, int]]
-    _user_cache: dict[uuid.UUID, tuple[float, bool, bool, int]]
-    _audited_use: dict[uuid.UUID, float]
-
-    def _changed(self, tenant: str) -> None:
-        raise NotImplementedError
 
     # -- sign-in -------------------------------------------------------------------------
 

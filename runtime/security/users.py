@@ -5,23 +5,17 @@ One part of ``Identity`` (``runtime/security/identity.py``), which composes them
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from argon2 import PasswordHasher
 from sqlalchemy import Connection, insert, select, update
 
 from metadata.registry.models import utcnow
-from runtime.coordination.invalidation import Invalidation
 from runtime.security import audit
 from runtime.security.accounts import (
     _EMAIL,
     MIN_PASSWORD_LENGTH,
     AuthError,
-    Caller,
     IdentityError,
     UserInfo,
     UserNotFound,
@@ -29,27 +23,11 @@ from runtime.security.accounts import (
     _users,
     not_member,
 )
-from runtime.storage.backends import Backend
+from runtime.security.identity_basis import IdentityBasis
 
 
-class Users:
+class Users(IdentityBasis):
     """Platform users (one part of Identity)."""
-
-    backend: Backend
-    secret: bytes
-    access_ttl: dt.timedelta
-    refresh_ttl: dt.timedelta
-    invalidation: Invalidation
-    _hasher: PasswordHasher
-    _clock: Callable[[], float]
-    _lock: threading.Lock
-    _dummy_hash: str
-    _token_cache: dict[str, tuple[float, Caller | None, dt.datetime | None, int]]
-    _user_cache: dict[uuid.UUID, tuple[float, bool, bool, int]]
-    _audited_use: dict[uuid.UUID, float]
-
-    def _changed(self, tenant: str) -> None:
-        raise NotImplementedError
 
     # -- users ---------------------------------------------------------------------------
 

@@ -219,10 +219,10 @@ class SqlDialect(ABC):
     """What locks the rows a SELECT reads until the transaction ends (SQLite's write
     transaction already holds the whole file)."""
 
+    @abstractmethod
     def upsert(self, table: Table) -> Any:
         """Return an INSERT into ``table`` that takes ``on_conflict_do_update`` and
         ``on_conflict_do_nothing``."""
-        raise NotImplementedError
 
     @abstractmethod
     def member_of(self, col: str, ids: list[uuid.UUID], param: Callable[[Any], str]) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from metadata.registry.store import RegistryError, TenantInfo
+from metadata.registry.store import Registry, RegistryError
 from runtime.sql import naming
 from runtime.storage.backends import Backend
 from runtime.storage.tables import system_tables
@@ -18,12 +18,10 @@ class Archives:
 
     backend: Backend
 
-    def get_tenant(self, name: str) -> TenantInfo:
-        raise NotImplementedError
-
     def archives(self, name: str) -> list[dict[str, Any]]:
         """Return the data archived by destructive changes, newest first."""
-        self.get_tenant(name)
+        with self.backend.connect_control() as conn:
+            Registry(conn).get_tenant(name)  # a clear error for an unknown tenant
         schema = self.backend.schema(name)
         table = system_tables(schema).tables[
             f"{schema}.{naming.ARCHIVES_TABLE}" if schema else naming.ARCHIVES_TABLE
