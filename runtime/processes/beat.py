@@ -126,7 +126,10 @@ def run_beat(app: Celery, platform: Platform, stop: threading.Event) -> None:
     if stop.is_set():
         return
     log.info("beat started: a tick every %s s", platform.settings.workflows.tick)
-    service = Service(app)
+    # Service() alone takes celery's PersistentScheduler, which keeps a celerybeat-schedule
+    # file in the working folder (two beats there trip over each other's file): use the
+    # in-memory scheduler the app is configured with.
+    service = Service(app, scheduler_cls=app.conf.beat_scheduler)
     runner = threading.Thread(target=service.start, name="tessera-beat", daemon=True)
     runner.start()
     detail = {"pid": os.getpid(), "host": socket.gethostname()}

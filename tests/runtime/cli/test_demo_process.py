@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -38,7 +39,13 @@ def test_demo_stops_its_worker_with_it(tmp_path_factory, stop):
     with log.open("wb") as out:
         demo = subprocess.Popen(
             [sys.executable, "-m", "runtime.cli.main", "demo", "--port", str(port)],
-            env={**os.environ, "TESSERA_DATA_DIR": str(data), "COLUMNS": "200"},
+            env={
+                **os.environ,
+                "TESSERA_DATA_DIR": str(data),
+                "COLUMNS": "200",
+                "PYTHONPATH": str(Path(__file__).parents[3]),
+            },
+            cwd=log.parent,  # its own folder: what it leaves behind is seen below
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -65,6 +72,9 @@ def test_demo_stops_its_worker_with_it(tmp_path_factory, stop):
         wait_for(lambda: not alive(worker), 30, f"the worker to stop after {stop}")
         output = log.read_text()
         assert "Traceback" not in output, output[-3000:]
+        # The beat keeps its schedule in memory: no celerybeat-schedule file for two demos
+        # started in one folder to trip over.
+        assert [p.name for p in log.parent.iterdir()] == ["demo.log"]
         if stop != "SIGKILL":
             assert demo.returncode == 0, output[-3000:]
             assert "Stopped the server and the workflow worker." in output
