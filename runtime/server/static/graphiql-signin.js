@@ -49,16 +49,28 @@
     return data;
   }
 
-  async function refresh() {
-    if (!session || !session.refresh) return false;
-    try {
-      const tokens = await post("/auth/refresh", { refresh_token: session.refresh });
-      save(fromTokens(tokens, session.email));
-      schedule();
-      return true;
-    } catch (e) {
-      return false;
+  // One refresh at a time: refresh tokens rotate, and presenting one a second time is
+  // taken as theft (the server revokes the chain), so requests that meet a 401 together
+  // (GraphiQL's schema fetch and a query, right after a reload) share one refresh.
+  let refreshing = null;
+
+  function refresh() {
+    if (!session || !session.refresh) return Promise.resolve(false);
+    if (!refreshing) {
+      refreshing = (async () => {
+        try {
+          const tokens = await post("/auth/refresh", { refresh_token: session.refresh });
+          save(fromTokens(tokens, session.email));
+          schedule();
+          return true;
+        } catch (e) {
+          return false;
+        } finally {
+          refreshing = null;
+        }
+      })();
     }
+    return refreshing;
   }
 
   function schedule() {
@@ -84,8 +96,12 @@
         ...options,
         headers: { ...(options.headers || {}), authorization: "Bearer " + session.access },
       });
+    const used = session.access;
     let response = await call();
-    if (response.status === 401 && (await refresh())) response = await call();
+    // A 401 for a token another request has already replaced needs no refresh of its own.
+    if (response.status === 401 && session && (session.access !== used || (await refresh()))) {
+      response = await call();
+    }
     if (response.status === 401) {
       signedOut("Your sign-in has ended; sign in again. 登录已失效，请重新登录。");
     }
