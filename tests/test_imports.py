@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {"runtime.security"},  # identity, grants, principals, row predicates
     {"runtime.tenants"},  # tenant CRUD, metadata apply, installed packs
     {"runtime.records"},  # the one write path
+    {"runtime.query"},  # the query IR and the SQL written from it (the one read path)
     {"runtime.workflows", "runtime.packs"},
     {"runtime.graphql"},  # the generated API (it also serves runs and approvals)
     {"runtime.wiring"},  # the composition root

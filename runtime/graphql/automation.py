@@ -34,8 +34,8 @@ from graphql import (
 from sqlalchemy import Connection, select, update
 
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.compiler.filters import col
 from runtime.graphql.scalars import JSONScalar
+from runtime.query.filters import col
 from runtime.security.identity import MemberInfo
 from runtime.storage.tables import system_table
 from runtime.storage.workflow_tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS, RUNS, STEPS

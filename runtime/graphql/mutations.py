@@ -20,10 +20,11 @@ from sqlalchemy.exc import DBAPIError
 from runtime.graphql.api import Request, TenantApi
 from runtime.graphql.automation import MUTATIONS, Resolver
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.compiler.filters import col
-from runtime.graphql.compiler.selection import record_json
+from runtime.graphql.compiler.translate import record_select
 from runtime.graphql.responses import collect_root, error_json, response, shape_value
 from runtime.model.shape import ObjectShape
+from runtime.query.filters import col
+from runtime.query.selection import record_json
 from runtime.records.errors import RecordError
 from runtime.records.writer import Writer
 from runtime.storage.backends import bad_data, cancelled
@@ -141,7 +142,7 @@ def _read(
         return "[]" if many else "null"
     ctx.params = {}
     alias = ctx.alias()
-    body = record_json(ctx, s, alias, [node], [key])
+    body = record_json(ctx, record_select(ctx, s, [node], [key]), alias)
     id_field = s.obj.field("id")
     placeholders = ", ".join(ctx.param(ctx.dialect.bind(id_field, i)) for i in ids)
     rows = ctx.rows(s.name, alias)

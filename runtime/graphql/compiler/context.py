@@ -1,7 +1,7 @@
-"""What compiling one root field needs: the schema, the request's values and the output.
+"""What translating one root field needs: the schema, the document and its variables.
 
-A Context collects bound parameters as the compiler writes SQL, so every value a client
-sends reaches the database as a parameter, never as SQL text.
+A Context is also the reader's ReadScope: it collects bound parameters as SQL is written,
+so every value a client sends reaches the database as a parameter, never as SQL text.
 """
 
 from __future__ import annotations
@@ -24,29 +24,19 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues
 
-from runtime.limits import Limits
-from runtime.records.errors import RecordError
-from runtime.security.scope import SqlScope
+from runtime.query.scope import QueryError, ReadScope
 
-
-class QueryError(RecordError):
-    """A request the API refuses; becomes a GraphQL error with ``extensions.code``.
-
-    Refusals of the write path (``runtime.records``) are RecordErrors, which the API
-    reports the same way.
-    """
+__all__ = ["Context", "QueryError"]
 
 
 @dataclass(kw_only=True)
-class Context(SqlScope):
-    """State for compiling one root field into one statement."""
+class Context(ReadScope):
+    """State for compiling one root field into one statement: the reader's scope, and
+    the document its values come from."""
 
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
     variables: VariableValues
-    limits: Limits
-    filter_terms: int = 0
-    """Conditions compiled from the request's filters so far (bounded by the limits)."""
 
     def arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         """Return the field's arguments, coerced (variables and defaults applied)."""

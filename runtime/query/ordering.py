@@ -14,9 +14,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from metadata.model import SYSTEM_FIELDS, Field
-from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.compiler.filters import FALSE, col, field_sql, visible
-from runtime.model.shape import ObjectShape
+from runtime.model.shape import UNSORTABLE_TYPES, ObjectShape
+from runtime.query.filters import FALSE, col, field_named, field_sql, visible
+from runtime.query.ir import Sort
+from runtime.query.scope import QueryError, ReadScope
 from runtime.sql.dialect import BadValue
 
 
@@ -40,61 +41,43 @@ class OrderKey:
         return replace(self, descending=not self.descending, nulls_last=not self.nulls_last)
 
 
-_DIRECTIONS = {
-    "ASC": (False, True),
-    "DESC": (True, False),
-    "ASC_NULLS_FIRST": (False, False),
-    "ASC_NULLS_LAST": (False, True),
-    "DESC_NULLS_FIRST": (True, False),
-    "DESC_NULLS_LAST": (True, True),
-}
-
-
 def order_keys(
-    ctx: Context,
-    s: ObjectShape,
-    alias: str,
-    order_by: list[dict[str, Any]] | None,
-    path: list[str | int],
+    scope: ReadScope, s: ObjectShape, alias: str, order: tuple[Sort, ...]
 ) -> list[OrderKey]:
-    """Return the sort keys for ``orderBy``, ending with the id."""
-    keys: list[OrderKey] = []
-    for i, entry in enumerate(order_by or ()):
-        given = {k: v for k, v in entry.items() if v is not None}
-        if len(given) != 1:
-            raise QueryError(
-                f"orderBy[{i}] must name exactly one field, found {len(given)}; give one "
-                "entry per sort key",
-                field=[*path, i],
-            )
-        keys.append(_key(ctx, s, alias, given, [*path, i]))
+    """Return the sort keys for ``order``, ending with the id."""
+    keys = [_key(scope, s, alias, sort, sort.path) for sort in order]
     keys.append(OrderKey(col(alias, "id"), SYSTEM_FIELDS["id"]))
     return keys
 
 
 def _key(
-    ctx: Context, s: ObjectShape, alias: str, entry: dict[str, Any], path: list[str | int]
+    scope: ReadScope, s: ObjectShape, alias: str, sort: Sort, path: tuple[str, ...]
 ) -> OrderKey:
-    [(name, value)] = entry.items()
-    if name in s.relations:
-        rel = s.relations[name]
-        target = ctx.shape.objects[rel.target]
-        inner = ctx.alias()
-        nested = _key(ctx, target, inner, {k: v for k, v in value.items() if v is not None}, path)
+    name, rest = path[0], path[1:]
+    if rest:
+        rel = s.relations.get(name)
+        if rel is None or rel.kind != "to_one":
+            raise QueryError(f"cannot sort {s.type_name} through {name!r}: not a to-one relation")
+        target = scope.shape.objects[rel.target]
+        inner = scope.alias()
+        nested = _key(scope, target, inner, sort, rest)
         sql = (
-            f"(SELECT {nested.sql} FROM {ctx.dialect.table(rel.target)} {inner} WHERE "
-            f"{col(inner, 'id')} = {col(alias, rel.via)} AND {visible(ctx, rel.target, inner)})"
+            f"(SELECT {nested.sql} FROM {scope.dialect.table(rel.target)} {inner} WHERE "
+            f"{col(inner, 'id')} = {col(alias, rel.via)} AND "
+            f"{visible(scope, rel.target, inner)})"
         )
         return replace(nested, sql=sql)
-    f = s.fields.get(name) or s.id_fields[name]
-    descending, nulls_last = _DIRECTIONS[value]
-    return OrderKey(field_sql(ctx, s, alias, f), f, descending, nulls_last)
+    f = field_named(s, name)
+    if f.type in UNSORTABLE_TYPES and name not in s.id_fields:
+        raise QueryError(f"cannot sort by {name!r}: a {f.type} field has no order")
+    sql = col(alias, f.name) if name not in s.fields else field_sql(scope, s, alias, f)
+    return OrderKey(sql, f, sort.descending, sort.nulls_last)
 
 
-def cursor_sql(ctx: Context, keys: list[OrderKey]) -> str:
+def cursor_sql(scope: ReadScope, keys: list[OrderKey]) -> str:
     """Return SQL building the cursor text of a row."""
-    values = [ctx.dialect.output(k.field, k.sql) for k in keys]
-    return ctx.dialect.json_array_text(values)
+    values = [scope.dialect.output(k.field, k.sql) for k in keys]
+    return scope.dialect.json_array_text(values)
 
 
 _INTEGERS = ("integer", "duration")
@@ -138,14 +121,14 @@ def _parse(field: Field, value: Any) -> Any:
     return value
 
 
-def resume_after(ctx: Context, keys: list[OrderKey], cursor: str, path: list[str | int]) -> str:
+def resume_after(scope: ReadScope, keys: list[OrderKey], cursor: str, path: list[str | int]) -> str:
     """Return the condition that a row comes strictly after ``cursor`` in ``keys`` order."""
     try:
         raw = json.loads(cursor)
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError
         values = [
-            ctx.dialect.bind(k.field, _parse(k.field, v)) for k, v in zip(keys, raw, strict=True)
+            scope.dialect.bind(k.field, _parse(k.field, v)) for k, v in zip(keys, raw, strict=True)
         ]
     except (ValueError, TypeError, InvalidOperation, BadValue, OverflowError):
         raise QueryError(
@@ -154,7 +137,7 @@ def resume_after(ctx: Context, keys: list[OrderKey], cursor: str, path: list[str
             "INVALID_CURSOR",
             field=path,
         ) from None
-    params = [ctx.param(v) if v is not None else None for v in values]
+    params = [scope.param(v) if v is not None else None for v in values]
     branches = []
     for i, key in enumerate(keys):
         conds = [_equal(keys[j], params[j]) for j in range(i)]

@@ -1,0 +1,43 @@
+"""What compiling a read needs beyond the SQL scope: the limits, and the refusal type.
+
+A ReadScope is one reader's statements (``runtime.security.scope``): bound parameters,
+aliases, the reader's masked shape and row predicate, plus the bounds every query keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runtime.limits import Limits
+from runtime.records.errors import RecordError
+from runtime.security.scope import SqlScope
+
+
+class QueryError(RecordError):
+    """A read the platform refuses; the API reports it with ``extensions.code``.
+
+    Refusals of the write path (``runtime.records``) are RecordErrors, reported the same way.
+    """
+
+
+@dataclass(kw_only=True)
+class ReadScope(SqlScope):
+    """One reader's read statements, within the limits."""
+
+    limits: Limits
+    filter_terms: int = 0
+    """Conditions built from the request's filters so far (bounded by the limits)."""
+
+    def bounded(self, size: int) -> int:
+        """Return a page size, refused outside the limits: every list is bounded, a
+        query built by hand (a report, an export) as much as one from a request."""
+        if not 0 <= size <= self.limits.max_page_size:
+            raise QueryError(
+                f"a page of {size} records is outside 0-{self.limits.max_page_size}",
+                "LIMIT_EXCEEDED",
+            )
+        return size
+
+
+def dotted(path: tuple[str | int, ...] | list[str | int]) -> str:
+    return ".".join(map(str, path))
