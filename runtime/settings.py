@@ -124,6 +124,13 @@ class Settings:
     """Where attachments are kept (None: ``files/`` in the data folder)."""
     files_max_bytes: int = 104_857_600
     """Largest attachment any field accepts, whatever its own ``max_size``."""
+    files_s3_bucket: str = ""
+    """Keep attachments in this S3-compatible bucket instead of ``files_dir`` (empty: the
+    folder). Credentials come from boto3's chain (``AWS_ACCESS_KEY_ID``…)."""
+    files_s3_endpoint: str = ""
+    """The S3-compatible service's address (MinIO, OSS, COS); empty: AWS S3."""
+    files_s3_region: str = ""
+    """The bucket's region (empty: boto3's default)."""
 
     @property
     def effective_files_dir(self) -> Path:
@@ -527,6 +534,29 @@ VARIABLES: tuple[Variable, ...] = (
         _positive,
         "104857600",
         "Largest attachment accepted by any field (413 beyond it), in bytes.",
+    ),
+    Variable(
+        "TESSERA_FILES_S3_BUCKET",
+        "files_s3_bucket",
+        _text,
+        "",
+        "Keep attachments in this S3-compatible bucket instead of the files folder "
+        "(needs `pip install tessera[s3]`; credentials from `AWS_ACCESS_KEY_ID`, "
+        "`AWS_SECRET_ACCESS_KEY` or another source boto3 reads).",
+    ),
+    Variable(
+        "TESSERA_FILES_S3_ENDPOINT",
+        "files_s3_endpoint",
+        _text,
+        "",
+        "Address of the S3-compatible service (MinIO, Aliyun OSS, Tencent COS); empty: AWS S3.",
+    ),
+    Variable(
+        "TESSERA_FILES_S3_REGION",
+        "files_s3_region",
+        _text,
+        "",
+        "Region of the attachments bucket (empty: boto3's default).",
     ),
     Variable(
         "TESSERA_BROKER_URL",

@@ -100,8 +100,18 @@ class Platform:
 
     @functools.cached_property
     def files(self) -> FileStore:
-        """Where attachments' bytes are kept (a folder; see runtime/storage/files.py)."""
-        return LocalFiles(self.settings.effective_files_dir)
+        """Where attachments' bytes are kept: a folder (runtime/storage/files.py) or an
+        S3-compatible bucket (runtime/storage/s3_files.py)."""
+        settings = self.settings
+        if settings.files_s3_bucket:
+            from runtime.storage.s3_files import S3Files  # boto3 is optional
+
+            return S3Files.connect(
+                settings.files_s3_bucket,
+                endpoint=settings.files_s3_endpoint,
+                region=settings.files_s3_region,
+            )
+        return LocalFiles(settings.effective_files_dir)
 
     @functools.cached_property
     def limiter(self) -> RateLimiter:

@@ -52,8 +52,8 @@ PASSWORD = "files-test-password"
 
 
 class World:
-    def __init__(self, client: TestClient, tenant: str, files: Path, tokens: dict[str, str]):
-        self.client, self.tenant, self.files, self.tokens = client, tenant, files, tokens
+    def __init__(self, client: TestClient, tenant: str, store: Any, tokens: dict[str, str]):
+        self.client, self.tenant, self.store, self.tokens = client, tenant, store, tokens
 
     def as_(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -75,16 +75,83 @@ class World:
         params = {"name": kw.pop("name", "合同 2026.pdf")}
         return self.client.put(self.url(record_id), content=data, headers=headers, params=params)
 
-    def stored(self) -> list[Path]:
-        return sorted(p for p in self.files.rglob("*") if p.is_file())
+    def stored(self) -> list[str]:
+        return self.store.names()
+
+
+class Folder:
+    """The default store, seen from outside: files under a folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def names(self) -> list[str]:
+        return sorted(str(p) for p in self.root.rglob("*") if p.is_file())
+
+    def write(self, name: str, data: bytes) -> None:
+        Path(name).write_bytes(data)
+
+    def remove(self, name: str) -> None:
+        Path(name).unlink()
+
+
+class Bucket:
+    """An S3-compatible store, seen from outside: objects in a bucket of a real S3 API
+    (moto's server, over HTTP)."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client, self.bucket = client, bucket
+
+    def names(self) -> list[str]:
+        listed = self.client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        return sorted(o["Key"] for o in listed)
+
+    def write(self, name: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=name, Body=data)
+
+    def remove(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=name)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Any:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["folder", "s3"])
+def store(request, tmp_path, monkeypatch) -> tuple[dict[str, Any], Any]:
+    """Settings for each file store, and a view of what the store holds."""
+    if request.param == "folder":
+        return {"files_dir": tmp_path / "files"}, Folder(tmp_path / "files")
+    import boto3
+
+    endpoint = request.getfixturevalue("s3_endpoint")
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "tessera-test"),
+        ("AWS_SECRET_ACCESS_KEY", "tessera-test-secret"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        monkeypatch.setenv(name, value)
+    bucket = f"files-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=endpoint)
+    client.create_bucket(Bucket=bucket)
+    settings = {"files_s3_bucket": bucket, "files_s3_endpoint": endpoint}
+    return settings, Bucket(client, bucket)
 
 
 @pytest.fixture
-def world(service, tmp_path) -> World:
+def world(service, store) -> World:
     tenant = f"f{uuid.uuid4().hex[:8]}"
     service.create_tenant(tenant)
     service.apply(tenant, validate_data(META))
-    settings = Settings(secret_key="f" * 40, password_hashing="fast", files_dir=tmp_path / "files")
+    kept, view = store
+    settings = Settings(secret_key="f" * 40, password_hashing="fast", **kept)
     app = create_app(settings, service=service)
     with TestClient(app) as client:
         identity = app.state.identity
@@ -98,7 +165,7 @@ def world(service, tmp_path) -> World:
         identity.create_user(admin, PASSWORD)
         identity.set_membership(tenant, admin, tenant_admin=True)
         tokens["admin"] = identity.login(admin, PASSWORD, tenant)["access_token"]
-        yield World(client, tenant, tmp_path / "files", tokens)
+        yield World(client, tenant, view, tokens)
 
 
 def new_contract(world: World) -> str:
@@ -139,7 +206,7 @@ def test_a_new_upload_replaces_the_file_and_delete_removes_it(world):
     [first] = world.stored()
     assert world.put(record, b"\x89PNG...", type="image/png", name="scan.png").status_code == 200
     [second] = world.stored()
-    assert first != second and not first.exists()
+    assert first != second  # the first file is gone from the store
     assert world.client.delete(world.url(record), headers=world.as_("clerk")).status_code == 204
     assert world.stored() == []
     query = "query($id: ID!) { contract(id: $id) { scan { name } } }"
@@ -184,11 +251,11 @@ def test_a_file_gone_or_changed_in_the_store_is_reported_as_such(world):
     record = new_contract(world)
     assert world.put(record, PDF).status_code == 200
     [blob] = world.stored()
-    blob.write_bytes(PDF[:-1] + b"!")
+    world.store.write(blob, PDF[:-1] + b"!")
     corrupt = world.client.get(world.url(record), headers=world.as_("clerk"))
     assert corrupt.status_code == 409
     assert corrupt.json()["type"].endswith("/file-corrupt")
-    blob.unlink()
+    world.store.remove(blob)
     gone = world.client.get(world.url(record), headers=world.as_("clerk"))
     assert gone.status_code == 404
     assert gone.json()["type"].endswith("/file-missing")
