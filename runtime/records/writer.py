@@ -25,7 +25,7 @@ from metadata.model import Field
 from runtime.model.shape import ObjectShape
 from runtime.records.access import Access
 from runtime.records.before_save import ActionError, apply_before_save, before_save_workflows
-from runtime.records.bulk import CHUNK, Bulk
+from runtime.records.bulk import Bulk
 from runtime.records.coercion import Values
 from runtime.records.errors import RecordError
 from runtime.records.rules import RuleCheck
@@ -332,8 +332,9 @@ class Writer(Values, Access, Bulk):
         """Create records in order, with thousands of rows per statement; every input of
         a chunk is checked before any of it is written (``runtime.records.bulk``)."""
         ids: list[uuid.UUID] = []
-        for start in range(0, len(inputs), CHUNK):
-            chunk = inputs[start : start + CHUNK]
+        size = self.chunk
+        for start in range(0, len(inputs), size):
+            chunk = inputs[start : start + size]
             rows = [self.row(v, [*path, start + i]) for i, v in enumerate(chunk)]
             self.check_references(rows, path, index=True, offset=start)
             ids += self.insert_many(rows, path, offset=start)

@@ -11,7 +11,6 @@ from sqlalchemy import event, func, select
 
 from metadata.validation import validate_data
 from runtime.model.shape import build_shape
-from runtime.records.bulk import CHUNK
 from runtime.records.errors import RecordError
 from runtime.records.writer import Writer
 from runtime.security.principal import Principal
@@ -71,7 +70,7 @@ def leads(n: int, **extra: Any) -> list[dict[str, Any]]:
 
 def test_thousands_of_rows_go_in_a_few_statements_with_their_events(tenant):
     service, shape = tenant
-    n = CHUNK * 2 + 500
+    n = 1000 * 2 + 500
     engine = service.backend.tenant_engine("bulk")
     seen: list[str] = []
 
@@ -80,6 +79,7 @@ def test_thousands_of_rows_go_in_a_few_statements_with_their_events(tenant):
 
     with service.backend.begin_tenant("bulk") as conn:
         w = writer(service, shape, conn)
+        w.chunk = 1000  # three chunks, the last one short
         event.listen(engine, "before_cursor_execute", count)
         try:
             ids = w.create_many(leads(n, budget={"amount": "12.50"}), ["inputs"])
