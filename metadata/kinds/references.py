@@ -67,6 +67,7 @@ class PolymorphicLookupKind(Kind):
     filter = "polymorphic"
     widget = "polymorphic_lookup"
     sortable = False
+    expression = "id"  # the referred record's id: ISBLANK(related_to) in conditions
 
     @staticmethod
     def object_column(field: str) -> str:

@@ -77,6 +77,8 @@ class Manifest:
     description: Text
     dependencies: Mapping[str, VersionRange]
     platform: VersionRange
+    moves: tuple[Move, ...] = ()
+    """Values an upgrade carries from fields this version removes into fields it keeps."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,7 +89,21 @@ class Manifest:
             "description": self.description.to_json(),
             "dependencies": {name: str(r) for name, r in self.dependencies.items()},
             "platform": str(self.platform),
-        }
+        } | ({"moves": [m.to_dict() for m in self.moves]} if self.moves else {})
+
+
+@dataclass(frozen=True)
+class Move:
+    """On upgrade, ``object``'s removed fields ``sources`` fill its field ``to`` where it
+    is empty, the first source with a value winning (four lookups into one polymorphic
+    lookup, say)."""
+
+    object: str
+    sources: tuple[str, ...]
+    to: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"object": self.object, "from": list(self.sources), "to": self.to}
 
 
 @dataclass(frozen=True)
@@ -335,6 +351,9 @@ def _manifest(doc: Document) -> tuple[Manifest | None, list[Issue]]:
             description=Text.of(data["description"]),
             dependencies=ranges,
             platform=platform,
+            moves=tuple(
+                Move(m["object"], tuple(m["from"]), m["to"]) for m in data.get("moves") or ()
+            ),
         ),
         problems,
     )
@@ -354,7 +373,7 @@ def check_pack(pack: Pack, dependencies: Iterable[Pack] = ()) -> list[Issue]:
     composed = pack.compose(base)
     sources.update(pack.sources())
     doc = ComposedDocument(data=composed, file=None, sources=sources)
-    issues = _check_namespaces(pack, base) + _check_translations(pack)
+    issues = _check_namespaces(pack, base) + _check_translations(pack) + _check_moves(pack)
     issues += check_semantics(doc) + check_permissions(doc)
     if not any(i.severity == "error" for i in issues):
         model = build_model(composed)
@@ -368,6 +387,28 @@ def check_pack(pack: Pack, dependencies: Iterable[Pack] = ()) -> list[Issue]:
         }
         issues += _check_sample_data(pack, model, known)
     return sort_issues(issues)
+
+
+def _check_moves(pack: Pack) -> list[Issue]:
+    """A move fills a field of one of the pack's objects from fields this version no
+    longer has (an upgrade removes them; their old definitions are checked then)."""
+    doc = pack.files.get(MANIFEST_FILE)
+    issues: list[Issue] = []
+    for i, move in enumerate(pack.manifest.moves):
+        spec = pack.objects.get(move.object)
+        fields = (spec or {}).get("fields") or {}
+        if spec is None:
+            problem, where = f"{move.object!r} is not an object of this pack", "object"
+        elif move.to not in fields:
+            problem, where = f"{move.object} has no field {move.to!r} to move values into", "to"
+        elif kept := [f for f in move.sources if f in fields]:
+            problem = f"{move.object}.{kept[0]} is still a field: a move takes removed fields"
+            where = "from"
+        else:
+            continue
+        if doc is not None:
+            issues.append(doc.issue(pointer("moves", i, where), problem, "invalid_move"))
+    return issues
 
 
 def _check_namespaces(pack: Pack, base: Mapping[str, Any]) -> list[Issue]:
@@ -543,6 +584,20 @@ def _check_sample_data(pack: Pack, model: Model, known: set[str]) -> list[Issue]
                     issues.append(
                         doc.issue(where, f"{obj_name}.{name} is computed", "computed_field")
                     )
+                elif f.type == "polymorphic_lookup" and value is not None:
+                    if (
+                        not isinstance(value, dict)
+                        or value.get("object") not in f.targets
+                        or value.get("id") not in keys
+                    ):
+                        issues.append(
+                            doc.issue(
+                                where,
+                                f"{obj_name}.{name} takes {{object: one of "
+                                f"{', '.join(f.targets)}, id: the _key of an earlier record}}",
+                                "unknown_key",
+                            )
+                        )
                 elif f.is_relation and value is not None and value not in keys:
                     issues.append(
                         doc.issue(

@@ -108,6 +108,28 @@ def _manifest() -> dict[str, Any]:
                 "additionalProperties": range_text,
             },
             "platform": {**range_text, "description": "Tessera versions the pack runs on."},
+            "moves": {
+                "type": "array",
+                "description": "Values an upgrade carries from fields this version removes "
+                "into a field it has: each record gets the first source that holds a value, "
+                "where the target is empty (docs/packs.md, 'Moving data on upgrade').",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["object", "from", "to"],
+                    "properties": {
+                        "object": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+                        "from": {
+                            "type": "array",
+                            "minItems": 1,
+                            "uniqueItems": True,
+                            "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+                            "description": "Removed fields, in order of preference.",
+                        },
+                        "to": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+                    },
+                },
+            },
         },
         required=["name", "version", "publisher", "label", "description", "platform"],
     )

@@ -161,10 +161,23 @@ class _Checker:
                 assert obj is not None
                 target = obj
                 if o.get("on"):
-                    link = self.field(obj, o["on"], [*here, "on"], ("lookup", "master_detail"))
+                    link = self.field(
+                        obj,
+                        o["on"],
+                        [*here, "on"],
+                        ("lookup", "master_detail", "polymorphic_lookup"),
+                    )
                     if link is None:
                         continue
-                    target = link.target
+                    if link.type == "polymorphic_lookup":
+                        # Scored when the referred record's object has the field; the
+                        # first target that has it is checked (kind and all).
+                        having = [
+                            t for t in link.targets if o["field"] in self.model.objects[t].fields
+                        ]
+                        target = having[0] if having else link.targets[0]
+                    else:
+                        target = link.target
                 self.field(target, o["field"], [*here, "field"], _NUMBER_TYPES)
                 self.expression(o["add"], obj, [*here, "add"], expect=NUMBER)
             elif action.kind == "tags":

@@ -50,11 +50,12 @@ def check_views(doc: Document, model: Model) -> list[Issue]:
             if not object_of(related.object, *where):
                 continue
             f = model.objects[related.object].fields.get(related.field)
-            if f is None or f.target != layout.object:
+            if f is None or (f.target != layout.object and layout.object not in f.targets):
                 issues.append(
                     doc.issue(
                         pointer(*where, "field"),
-                        f"{related.object}.{related.field} is not a lookup to {layout.object}",
+                        f"{related.object}.{related.field} is not a lookup (or a polymorphic "
+                        f"lookup) to {layout.object}",
                         "invalid_related_list",
                     )
                 )

@@ -110,7 +110,8 @@ def _depth(model: Model, obj_name: str, seen: frozenset[str] = frozenset()) -> i
     obj = model.objects.get(obj_name)
     if obj is None or obj_name in seen:
         return 0
-    targets = {f.target for f in obj.fields.values() if f.target and f.target != obj_name}
+    targets = {t for f in obj.fields.values() for t in (f.target, *f.targets) if t}
+    targets.discard(obj_name)
     return 1 + max((_depth(model, t, seen | {obj_name}) for t in targets), default=0)
 
 
@@ -157,7 +158,18 @@ def insert_sample_data(
             if owners and record.get("_owner") in owners:
                 row["owner"] = owners[record["_owner"]]
             for name, value in row.items():
-                if name in obj.fields and obj.fields[name].is_relation and value is not None:
+                f = obj.fields.get(name)
+                if f is not None and f.type == "polymorphic_lookup" and isinstance(value, dict):
+                    # {object: account, id: <_key>}: the key names a record of that object.
+                    if value.get("id") in batch_keys:
+                        _flush(seeder, obj_name, batch, batch_keys, keys)
+                    if value.get("id") not in keys:
+                        raise SampleDataError(
+                            f"a sample {obj_name} refers to {value.get('id')!r} in {name}, "
+                            "and no sample record has that key"
+                        )
+                    row[name] = {"object": value.get("object"), "id": keys[value["id"]]}
+                elif f is not None and f.is_relation and value is not None:
                     if value in batch_keys:
                         # It refers to a record of this batch: write those first.
                         _flush(seeder, obj_name, batch, batch_keys, keys)

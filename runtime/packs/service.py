@@ -27,6 +27,7 @@ from metadata.packs.loader import Pack
 from metadata.packs.merge import Conflict, Units, document_of, merge, remove, units_of
 from metadata.packs.versions import Version, VersionRange
 from metadata.validation import ValidMetadata, validate_data
+from runtime.packs.moves import plan_moves, run_moves
 from runtime.packs.records import count_rows, drop_archives, insert_sample_data, restore_archives
 from runtime.sql import naming
 from runtime.storage.migrator import Progress
@@ -377,6 +378,10 @@ class PackService:
             for op in report.plan.operations
             if op.kind in ("drop_object", "drop_field")
         ]
+        moves, move_problems = plan_moves(pack.manifest.moves, report.plan.operations, valid.model)
+        problems += move_problems
+        data += [m.describe() for m in moves]
+        effects: dict[str, Any] = {}
 
         def hook(conn: Connection, schema: str | None, version: int, model: Model) -> None:
             write_pack(
@@ -389,10 +394,21 @@ class PackService:
                 contribution=mine,
                 metadata_version=version,
             )
+            if moves:
+                effects["moved"] = run_moves(conn, schema, version, moves)
 
         change = PackChange(pack.name, "upgrade", record.version, pack.version)
         return PackPlan(
-            tenant, [change], report, valid, outcome.conflicts, outcome.kept, data, hook, problems
+            tenant,
+            [change],
+            report,
+            valid,
+            outcome.conflicts,
+            outcome.kept,
+            data,
+            hook,
+            problems,
+            effects,
         )
 
     def plan_uninstall(

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, insert, select
 
 from metadata.automation import SECRET_ENV_PREFIX, Action, placeholders
 from metadata.expressions.checker import BOOLEAN
+from metadata.kinds.references import PolymorphicLookupKind
 from metadata.model import Model
 from metadata.text import Text
 from runtime import outbound
@@ -152,8 +153,11 @@ def perform(
     try:
         if action.kind == "score" and o.get("on"):
             assert obj is not None and record is not None
-            target = model.objects[obj].fields[o["on"]].target
-            assert target is not None
+            link = model.objects[obj].fields[o["on"]]
+            # A polymorphic lookup names its object beside the id; a lookup has one.
+            target = record.get(PolymorphicLookupKind.object_column(link.name)) or link.target
+            if target is None or o["field"] not in model.objects[target].fields:
+                return {"skipped": f"{o['on']} refers to no record with a {o['field']}"}
             # Locked: concurrent runs add to the same record, each to the value the one
             # before it wrote (a plain read here lost 130 of 200 points to races).
             linked = record.get(o["on"])
