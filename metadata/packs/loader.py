@@ -1,4 +1,5 @@
-"""Read a pack (a folder under apps/ or a ``.tpack`` archive of one) and check it.
+"""Read a pack (a folder under apps/ or a ``.tpack`` archive of one) and check it (the
+manifest itself is read by ``manifest.py``).
 
 Checking a pack collects every problem before reporting, each with its file and line:
 
@@ -17,12 +18,12 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 from metadata.errors import Issue, MetadataError, pointer, pointer_parts, sort_issues
 from metadata.model import SYSTEM_FIELDS, Model, build_model
+from metadata.packs.manifest import Manifest, check_moves, read_manifest
 from metadata.packs.schemas import (
     EXTENSIONS_FILE,
     MANIFEST_FILE,
@@ -31,9 +32,8 @@ from metadata.packs.schemas import (
     SECTION_FILES,
     pack_validator,
 )
-from metadata.packs.versions import Version, VersionError, VersionRange
+from metadata.packs.versions import Version
 from metadata.source import Document, parse_text
-from metadata.text import Text
 from metadata.validation.automation import check_automation
 from metadata.validation.permissions import check_permissions
 from metadata.validation.rules import check_rules
@@ -55,55 +55,6 @@ NAMED_SECTIONS = (
     "layouts",
     "list_views",
 )
-
-
-def platform_version() -> Version:
-    """Return the running Tessera's version (pyproject's)."""
-    try:
-        return Version.parse(importlib_metadata.version("tessera"))
-    except importlib_metadata.PackageNotFoundError:  # a source checkout that is not installed
-        return Version(0, 0, 0)
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What ``pack.yaml`` says about a pack."""
-
-    name: str
-    version: Version
-    publisher: str
-    prefix: str
-    label: Text
-    description: Text
-    dependencies: Mapping[str, VersionRange]
-    platform: VersionRange
-    moves: tuple[Move, ...] = ()
-    """Values an upgrade carries from fields this version removes into fields it keeps."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": str(self.version),
-            "publisher": {"name": self.publisher, "prefix": self.prefix},
-            "label": self.label.to_json(),
-            "description": self.description.to_json(),
-            "dependencies": {name: str(r) for name, r in self.dependencies.items()},
-            "platform": str(self.platform),
-        } | ({"moves": [m.to_dict() for m in self.moves]} if self.moves else {})
-
-
-@dataclass(frozen=True)
-class Move:
-    """On upgrade, ``object``'s removed fields ``sources`` fill its field ``to`` where it
-    is empty, the first source with a value winning (four lookups into one polymorphic
-    lookup, say)."""
-
-    object: str
-    sources: tuple[str, ...]
-    to: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"object": self.object, "from": list(self.sources), "to": self.to}
 
 
 @dataclass(frozen=True)
@@ -293,70 +244,11 @@ def read_pack(location: str | Path) -> Pack:
         )
     manifest = None
     if MANIFEST_FILE in files:
-        manifest, found = _manifest(files[MANIFEST_FILE])
+        manifest, found = read_manifest(files[MANIFEST_FILE])
         problems += found
     if manifest is None or any(i.severity == "error" for i in problems):
         raise MetadataError(sort_issues(problems), title=f"Pack {location} is invalid")
     return Pack(manifest, str(location), files)
-
-
-def _manifest(doc: Document) -> tuple[Manifest | None, list[Issue]]:
-    data = doc.data if isinstance(doc.data, dict) else {}
-    problems: list[Issue] = []
-    version = Version(0, 0, 0)
-    try:
-        if isinstance(data.get("version"), str):  # the schema reports other types
-            version = Version.parse(data["version"])
-    except VersionError as exc:
-        problems.append(doc.issue("/version", str(exc), "invalid_version"))
-    ranges: dict[str, VersionRange] = {}
-    for name, text in (data.get("dependencies") or {}).items():
-        try:
-            ranges[name] = VersionRange.parse(text)
-        except VersionError as exc:
-            problems.append(doc.issue(pointer("dependencies", name), str(exc), "invalid_range"))
-    if data.get("name") in ranges:
-        problems.append(
-            doc.issue(
-                pointer("dependencies", data["name"]),
-                "a pack cannot depend on itself",
-                "invalid_dependency",
-            )
-        )
-    try:
-        platform = VersionRange.parse(data.get("platform", "*"))
-    except VersionError as exc:
-        problems.append(doc.issue("/platform", str(exc), "invalid_range"))
-        platform = VersionRange.parse("*")
-    else:
-        running = platform_version()
-        if running != Version(0, 0, 0) and not platform.allows(running):
-            problems.append(
-                doc.issue(
-                    "/platform",
-                    f"the pack needs Tessera {platform}, and this is Tessera {running}",
-                    "platform_version",
-                )
-            )
-    if problems or not {"name", "publisher", "label", "description"} <= set(data):
-        return None, problems
-    publisher = data["publisher"]
-    return (
-        Manifest(
-            name=data["name"],
-            version=version,
-            publisher=publisher["name"],
-            prefix=publisher["prefix"],
-            label=Text.of(data["label"]),
-            description=Text.of(data["description"]),
-            dependencies=ranges,
-            platform=platform,
-            moves=tuple(
-                Move(m["object"], tuple(m["from"]), m["to"]) for m in data.get("moves") or ()
-            ),
-        ),
-        problems,
-    )
 
 
 def check_pack(pack: Pack, dependencies: Iterable[Pack] = ()) -> list[Issue]:
@@ -373,7 +265,8 @@ def check_pack(pack: Pack, dependencies: Iterable[Pack] = ()) -> list[Issue]:
     composed = pack.compose(base)
     sources.update(pack.sources())
     doc = ComposedDocument(data=composed, file=None, sources=sources)
-    issues = _check_namespaces(pack, base) + _check_translations(pack) + _check_moves(pack)
+    issues = _check_namespaces(pack, base) + _check_translations(pack)
+    issues += check_moves(pack.manifest, pack.objects, pack.files.get(MANIFEST_FILE))
     issues += check_semantics(doc) + check_permissions(doc)
     if not any(i.severity == "error" for i in issues):
         model = build_model(composed)
@@ -387,28 +280,6 @@ def check_pack(pack: Pack, dependencies: Iterable[Pack] = ()) -> list[Issue]:
         }
         issues += _check_sample_data(pack, model, known)
     return sort_issues(issues)
-
-
-def _check_moves(pack: Pack) -> list[Issue]:
-    """A move fills a field of one of the pack's objects from fields this version no
-    longer has (an upgrade removes them; their old definitions are checked then)."""
-    doc = pack.files.get(MANIFEST_FILE)
-    issues: list[Issue] = []
-    for i, move in enumerate(pack.manifest.moves):
-        spec = pack.objects.get(move.object)
-        fields = (spec or {}).get("fields") or {}
-        if spec is None:
-            problem, where = f"{move.object!r} is not an object of this pack", "object"
-        elif move.to not in fields:
-            problem, where = f"{move.object} has no field {move.to!r} to move values into", "to"
-        elif kept := [f for f in move.sources if f in fields]:
-            problem = f"{move.object}.{kept[0]} is still a field: a move takes removed fields"
-            where = "from"
-        else:
-            continue
-        if doc is not None:
-            issues.append(doc.issue(pointer("moves", i, where), problem, "invalid_move"))
-    return issues
 
 
 def _check_namespaces(pack: Pack, base: Mapping[str, Any]) -> list[Issue]:

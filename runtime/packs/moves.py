@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 from metadata.kinds import kind_of
 from metadata.kinds.references import PolymorphicLookupKind
 from metadata.model import Field, Model
-from metadata.packs.loader import Move
+from metadata.packs.manifest import Move
 from runtime.sql import naming
 
 _REFERENCES = ("lookup", "master_detail")

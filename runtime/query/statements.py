@@ -7,6 +7,11 @@ JSON text, built by the database; parameters collect in the scope.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from sqlalchemy import Connection
+
 from runtime.model.shape import GROUPABLE_TYPES, NUMERIC_TYPES, ORDERED_TYPES, ObjectShape
 from runtime.query.filters import (
     TRUE,
@@ -38,6 +43,14 @@ from runtime.query.ordering import OrderKey, cursor_sql, order_keys, resume_afte
 from runtime.query.scope import QueryError, ReadScope
 from runtime.query.selection import record_json
 from runtime.sql.dialect import BadValue
+
+
+def read(conn: Connection, scope: ReadScope, query: Query) -> Any:
+    """Run ``query`` on ``conn`` as ``scope``'s reader and return its value, parsed (a
+    report or an export needs values; the GraphQL API splices the text unparsed)."""
+    scope.params = {}
+    text = conn.exec_driver_sql(compile_query(scope, query), scope.params).scalar()
+    return None if text is None else json.loads(text)
 
 
 def compile_query(scope: ReadScope, query: Query) -> str:

@@ -20,9 +20,10 @@ from runtime.graphql.automation import AutomationHooks
 from runtime.graphql.cache import ActiveApis
 from runtime.graphql.executor import Request as GraphQLRequest
 from runtime.graphql.executor import run
+from runtime.graphql.responses import error_json, response
 from runtime.server import pages
 from runtime.server.auth import resolve_principal
-from runtime.storage.cancel import Cancellation
+from runtime.storage.cancel import Cancellation, Cancelled
 from runtime.tenants import TenantService
 
 
@@ -99,7 +100,14 @@ class GraphQLController(Controller):
             cancellation=cancellation,
         )
         started = time.perf_counter()
-        text = run(api, service.backend, graphql_request)
+        try:
+            text = run(api, service.backend, graphql_request)
+        except Cancelled:
+            # The client left before a statement started (a slow parse, a busy server):
+            # nothing ran, and the answer, which nobody reads, says so.
+            text = response(
+                None, [error_json("the client went away before the request ran", "TIMEOUT")]
+            )
         if state.metrics is not None:
             state.metrics.graphql.labels(
                 _operation_type(api, query, operation), state.metrics.tenant_class(tenant)

@@ -18,12 +18,12 @@ from metadata.validation import validate_text
 from runtime.graphql.cache import ActiveApis, SchemaCache
 from runtime.graphql.executor import Request, run
 from runtime.query import ir
-from runtime.query.scope import QueryError, ReadScope
-from runtime.query.statements import compile_query
+from runtime.query.scope import QueryError
+from runtime.query.statements import read
 from runtime.security.grants import effective, sets_of
 from runtime.security.principal import Principal
-from runtime.sql.dialect import dialect_for
 from runtime.storage.records import insert_records
+from tests.runtime.query.conftest import scope_of
 
 META = """
 objects:
@@ -263,17 +263,8 @@ def _graphql(shops: Any, who: Principal, query: str, variables: dict[str, Any]) 
 
 def _ir(shops: Any, who: Principal, query: ir.Query) -> Any:
     service, apis, _ = shops
-    api, _ = apis.get(TENANT, who.grants)
-    backend = service.backend
-    scope = ReadScope(
-        shape=api.shape,
-        dialect=dialect_for(backend.dialect, backend.schema(TENANT)),
-        principal=who,
-        limits=api.limits,
-    )
-    sql = compile_query(scope, query)
-    with backend.read_tenant(TENANT) as conn:
-        return json.loads(conn.exec_driver_sql(sql, scope.params).scalar())
+    with service.backend.read_tenant(TENANT) as conn:
+        return read(conn, scope_of(service, apis, TENANT, who), query)
 
 
 def _who(shops: Any, rep: bool) -> Principal:
