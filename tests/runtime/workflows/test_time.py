@@ -206,3 +206,20 @@ def test_thousands_of_due_records_all_fire_and_none_twice(service):
         )
     rig.at("2026-12-04T01:00:04+00:00")
     assert len(rig.runs("reclaim")) == 801
+
+
+def test_the_engine_runs_on_the_compiled_model_without_any_graphql_schema(service, monkeypatch):
+    """Workers read tables and typed expressions per metadata hash (runtime.model): a
+    scan, a run and its update action never build a GraphQL schema."""
+    import runtime.graphql.cache
+
+    def refused(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("the workflow engine built a GraphQL schema")
+
+    monkeypatch.setattr(runtime.graphql.cache, "build_schema", refused)
+    rig = Rig(service, _at("2026-12-01T12:00:00+00:00"))
+    rig.insert("contract", [{"name": "C-1", "end_date": "2026-12-02"}])
+    rig.at("2026-12-01T16:00:00+00:00")
+    assert len(rig.runs("contract_due")) == 1
+    rig.drain()
+    assert [r["name"] for r in rig.rows("contract")] == ["C-1 (due)"]
