@@ -96,7 +96,12 @@ class Platform:
 
     @functools.cached_property
     def principals(self) -> Principals:
-        return Principals(self.service, self.identity, invalidation=self.invalidation)
+        return Principals(
+            self.service,
+            self.identity,
+            invalidation=self.invalidation,
+            models=self.apis.models,
+        )
 
     @functools.cached_property
     def files(self) -> FileStore:

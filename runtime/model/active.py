@@ -10,6 +10,7 @@ one.
 from __future__ import annotations
 
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from threading import Lock
@@ -90,6 +91,7 @@ class ActiveModels:
         self.invalidation = invalidation
         invalidation.subscribe(self._heard)
         self.shapes = Shapes()
+        self._snapshots: weakref.WeakValueDictionary[str, Snapshot] = weakref.WeakValueDictionary()
 
     def _heard(self, kind: str, tenant: str | None) -> None:
         if kind == "all":
@@ -123,6 +125,7 @@ class ActiveModels:
         if hit is None:
             info = self.service.get_tenant(tenant)
             _, snapshot = self.service.active(tenant)
+            snapshot = self._interned(snapshot)
             if (tenant, info.id) not in self._upgraded:
                 # Tenants made by an older release get the platform tables they lack.
                 self.service.backend.upgrade_storage(tenant)
@@ -135,6 +138,17 @@ class ActiveModels:
                 if self._generation.get(tenant, 0) == forgotten:
                     self._active[tenant] = hit
         return hit[0], hit[1]
+
+    def _interned(self, snapshot: Snapshot) -> Snapshot:
+        """One snapshot object per content hash: tenants with the same metadata (a pack's
+        every tenant) share one parsed model instead of a copy each. Weakly held, so a
+        hash no tenant uses any more goes."""
+        with self._lock:
+            known = self._snapshots.get(snapshot.content_hash)
+            if known is not None:
+                return known
+            self._snapshots[snapshot.content_hash] = snapshot
+            return snapshot
 
     def shape(self, tenant: str) -> tuple[ApiShape, str]:
         """Return the tenant's whole model as the platform sees it (workers, the record

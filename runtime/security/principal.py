@@ -68,8 +68,21 @@ class ActiveMetadata(Protocol):
     def active(self, name: str) -> tuple[Any, Snapshot]: ...
 
 
+class ActiveSnapshots(Protocol):
+    """Each tenant's active snapshot, kept until its metadata changes and shared by
+    content hash (``runtime.model.active.ActiveModels``)."""
+
+    def get(self, tenant: str, generation: int | None = None) -> tuple[Snapshot, str]: ...
+
+
 class Principals:
-    """Resolve callers to principals, with a per-tenant cache."""
+    """Resolve callers to principals, with a per-tenant cache.
+
+    With ``models`` (the process's active models), a tenant's permission model is the
+    snapshot already kept for its requests, not a fresh read and parse of the registry
+    every ``ttl`` seconds; members are re-read every ``ttl``. One thread loads a
+    tenant's directory at a time: the others wait for it instead of loading it too.
+    """
 
     def __init__(
         self,
@@ -79,11 +92,14 @@ class Principals:
         ttl: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         invalidation: Invalidation | None = None,
+        models: ActiveSnapshots | None = None,
     ) -> None:
         self.service = service
         self.identity = identity
         self.ttl = ttl
+        self.models = models
         self._clock = clock
+        self._loading: dict[str, threading.Lock] = {}
         self._directories: dict[str, tuple[float, _Directory, int]] = {}
         self._principals: dict[
             tuple[str, uuid.UUID, str | None], tuple[float, Principal, Generations]
@@ -116,19 +132,35 @@ class Principals:
         return self._directory(tenant, self.invalidation.generations(tenant).tenant).model
 
     def _directory(self, tenant: str, shared: int) -> _Directory:
-        now = self._clock()
+        hit = self._fresh(tenant, shared)
+        if hit is not None:
+            return hit
+        with self._lock:
+            loading = self._loading.setdefault(tenant, threading.Lock())
+        with loading:  # concurrent reloads of one tenant collapse into one
+            hit = self._fresh(tenant, shared)
+            if hit is not None:
+                return hit
+            now = self._clock()
+            with self._lock:
+                generation = self._generation.get(tenant, 0)
+            if self.models is not None:
+                snapshot, _ = self.models.get(tenant, shared)
+            else:
+                _, snapshot = self.service.active(tenant)
+            members = {m.user.id: m for m in self.identity.members(tenant)}
+            directory = _Directory(snapshot.model, MappingProxyType(members))
+            with self._lock:
+                if self._generation.get(tenant, 0) == generation:
+                    self._directories[tenant] = (now, directory, shared)
+            return directory
+
+    def _fresh(self, tenant: str, shared: int) -> _Directory | None:
         with self._lock:
             hit = self._directories.get(tenant)
-            generation = self._generation.get(tenant, 0)
-        if hit is not None and now - hit[0] < self.ttl and hit[2] == shared:
+        if hit is not None and self._clock() - hit[0] < self.ttl and hit[2] == shared:
             return hit[1]
-        _, snapshot = self.service.active(tenant)
-        members = {m.user.id: m for m in self.identity.members(tenant)}
-        directory = _Directory(snapshot.model, MappingProxyType(members))
-        with self._lock:
-            if self._generation.get(tenant, 0) == generation:
-                self._directories[tenant] = (now, directory, shared)
-        return directory
+        return None
 
     def resolve(
         self, caller: Caller, tenant: str, generations: Generations | None = None

@@ -1,0 +1,69 @@
+"""Permission data per tenant at the cost of one: tenants with the same metadata share one
+parsed snapshot, principals reuse the snapshot their requests already keep, and threads
+that find a tenant's directory stale at once load it once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+from metadata.validation import validate_text
+from runtime.coordination.invalidation import Invalidation
+from runtime.model.active import ActiveModels
+from runtime.security.identity import Identity
+from runtime.security.principal import Principals
+from tests.conftest import fast_hasher
+
+META = """
+objects:
+  account:
+    fields:
+      name: {type: text, required: true}
+"""
+
+
+def test_tenants_with_the_same_metadata_share_one_snapshot_and_model(service):
+    for name in ("same_a", "same_b", "other"):
+        service.create_tenant(name)
+    service.apply("same_a", validate_text(META))
+    service.apply("same_b", validate_text(META))
+    service.apply("other", validate_text(META.replace("name:", "title:")))
+    invalidation = Invalidation()
+    # As the composition root wires it: an apply is announced to every cache.
+    service.listeners.append(lambda tenant: invalidation.changed("metadata", tenant))
+    models = ActiveModels(service, invalidation=invalidation)
+    a, b, other = (models.get(t)[0] for t in ("same_a", "same_b", "other"))
+    assert a is b and a is not other
+    identity = Identity(service.backend, b"test secret " * 4, hasher=fast_hasher())
+    principals = Principals(service, identity, invalidation=invalidation, models=models)
+    assert principals.model("same_a") is principals.model("same_b") is a.model
+    # A change to one tenant is its own: the other keeps the shared model.
+    service.apply("same_a", validate_text(META.replace("required: true", "required: false")))
+    assert principals.model("same_a") is not principals.model("same_b")
+    assert principals.model("same_a").objects["account"].fields["name"].required is False
+
+
+def test_threads_that_find_a_directory_stale_load_it_once():
+    loads = []
+    snapshot = SimpleNamespace(model=object())
+
+    class Slow:
+        listeners: list = []
+
+        def active(self, name):
+            loads.append(name)
+            time.sleep(0.2)  # a registry read and a parse, slowed down
+            return None, snapshot
+
+    identity = SimpleNamespace(members=lambda tenant: [], invalidation=Invalidation())
+    principals = Principals(Slow(), identity, invalidation=Invalidation())  # type: ignore[arg-type]
+    seen = []
+    threads = [
+        threading.Thread(target=lambda: seen.append(principals.model("t"))) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads == ["t"] and len(seen) == 8 and all(m is snapshot.model for m in seen)
