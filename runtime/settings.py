@@ -77,6 +77,12 @@ class Settings:
     """Proxies whose X-Forwarded-* headers are trusted."""
     sqlite_engine_cache: int = 64
     """How many tenant SQLite files keep an open connection pool at once."""
+    db_pool_size: int = 10
+    """PostgreSQL connections a process keeps open. Size it to the requests one process
+    serves at once: connections beyond it (``db_max_overflow``) are opened for a burst
+    and closed after, a new PostgreSQL backend each time."""
+    db_max_overflow: int = 10
+    """PostgreSQL connections a process may open beyond ``db_pool_size`` in a burst."""
     secret_key: str | None = None
     """Signs access tokens. Unset: a random key kept in the data folder (``secret.key``),
     which production refuses; every process of one deployment needs the same key."""
@@ -267,6 +273,13 @@ def _int(name: str, text: str) -> int:
         return int(text)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {text!r}") from None
+
+
+def _count(name: str, text: str) -> int:
+    value = _int(name, text)
+    if value < 0:
+        raise SettingsError(f"{name} must be 0 or more, not {value}")
+    return value
 
 
 def _positive(name: str, text: str) -> int:
@@ -497,6 +510,22 @@ VARIABLES: tuple[Variable, ...] = (
         _positive,
         "1000",
         "Most conditions in one request's filters (each in/notIn item counts).",
+    ),
+    Variable(
+        "TESSERA_DB_POOL_SIZE",
+        "db_pool_size",
+        _positive,
+        "10",
+        "PostgreSQL connections each process keeps open: size it to the requests a process "
+        "serves at once (connections beyond it are opened and closed per burst).",
+    ),
+    Variable(
+        "TESSERA_DB_MAX_OVERFLOW",
+        "db_max_overflow",
+        _count,
+        "10",
+        "PostgreSQL connections a process may open beyond the pool in a burst (closed "
+        "after); 0: requests wait for a pooled one.",
     ),
     Variable(
         "TESSERA_STATEMENT_TIMEOUT",
