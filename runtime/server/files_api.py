@@ -38,7 +38,14 @@ from runtime.security.scope import SqlScope
 from runtime.server.auth import resolve_principal
 from runtime.server.problems import problem
 from runtime.sql.dialect import dialect_for
-from runtime.storage.files import FileMissing, FileStore, FileTooLarge, checksum, chunks_of
+from runtime.storage.files import (
+    FileMissing,
+    FileStore,
+    FileTooLarge,
+    StoreUnavailable,
+    checksum,
+    chunks_of,
+)
 from runtime.tenants import TenantService
 
 _KIND = AttachmentKind()
@@ -201,6 +208,8 @@ class FilesController(Controller):
             raise _Refusal(
                 413, "file-too-large", f"{field} takes files of at most {limit:,} bytes"
             ) from None
+        except StoreUnavailable as exc:
+            raise _Refusal(503, "file-store-unavailable", f"{exc}; try again later") from None
         value = {
             "key": stored.key,
             "file_name": name,
@@ -248,6 +257,8 @@ class FilesController(Controller):
                 raise _Refusal(404, "not-found", f"{obj}.{field} has no file on this record")
             try:
                 source = files.open(tenant, value["key"])
+            except StoreUnavailable as exc:
+                raise _Refusal(503, "file-store-unavailable", f"{exc}; try again later") from None
             except FileMissing:
                 raise _Refusal(
                     404,

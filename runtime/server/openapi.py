@@ -68,13 +68,13 @@ def _statuses(method: str, path: str, public: bool) -> list[int]:
         statuses.append(404)
     if method in ("POST", "PUT", "DELETE", "PATCH"):
         statuses += [409, 422]
-    if path == "/ready":
+    if path == "/ready" or "/files/" in path:  # a part down; attachments: the file store
         statuses.append(503)
     return sorted(set(statuses))
 
 
 def _spec(status: int, path: str) -> ResponseSpec:
-    if status == 503:  # /ready's own report, as JSON
+    if status == 503 and path == "/ready":  # /ready's own report, as JSON
         return ResponseSpec(
             data_container=dict[str, Any],
             description=_MEANINGS[status],

@@ -34,6 +34,11 @@ class FileMissing(LookupError):
     """The record names a file the store does not have."""
 
 
+class StoreUnavailable(OSError):
+    """The store cannot be reached or written (a bucket gone, a disk full): the API
+    answers 503, and the record is left as it was."""
+
+
 @dataclass(frozen=True)
 class Stored:
     key: str
@@ -64,7 +69,10 @@ class LocalFiles:
     async def put(self, tenant: str, chunks: AsyncIterator[bytes], limit: int) -> Stored:
         key = secrets.token_hex(16)
         path = self._path(tenant, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"the file folder cannot be written: {exc.strerror}") from None
         partial = path.with_suffix(".partial")
         digest, size = hashlib.sha256(), 0
         try:
@@ -78,6 +86,12 @@ class LocalFiles:
                 out.flush()
                 os.fsync(out.fileno())
             partial.rename(path)
+        except FileTooLarge:
+            partial.unlink(missing_ok=True)
+            raise
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise StoreUnavailable(f"the file folder cannot be written: {exc.strerror}") from None
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -88,6 +102,8 @@ class LocalFiles:
             return self._path(tenant, key).open("rb")
         except FileNotFoundError:
             raise FileMissing(key) from None
+        except OSError as exc:
+            raise StoreUnavailable(f"the file folder cannot be read: {exc.strerror}") from None
 
     def delete(self, tenant: str, key: str) -> None:
         with contextlib.suppress(FileMissing):

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import anyio.to_thread
 
 from runtime.sql import naming
-from runtime.storage.files import CHUNK, FileMissing, FileTooLarge, Stored
+from runtime.storage.files import CHUNK, FileMissing, FileTooLarge, Stored, StoreUnavailable
 
 #: Bytes of an upload or download kept in memory before spilling to a temporary file.
 SPOOL = 8 << 20
@@ -66,9 +66,14 @@ class S3Files:
                 spool.write(chunk)
             spool.seek(0)
             name = self._name(tenant, key)
-            await anyio.to_thread.run_sync(
-                lambda: self.client.upload_fileobj(spool, self.bucket, name)
-            )
+            try:
+                await anyio.to_thread.run_sync(
+                    lambda: self.client.upload_fileobj(spool, self.bucket, name)
+                )
+            except Exception as exc:  # botocore's errors: the service, the bucket, the network
+                raise StoreUnavailable(
+                    f"the bucket {self.bucket!r} refused the file: {exc}"
+                ) from None
         return Stored(key, size, digest.hexdigest())
 
     def open(self, tenant: str, key: str) -> BinaryIO:
@@ -79,7 +84,9 @@ class S3Files:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 raise FileMissing(key) from None
-            raise
+            raise StoreUnavailable(f"the bucket {self.bucket!r} refused: {exc}") from None
+        except Exception as exc:  # the endpoint cannot be reached
+            raise StoreUnavailable(f"the file store cannot be reached: {exc}") from None
         body = answer["Body"]
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (the caller closes it)
         try:

@@ -94,6 +94,12 @@ class Folder:
     def remove(self, name: str) -> None:
         Path(name).unlink()
 
+    def break_(self) -> None:
+        """The folder is gone, and a file stands in its place (a mount lost, say): it
+        can be neither written nor read, even by root."""
+        self.root.rename(self.root.with_name("files.lost"))
+        self.root.write_bytes(b"")
+
 
 class Bucket:
     """An S3-compatible store, seen from outside: objects in a bucket of a real S3 API
@@ -111,6 +117,12 @@ class Bucket:
 
     def remove(self, name: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=name)
+
+    def break_(self) -> None:
+        """The bucket is gone."""
+        for name in self.names():
+            self.client.delete_object(Bucket=self.bucket, Key=name)
+        self.client.delete_bucket(Bucket=self.bucket)
 
 
 @pytest.fixture(scope="session")
@@ -260,3 +272,17 @@ def test_a_file_gone_or_changed_in_the_store_is_reported_as_such(world):
     assert gone.status_code == 404
     assert gone.json()["type"].endswith("/file-missing")
     assert "合同 2026.pdf" in gone.json()["detail"]
+
+
+def test_a_store_that_cannot_take_or_give_files_answers_503(world):
+    record = new_contract(world)
+    assert world.put(record, PDF).status_code == 200
+    world.store.break_()
+    refused = world.put(record, PDF, name="second.pdf")
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["type"].endswith("/file-store-unavailable")
+    down = world.client.get(world.url(record), headers=world.as_("clerk"))
+    assert down.status_code == 503
+    # The record still describes the first file, which nothing replaced.
+    query = "query($id: ID!) { contract(id: $id) { scan { name } } }"
+    assert world.gql(query, id=record)["contract"]["scan"] == {"name": "合同 2026.pdf"}
