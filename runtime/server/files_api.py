@@ -58,6 +58,10 @@ class _Refusal(Exception):
         self.status, self.kind, self.detail, self.extra = status, kind, detail, extra
 
 
+def _unavailable(exc: StoreUnavailable) -> _Refusal:
+    return _Refusal(503, "file-store-unavailable", f"{exc}; try again later")
+
+
 def _refused(request: Request[Any, Any, Any], refusal: _Refusal) -> Response[Any]:
     title = refusal.kind.replace("-", " ").capitalize()
     return problem(
@@ -209,7 +213,7 @@ class FilesController(Controller):
                 413, "file-too-large", f"{field} takes files of at most {limit:,} bytes"
             ) from None
         except StoreUnavailable as exc:
-            raise _Refusal(503, "file-store-unavailable", f"{exc}; try again later") from None
+            raise _unavailable(exc) from None
         value = {
             "key": stored.key,
             "file_name": name,
@@ -258,7 +262,7 @@ class FilesController(Controller):
             try:
                 source = files.open(tenant, value["key"])
             except StoreUnavailable as exc:
-                raise _Refusal(503, "file-store-unavailable", f"{exc}; try again later") from None
+                raise _unavailable(exc) from None
             except FileMissing:
                 raise _Refusal(
                     404,

@@ -74,15 +74,9 @@ class LocalFiles:
         except OSError as exc:
             raise StoreUnavailable(f"the file folder cannot be written: {exc.strerror}") from None
         partial = path.with_suffix(".partial")
-        digest, size = hashlib.sha256(), 0
         try:
             with partial.open("wb") as out:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > limit:
-                        raise FileTooLarge(size)
-                    digest.update(chunk)
-                    out.write(chunk)
+                size, sha256 = await write_within(chunks, out, limit)
                 out.flush()
                 os.fsync(out.fileno())
             partial.rename(path)
@@ -95,7 +89,7 @@ class LocalFiles:
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        return Stored(key, size, digest.hexdigest())
+        return Stored(key, size, sha256)
 
     def open(self, tenant: str, key: str) -> BinaryIO:
         try:
@@ -108,6 +102,19 @@ class LocalFiles:
     def delete(self, tenant: str, key: str) -> None:
         with contextlib.suppress(FileMissing):
             self._path(tenant, key).unlink(missing_ok=True)
+
+
+async def write_within(chunks: AsyncIterator[bytes], out: BinaryIO, limit: int) -> tuple[int, str]:
+    """Write ``chunks`` to ``out``, refusing more than ``limit`` bytes as they come (no
+    upload is buffered whole to be measured); return the size and the SHA-256."""
+    digest, size = hashlib.sha256(), 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise FileTooLarge(size)
+        digest.update(chunk)
+        out.write(chunk)
+    return size, digest.hexdigest()
 
 
 def checksum(source: BinaryIO) -> str:

@@ -13,7 +13,6 @@ usual chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile, an inst
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
@@ -22,7 +21,7 @@ from typing import Any, BinaryIO
 import anyio.to_thread
 
 from runtime.sql import naming
-from runtime.storage.files import CHUNK, FileMissing, FileTooLarge, Stored, StoreUnavailable
+from runtime.storage.files import CHUNK, FileMissing, Stored, StoreUnavailable, write_within
 
 #: Bytes of an upload or download kept in memory before spilling to a temporary file.
 SPOOL = 8 << 20
@@ -56,14 +55,8 @@ class S3Files:
 
     async def put(self, tenant: str, chunks: AsyncIterator[bytes], limit: int) -> Stored:
         key = secrets.token_hex(16)
-        digest, size = hashlib.sha256(), 0
         with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise FileTooLarge(size)
-                digest.update(chunk)
-                spool.write(chunk)
+            size, sha256 = await write_within(chunks, spool, limit)  # type: ignore[arg-type]
             spool.seek(0)
             name = self._name(tenant, key)
             try:
@@ -74,7 +67,7 @@ class S3Files:
                 raise StoreUnavailable(
                     f"the bucket {self.bucket!r} refused the file: {exc}"
                 ) from None
-        return Stored(key, size, digest.hexdigest())
+        return Stored(key, size, sha256)
 
     def open(self, tenant: str, key: str) -> BinaryIO:
         from botocore.exceptions import ClientError
