@@ -41,9 +41,11 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 bench: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python benchmarks/add_field_no_rewrite.py
 	$(BIN)/python benchmarks/schema_build.py
 	$(BIN)/python benchmarks/graphql_workloads.py
+	$(BIN)/python benchmarks/server_workloads.py
 	$(BIN)/python benchmarks/pack_install.py
 	$(BIN)/python benchmarks/observability_overhead.py
 	$(BIN)/python benchmarks/hardening_overhead.py

@@ -10,7 +10,6 @@ sent as ``owners`` (each ``/*scope:ALIAS*/`` marks where that condition goes).
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any
 
@@ -18,6 +17,7 @@ import msgspec
 from litestar import MediaType, Response, post
 from litestar.params import FromPath, JSONBody
 
+from benchmarks._workload_sql import statements
 from runtime.server.app import create_app
 from runtime.settings import Settings
 from runtime.storage.backends import make_backend
@@ -29,116 +29,6 @@ backend.prepare()
 app = create_app(service=TenantService(backend))
 PG = backend.dialect == "postgresql"
 S = f'"{backend.schema(TENANT)}".' if PG else ""
-
-
-def _obj(pairs: str) -> str:
-    return ("json_build_object(" if PG else "json_object(") + pairs + ")"
-
-
-def _agg(expr: str, order: str) -> str:
-    if PG:
-        return f"coalesce(json_agg({expr} ORDER BY {order}), '[]')"
-    return f"coalesce(json_group_array(json({expr})), json('[]'))"
-
-
-def _dec(col: str) -> str:
-    return f"CAST({col} AS text)" if PG else f"printf('%.2f', {col})"
-
-
-def _ts(col: str) -> str:
-    if PG:
-        return f"""to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-    return (
-        f"substr({col},1,10)||'T'||substr({col},12,8)||'.'||"
-        f"substr(substr({col},21)||'000000',1,6)||'Z'"
-    )
-
-
-def _param(name: str) -> str:
-    return f"%({name})s" if PG else f":{name}"
-
-
-ROWS: dict[str, str] = {
-    "W1": f"SELECT id, name, industry, rating, employees, website, phone, annual_revenue, "
-    f"annual_revenue__currency, created_at FROM {S}account WHERE id = {_param('id')} "
-    "AND deleted_at IS NULL/*scope:*/",
-    "W2": f"SELECT id, last_name, first_name, title, email, mobile, birthday, do_not_call, "
-    f"account, created_at FROM {S}contact WHERE deleted_at IS NULL/*scope:*/ ORDER BY id "
-    "LIMIT 1000",
-    "W3": f"WITH a AS (SELECT id, name FROM {S}account WHERE deleted_at IS NULL/*scope:*/ "
-    "ORDER BY id "
-    f"LIMIT 100), c AS (SELECT c.id, c.account, c.last_name, c.email, row_number() OVER "
-    f"(PARTITION BY c.account ORDER BY c.id) AS rn FROM {S}contact c WHERE c.account IN "
-    "(SELECT id FROM a) AND c.deleted_at IS NULL/*scope:c*/) SELECT a.id, a.name, c.id, "
-    "c.last_name, "
-    "c.email FROM a LEFT JOIN c ON c.account = a.id AND c.rn <= 10 ORDER BY a.id, c.id",
-    "W4": f"SELECT o.id, o.name, o.stage, o.amount, o.amount__currency, o.close_date, a.name "
-    f"FROM {S}opportunity o JOIN {S}account a ON a.id = o.account AND a.deleted_at IS NULL"
-    "/*scope:a*/ WHERE o.deleted_at IS NULL/*scope:o*/ AND o.stage IN ('proposal', "
-    "'negotiation') AND o.amount >= "
-    "100000 ORDER BY o.amount DESC, o.id LIMIT 50",
-}
-
-_W1_OBJ = _obj(
-    "'id', id, 'name', name, 'industry', industry, 'rating', rating, 'employees', employees, "
-    "'website', website, 'phone', phone, 'annualRevenue', "
-    + _obj(f"'amount', {_dec('annual_revenue')}, 'currencyCode', annual_revenue__currency")
-    + f", 'createdAt', {_ts('created_at')}"
-)
-_W2_OBJ = _obj(
-    "'id', id, 'lastName', last_name, 'firstName', first_name, 'title', title, 'email', email, "
-    "'mobile', mobile, 'birthday', birthday, 'doNotCall', "
-    + ("do_not_call" if PG else "CASE WHEN do_not_call THEN json('true') ELSE json('false') END")
-    + f", 'accountId', account, 'createdAt', {_ts('created_at')}"
-)
-_W3_CONTACT = _obj(
-    "'id', c.id, 'lastName', c.last_name, 'email', c.email, 'account', " + _obj("'name', a.name")
-)
-_W4_OBJ = _obj(
-    "'id', o.id, 'name', o.name, 'stage', o.stage, 'amount', "
-    + _obj(f"'amount', {_dec('o.amount')}, 'currencyCode', o.amount__currency")
-    + ", 'closeDate', o.close_date, 'account', "
-    + _obj("'name', a.name")
-)
-_TEXT = "::text" if PG else ""
-JSON: dict[str, str] = {
-    "W1": f"SELECT {_W1_OBJ}{_TEXT} FROM {S}account WHERE id = {_param('id')} "
-    "AND deleted_at IS NULL/*scope:*/",
-    "W2": f"SELECT {_agg('j', 'k')}{_TEXT} FROM (SELECT {_W2_OBJ} AS j, id AS k FROM {S}contact "
-    "WHERE deleted_at IS NULL/*scope:*/ ORDER BY id LIMIT 1000) x",
-    "W3": f"SELECT {_agg('j', 'k')}{_TEXT} FROM (SELECT "
-    + _obj(
-        "'id', a.id, 'name', a.name, 'contacts', "
-        + ("" if PG else "json")
-        + f"((SELECT {_agg('cj', 'ck')} FROM (SELECT {_W3_CONTACT} AS cj, c.id AS ck FROM "
-        f"{S}contact c WHERE c.account = a.id AND c.deleted_at IS NULL/*scope:c*/ ORDER BY c.id "
-        "LIMIT 10) cc))"
-    )
-    + f" AS j, a.id AS k FROM (SELECT id, name FROM {S}account WHERE deleted_at IS NULL"
-    "/*scope:*/ ORDER BY id LIMIT 100) a ORDER BY a.id) x",
-    "W4": f"SELECT {_agg('j', 'k1 DESC, k2')}{_TEXT} FROM (SELECT {_W4_OBJ} AS j, o.amount AS k1, "
-    f"o.id AS k2 FROM {S}opportunity o JOIN {S}account a ON a.id = o.account AND a.deleted_at "
-    "IS NULL/*scope:a*/ WHERE o.deleted_at IS NULL/*scope:o*/ AND o.stage IN ('proposal', "
-    "'negotiation') AND "
-    "o.amount >= 100000 ORDER BY o.amount DESC, o.id LIMIT 50) x",
-}
-
-
-_SCOPE = re.compile(r"/\*scope:(\w*)\*/")
-
-
-def _scoped(sql: str, subtree: bool) -> str:
-    """Fill each ``/*scope:ALIAS*/`` marker with the owner condition, or drop it."""
-
-    def condition(match: re.Match[str]) -> str:
-        if not subtree:
-            return ""
-        column = f"{match.group(1)}.owner" if match.group(1) else "owner"
-        if PG:
-            return f" AND {column} = ANY({_param('owners')})"
-        return f" AND {column} IN (SELECT value FROM json_each({_param('owners')}))"
-
-    return _SCOPE.sub(condition, sql)
 
 
 def _params(data: dict[str, Any]) -> dict[str, Any]:
@@ -219,12 +109,7 @@ _ENCODER = msgspec.json.Encoder(decimal_format="string")
 
 
 # Statements are filled in once, at import, as an app would hold them.
-SQL = {
-    (kind, workload, subtree): _scoped(text, subtree)
-    for kind, texts in (("rows", ROWS), ("json", JSON))
-    for workload, text in texts.items()
-    for subtree in (False, True)
-}
+SQL = statements(PG, S)
 
 
 def _run(kind: str, workload: str, variant: str, data: dict[str, Any]) -> Any:

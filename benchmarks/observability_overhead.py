@@ -4,7 +4,7 @@ Loads the demo CRM (as benchmarks/graphql_workloads.py does, smaller by default)
 runs `tessera serve` twice over, alternating, for several rounds:
 
 - **on**: Prometheus metrics (``TESSERA_METRICS=true``) and a JSON access log line per
-  request (``TESSERA_LOG_FORMAT=json``, ``TESSERA_LOG_LEVEL=info``), written to a file;
+  request (``TESSERA_LOG_FORMAT=json``, ``TESSERA_ACCESS_LOG=true``), written to a file;
 - **off**: no metrics, and no access log lines (``TESSERA_LOG_LEVEL=warning``).
 
 Both keep the request-id middleware, which is always on. Each round drives W1 (one
@@ -49,7 +49,12 @@ from benchmarks.graphql_workloads import (  # noqa: E402
 )
 
 MODES = {
-    "on": {"TESSERA_METRICS": "true", "TESSERA_LOG_FORMAT": "json", "TESSERA_LOG_LEVEL": "info"},
+    "on": {
+        "TESSERA_METRICS": "true",
+        "TESSERA_LOG_FORMAT": "json",
+        "TESSERA_LOG_LEVEL": "info",
+        "TESSERA_ACCESS_LOG": "true",
+    },
     "off": {
         "TESSERA_METRICS": "false",
         "TESSERA_LOG_FORMAT": "json",

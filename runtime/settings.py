@@ -103,6 +103,8 @@ class Settings:
     log_format: str = ""
     """``json`` or ``text``; empty: json in production, text otherwise."""
     log_level: str = "info"
+    access_log: bool = False
+    """Write a log line per HTTP request (probes excepted)."""
     metrics: bool = True
     """Serve Prometheus metrics at ``/metrics``."""
     tenant_classes: tuple[tuple[str, str], ...] = ()
@@ -687,6 +689,15 @@ VARIABLES: tuple[Variable, ...] = (
         _choice("debug", "info", "warning", "error"),
         "info",
         "Least severe log level written.",
+    ),
+    Variable(
+        "TESSERA_ACCESS_LOG",
+        "access_log",
+        _bool,
+        "false",
+        "Write a log line per HTTP request, with its request id, route, status, duration "
+        "and SQL time (off by default: it cost small reads more than their SQL; a proxy or "
+        "the metrics usually say as much).",
     ),
     Variable(
         "TESSERA_METRICS",

@@ -159,7 +159,7 @@ def create_app(
             }
         ),
         middleware=[
-            DefineMiddleware(ObserveMiddleware, metrics=metrics),
+            DefineMiddleware(ObserveMiddleware, metrics=metrics, access_log=settings.access_log),
             DefineMiddleware(
                 InputBoundary,
                 rules=InputRules(settings.max_body_bytes, settings.max_json_depth),

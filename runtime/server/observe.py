@@ -18,9 +18,10 @@ log = logging.getLogger("tessera.access")
 
 
 class ObserveMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics | None) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None, access_log: bool = True) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,7 +66,7 @@ class ObserveMiddleware:
             self.metrics.latency.labels(route, method, label).observe(elapsed)
             self.metrics.sql_seconds.labels(route).observe(timer.seconds)
             self.metrics.sql_statements.labels(route).observe(timer.statements)
-        if route not in _QUIET:
+        if self.access_log and route not in _QUIET:
             log.info(
                 "%s %s %d %.1f ms",
                 method,

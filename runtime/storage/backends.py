@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DisconnectionError
 
 from metadata.registry import migrate
 from metadata.registry.models import SCHEMA
@@ -155,6 +156,12 @@ class Backend(ABC):
             finally:
                 conn.rollback()
 
+    def reading(self, tenant: str) -> AbstractContextManager[Connection]:
+        """Return a connection for a request's reads of ``tenant``: each statement on its
+        own, in one round trip where the backend allows (see PostgresBackend). Each
+        statement sees its own snapshot, as in a READ COMMITTED transaction."""
+        return self.read_tenant(tenant)
+
     @abstractmethod
     def tenant_engine(self, tenant: str) -> Engine:
         """Return the engine that reaches ``tenant``'s tables."""
@@ -220,6 +227,33 @@ def _upgrade_system_tables(conn: Connection, schema: str | None) -> None:
         conn.exec_driver_sql(f'ALTER TABLE {target} ADD COLUMN "{column_name}" {kind}')
 
 
+def _ping_when_idle(engine: Engine, idle: float) -> None:
+    """Ping a pooled connection on checkout only when it has been idle ``idle`` seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip per request. A
+    connection returned a moment ago is as good as the last statement proved it; one idle
+    for a while may have been closed by the server, a proxy or a restart. A failed ping
+    raises DisconnectionError, on which the pool drops the connection and opens another
+    (SQLAlchemy's pessimistic disconnect recipe). A server restarted under a busy pool
+    still fails the statements already on their way; the pool then drops every
+    connection it held before the failure.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def returned(dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < idle:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection idle for {idle} s is gone") from exc
+
+
 def _qualified(schema: str | None, name: str) -> str:
     return f"{schema}.{name}" if schema else name
 
@@ -241,6 +275,7 @@ class PostgresBackend(Backend):
         statement_timeout: float = 0.0,
         pool_size: int = 10,
         max_overflow: int = 10,
+        idle_ping: float = 10.0,
     ) -> None:
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
@@ -257,12 +292,21 @@ class PostgresBackend(Backend):
         # in 2,248 requests (issue 17).
         self.control = create_engine(
             url,
-            pool_pre_ping=True,
             pool_recycle=1800,
             pool_size=pool_size,
             max_overflow=max_overflow,
             connect_args={"options": options},
         )
+        _ping_when_idle(self.control, idle_ping)
+
+    @contextmanager
+    def reading(self, tenant: str) -> Iterator[Connection]:
+        """A request's reads in autocommit: one round trip per statement. A read in a
+        transaction cost three (BEGIN, the query, ROLLBACK), and the pool's ping on
+        checkout a fourth (issue 17): the ping now runs only for connections idle longer
+        than ``idle_ping`` seconds (``_ping_when_idle``)."""
+        with self.control.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def unbounded(self, conn: Connection) -> Connection:
         conn.exec_driver_sql("SET LOCAL statement_timeout = 0")

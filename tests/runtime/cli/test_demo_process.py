@@ -98,7 +98,11 @@ def test_serve_starts_several_server_processes_that_log_their_requests(tmp_path)
                 "--workers",
                 "2",
             ],
-            env={**os.environ, "TESSERA_DATA_DIR": str(tmp_path / "data")},
+            env={
+                **os.environ,
+                "TESSERA_DATA_DIR": str(tmp_path / "data"),
+                "TESSERA_ACCESS_LOG": "true",
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -114,7 +114,19 @@ def test_request_ids_are_echoed_and_carried_into_outbox_events(crm, service):
     assert ids == ["req-42.abc"]
 
 
-def test_json_logs_carry_the_request_id(crm):
+def test_no_access_log_by_default(crm, caplog):
+    with caplog.at_level(logging.INFO, logger="tessera.access"):
+        crm.post("/t/acme/graphql", json={"query": "{ __typename }"})
+    assert [r for r in caplog.records if r.name == "tessera.access"] == []
+
+
+@pytest.fixture
+def access_log(monkeypatch):
+    """Turn the access log on for the app the next fixture builds (it is off by default)."""
+    monkeypatch.setenv("TESSERA_ACCESS_LOG", "true")
+
+
+def test_json_logs_carry_the_request_id(access_log, crm):
     stream = io.StringIO()
     logs.configure("json", "info", process="test")
     handler = logging.getLogger().handlers[0]
