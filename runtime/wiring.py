@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import make_url
 
 from runtime.coordination.bus import Bus, NullBus, PostgresBus, RedisBus
 from runtime.coordination.invalidation import Invalidation
 from runtime.coordination.store import GenerationStore, LocalStore, RedisStore
-from runtime.graphql.cache import ActiveApis, SchemaCache
-from runtime.security.identity import Identity, load_secret
-from runtime.security.principal import Principals
-from runtime.security.rate import RateLimiter
 from runtime.settings import Settings, password_hasher
 from runtime.sql.dialect import dialect_for
 from runtime.storage.backends import Backend, make_backend
-from runtime.storage.files import FileStore, LocalFiles
 from runtime.tenants import TenantService
+
+if TYPE_CHECKING:
+    # Each imported by the part that needs it: a CLI command listing tenants never
+    # loads the GraphQL engine, the identity layer or the file stores (issue 17).
+    from runtime.graphql.cache import ActiveApis
+    from runtime.security.identity import Identity
+    from runtime.security.principal import Principals
+    from runtime.security.rate import RateLimiter
+    from runtime.storage.files import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,8 @@ class Platform:
 
     @functools.cached_property
     def identity(self) -> Identity:
+        from runtime.security.identity import Identity, load_secret
+
         return Identity(
             self.backend,
             load_secret(self.settings),
@@ -86,6 +92,8 @@ class Platform:
 
     @functools.cached_property
     def apis(self) -> ActiveApis:
+        from runtime.graphql.cache import ActiveApis, SchemaCache
+
         self.service  # noqa: B018  (wires the service's applies to invalidation)
         return ActiveApis(
             self.service,
@@ -96,6 +104,8 @@ class Platform:
 
     @functools.cached_property
     def principals(self) -> Principals:
+        from runtime.security.principal import Principals
+
         return Principals(
             self.service,
             self.identity,
@@ -107,6 +117,8 @@ class Platform:
     def files(self) -> FileStore:
         """Where attachments' bytes are kept: a folder (runtime/storage/files.py) or an
         S3-compatible bucket (runtime/storage/s3_files.py)."""
+        from runtime.storage.files import LocalFiles
+
         settings = self.settings
         if settings.files_s3_bucket:
             from runtime.storage.s3_files import S3Files  # boto3 is optional
@@ -120,6 +132,8 @@ class Platform:
 
     @functools.cached_property
     def limiter(self) -> RateLimiter:
+        from runtime.security.rate import RateLimiter
+
         return RateLimiter(self.settings.rate_per_minute, storage_url=self.settings.redis_url)
 
     def listen(self) -> None:

@@ -10,21 +10,22 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 
 from metadata.errors import MetadataError, sort_issues
-from metadata.packs.catalog import Catalog, dependency_issues
-from metadata.packs.docs import doc_path, render_pack_doc
-from metadata.packs.loader import ARCHIVE_SUFFIX, manifest_document, write_archive
-from metadata.packs.schemas import MANIFEST_FILE
 from runtime.cli import output
-from runtime.packs.service import PackPlan, PackService
+
+if TYPE_CHECKING:  # imported where used: `tessera --help` must not load every pack reader
+    from runtime.packs.service import PackPlan, PackService
 
 
 def _service(ctx: Any, apps_dir: str | None) -> PackService:
+    from metadata.packs.catalog import Catalog
+    from runtime.packs.service import PackService
+
     catalog = Catalog(Path(apps_dir)) if apps_dir else Catalog()
     return PackService(ctx.service, catalog)
 
@@ -90,6 +91,10 @@ def register(
     def app_validate(location: str, apps_dir: str | None, as_json: bool) -> None:
         """Check the pack in LOCATION (folder or archive); report every problem with its
         file and line."""
+        from metadata.packs.catalog import Catalog, dependency_issues
+        from metadata.packs.loader import manifest_document
+        from metadata.packs.schemas import MANIFEST_FILE
+
         catalog = Catalog(Path(apps_dir)) if apps_dir else Catalog()
         # Every problem at once: the pack's own files, and dependencies the catalog cannot
         # satisfy, even when the manifest itself has errors.
@@ -133,6 +138,9 @@ def register(
     @reports_errors
     def app_pack(location: str, target: str | None, apps_dir: str | None, as_json: bool) -> None:
         """Check the pack folder LOCATION and write it as a .tpack archive."""
+        from metadata.packs.catalog import Catalog
+        from metadata.packs.loader import ARCHIVE_SUFFIX, write_archive
+
         catalog = Catalog(Path(apps_dir)) if apps_dir else Catalog()
         pack = catalog.add(location)
         catalog.load(location)
@@ -152,6 +160,9 @@ def register(
     @reports_errors
     def app_docs(locations: tuple[str, ...], output_dir: str | None, apps_dir: str | None) -> None:
         """Write the docs page of each pack (default: every pack in the catalog)."""
+        from metadata.packs.catalog import Catalog
+        from metadata.packs.docs import doc_path, render_pack_doc
+
         catalog = Catalog(Path(apps_dir)) if apps_dir else Catalog()
         packs = [catalog.add(loc) for loc in locations] or [
             catalog.get(name) for name in catalog.names()

@@ -9,8 +9,6 @@ from typing import Any
 
 import click
 
-from runtime.backup.instance import backup_instance, restore_instance
-from runtime.backup.tenant_archive import ArchiveError, export_tenant, import_tenant
 from runtime.cli import output
 
 
@@ -29,6 +27,8 @@ def register(
     def tenant_export(ctx: Any, name: str, file: Path, as_json: bool) -> None:
         """Write tenant NAME (metadata history, every row, members) to FILE, a portable
         archive that `tessera tenant import` reads on either backend."""
+        from runtime.backup.tenant_archive import export_tenant
+
         with output.steps_bar(f"Exporting {name}", enabled=not as_json) as advance:
             summary = export_tenant(ctx.platform, name, file, advance)
         if as_json:
@@ -55,6 +55,8 @@ def register(
     @reports_errors
     def tenant_import(ctx: Any, file: Path, name: str | None, members: bool, as_json: bool) -> None:
         """Create a tenant from an archive made by `tessera tenant export`."""
+        from runtime.backup.tenant_archive import ArchiveError, import_tenant
+
         try:
             with output.steps_bar("Importing", enabled=not as_json) as advance:
                 summary = import_tenant(
@@ -92,6 +94,8 @@ def register(
     @reports_errors
     def backup_create(ctx: Any, file: Path, as_json: bool) -> None:
         """Write the whole instance to FILE (it holds password hashes: keep it safe)."""
+        from runtime.backup.instance import backup_instance
+
         with output.steps_bar("Backing up", enabled=not as_json) as advance:
             summary = backup_instance(ctx.platform, file, advance)
         if as_json:
@@ -111,6 +115,9 @@ def register(
     @reports_errors
     def backup_restore(ctx: Any, file: Path, as_json: bool) -> None:
         """Restore FILE into this instance, which must have no tenants and no users."""
+        from runtime.backup.instance import restore_instance
+        from runtime.backup.tenant_archive import ArchiveError
+
         try:
             with output.steps_bar("Restoring", enabled=not as_json) as advance:
                 summary = restore_instance(ctx.platform, file, advance)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from runtime.cli import output
-from runtime.security import audit
+from runtime.security.audit_kinds import KINDS as AUDIT_KINDS
 
 
 def _actor() -> str:
@@ -353,7 +353,7 @@ def register(
 
     @cli.command("audit")
     @click.option("--tenant", help="Only this tenant's events.")
-    @click.option("--kind", "kinds", multiple=True, type=click.Choice(audit.KINDS))
+    @click.option("--kind", "kinds", multiple=True, type=click.Choice(AUDIT_KINDS))
     @click.option("--limit", type=int, default=50, show_default=True)
     @json_option
     @pass_context
@@ -362,10 +362,12 @@ def register(
         ctx: Any, tenant: str | None, kinds: tuple[str, ...], limit: int, as_json: bool
     ) -> None:
         """Show the audit log, newest first."""
+        from runtime.security.audit import read as read_audit
+
         with ctx.service.backend.connect_control() as conn:
             entries = [
                 e.to_dict()
-                for e in audit.read(conn, tenant=tenant, kinds=list(kinds) or None, limit=limit)
+                for e in read_audit(conn, tenant=tenant, kinds=list(kinds) or None, limit=limit)
             ]
         if as_json:
             output.emit_json(entries)

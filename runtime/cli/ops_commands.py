@@ -11,9 +11,7 @@ from typing import Any
 
 import click
 
-from metadata.registry import migrate as control_migrations
 from runtime.cli import output
-from runtime.security.identity import IdentityError, UserNotFound
 from runtime.settings import VARIABLES, env_example, markdown_table
 
 
@@ -103,6 +101,8 @@ def register(
         as_json: bool,
     ) -> None:
         """Create a platform admin: they create tenants and add the first members."""
+        from runtime.security.identity import IdentityError, UserNotFound
+
         identity = ctx.identity
         try:
             existing = identity.user(email)
@@ -152,6 +152,8 @@ def register(
     def migrate_command(ctx: Any, as_json: bool) -> None:
         """Bring the control plane and every tenant's platform tables up to date (one job
         before servers start; safe to repeat, and to run while old servers run)."""
+        from metadata.registry import migrate as control_migrations
+
         backend = ctx.platform.backend  # building it runs the control-plane migrations
         tenants = ctx.service.list_tenants()
         with output.steps_bar("Upgrading tenants", enabled=not as_json) as advance:

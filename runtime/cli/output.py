@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -14,8 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from metadata.errors import Issue
-from metadata.registry.store import TenantInfo, VersionInfo
-from runtime.storage.migrator import Progress as ProgressCallback
+
+if TYPE_CHECKING:  # type names only: the CLI must start without the database layer
+    from metadata.registry.store import TenantInfo, VersionInfo
+    from runtime.storage.migrator import Progress as ProgressCallback
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

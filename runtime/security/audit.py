@@ -16,28 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from metadata.registry.models import AuditEntry, utcnow
+from runtime.security.audit_kinds import KINDS
 
 _log = AuditEntry.__table__
-
-#: Event kinds, for filters and docs.
-KINDS = (
-    "login",
-    "login_failed",
-    "token_refreshed",
-    "token_created",
-    "token_revoked",
-    "token_used",
-    "user_created",
-    "user_changed",
-    "membership_changed",
-    "membership_removed",
-    "metadata_applied",
-    "permissions_changed",
-    "tenant_created",
-    "tenant_deleted",
-    "tenant_imported",
-    "backup_restored",
-)
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from metadata.diff import Plan
 from metadata.errors import Issue
 from metadata.model import Model
-from metadata.registry.store import VersionInfo
-from metadata.snapshot import Snapshot
-from metadata.validation import ValidMetadata
-from runtime.storage.migrator import Progress, RenderedStep
+
+if TYPE_CHECKING:  # field types only: a CLI listing tenants need not load the migrator
+    from metadata.diff import Plan
+    from metadata.registry.store import VersionInfo
+    from metadata.snapshot import Snapshot
+    from metadata.validation import ValidMetadata
+    from runtime.storage.migrator import Progress, RenderedStep
 
 
 class StorageDrift(RuntimeError):

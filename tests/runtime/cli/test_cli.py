@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -175,3 +177,27 @@ def test_settings_shows_every_variable_and_hides_secrets(tessera, monkeypatch):
         "from": "environment",
     }
     assert by_name["TESSERA_PORT"]["value"] == "8000"
+
+
+def test_help_starts_without_the_database_graphql_or_pack_layers():
+    """`tessera --help` is fast because it imports none of the heavy layers: checked by
+    what is loaded, not by a clock (issue 17: ~0.13 s against ~1.5 s before)."""
+    script = (
+        "import sys\n"
+        "from runtime.cli.main import cli\n"
+        "try:\n"
+        "    cli(['--help'], prog_name='tessera')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ['sqlalchemy', 'graphql', 'alembic', 'jsonschema', 'litestar', 'celery']\n"
+        "print('loaded:', [m for m in heavy if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert "tenant" in done.stdout
+    assert done.stdout.splitlines()[-1] == "loaded: []"
+
+
+def test_the_schema_command_names_the_file_it_writes():
+    assert SCHEMA_PATH.name in CliRunner().invoke(cli, ["metadata", "schema", "--help"]).output
