@@ -128,7 +128,7 @@ class ActiveModels:
             snapshot = self._interned(snapshot)
             if (tenant, info.id) not in self._upgraded:
                 # Tenants made by an older release get the platform tables they lack.
-                self.service.backend.upgrade_storage(tenant)
+                self.service.backend.ensure_storage(tenant)
                 self._upgraded.add((tenant, info.id))
             # The version read with the snapshot, so a change in between is seen next time.
             hit = (snapshot, info.timezone, (info.id, info.active_version), now, generation)
