@@ -75,6 +75,10 @@ class ActiveSnapshots(Protocol):
     def get(self, tenant: str, generation: int | None = None) -> tuple[Snapshot, str]: ...
 
 
+#: Seconds a directory or principal is kept while invalidation messages arrive.
+PUSHED_TTL = 300.0
+
+
 class Principals:
     """Resolve callers to principals, with a per-tenant cache.
 
@@ -155,10 +159,18 @@ class Principals:
                     self._directories[tenant] = (now, directory, shared)
             return directory
 
+    @property
+    def _ttl(self) -> float:
+        """How long a directory or principal is kept: ``ttl``, or five minutes while
+        other processes' changes arrive as messages (members, roles and credentials
+        changed elsewhere are heard at once then). Reloading every tenant's members each
+        ``ttl`` seconds was a query per tenant per 10 s under load spread over many."""
+        return max(self.ttl, PUSHED_TTL) if self.invalidation.pushed else self.ttl
+
     def _fresh(self, tenant: str, shared: int) -> _Directory | None:
         with self._lock:
             hit = self._directories.get(tenant)
-        if hit is not None and self._clock() - hit[0] < self.ttl and hit[2] == shared:
+        if hit is not None and self._clock() - hit[0] < self._ttl and hit[2] == shared:
             return hit[1]
         return None
 
@@ -180,7 +192,7 @@ class Principals:
         with self._lock:
             hit = self._principals.get(key)
             forgotten = self._generation.get(tenant, 0)
-        if hit is not None and now - hit[0] < self.ttl and hit[2] == generations:
+        if hit is not None and now - hit[0] < self._ttl and hit[2] == generations:
             principal = hit[1]
             # Two tokens of one member with one role share permissions, not their identity:
             # each is audited and rate-limited as itself.

@@ -9,6 +9,7 @@ import time
 from types import SimpleNamespace
 
 from metadata.validation import validate_text
+from runtime.coordination.bus import NullBus
 from runtime.coordination.invalidation import Invalidation
 from runtime.model.active import ActiveModels
 from runtime.security.identity import Identity
@@ -67,3 +68,42 @@ def test_threads_that_find_a_directory_stale_load_it_once():
     for t in threads:
         t.join()
     assert loads == ["t"] and len(seen) == 8 and all(m is snapshot.model for m in seen)
+
+
+def test_directories_are_reloaded_on_a_timer_only_while_no_messages_arrive():
+    """With invalidation messages flowing, a tenant's members are re-read when a message
+    says they changed, not every ttl seconds; without them the timer is the safety net."""
+    loads = []
+    now = [0.0]
+
+    class Registry:
+        listeners: list = []
+
+        def active(self, name):
+            return None, SimpleNamespace(model=object())
+
+    class Bus(NullBus):
+        connected = True
+
+    def members(tenant):
+        loads.append(tenant)
+        return []
+
+    for bus, reloaded in ((NullBus(), 2), (Bus(), 1)):
+        loads.clear()
+        invalidation = Invalidation(bus=bus)
+        identity = SimpleNamespace(members=members, invalidation=invalidation)
+        principals = Principals(
+            Registry(),  # type: ignore[arg-type]
+            identity,  # type: ignore[arg-type]
+            ttl=10,
+            clock=lambda: now[0],
+            invalidation=invalidation,
+        )
+        principals.model("t")
+        now[0] += 60  # a minute later: past the ttl
+        principals.model("t")
+        assert len(loads) == reloaded
+        invalidation.changed("members", "t")  # heard: reloaded at once, either way
+        principals.model("t")
+        assert len(loads) == reloaded + 1
