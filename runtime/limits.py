@@ -17,6 +17,8 @@ class Limits:
     """Most records one bulk mutation may create, update or delete."""
     document_cache_size: int = 512
     """Parsed and validated documents kept per schema."""
+    plan_cache_size: int = 2048
+    """Compiled queries kept per schema (runtime/graphql/plans.py); 0 keeps none."""
     max_depth: int = 12
     """Deepest nesting of selection sets (the root field's selection is level 1)."""
     max_cost: int = 2_000_000

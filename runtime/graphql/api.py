@@ -12,6 +12,7 @@ from typing import Any
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
 from sqlalchemy import Connection
 
+from runtime.graphql.plans import Plans
 from runtime.graphql.validation import RULES
 from runtime.limits import Limits
 from runtime.model.shape import ApiShape
@@ -33,6 +34,10 @@ class TenantApi:
         default_factory=OrderedDict
     )
     _lock: Lock = field(default_factory=Lock)
+    plans: Plans = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.plans = Plans(self.limits.plan_cache_size)
 
     def document(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
         """Return ``query`` parsed and validated (cached), or the errors that stop it."""

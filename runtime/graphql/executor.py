@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,7 @@ from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.roots import compile_root
 from runtime.graphql.cost import check_limits
 from runtime.graphql.mutations import run_mutations
+from runtime.graphql.plans import Root, plan_key
 from runtime.graphql.responses import (
     collect_root,
     error_json,
@@ -75,6 +77,21 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
         return response(None, [error_json(message, "BAD_REQUEST")])
     if operation.operation == OperationType.SUBSCRIPTION:
         return response(None, [error_json("subscriptions are not supported", "BAD_REQUEST")])
+    schema_name = backend.schema(request.tenant)
+    today = dt.datetime.now(ZoneInfo(request.timezone)).date()
+    key = None
+    if operation.operation == OperationType.QUERY:
+        key = plan_key(
+            request.query,
+            request.operation_name,
+            request.variables,
+            schema_name,
+            today,
+            request.principal,
+        )
+        kept = api.plans.get(key) if key is not None else None
+        if kept is not None:
+            return _planned(backend, request, kept)
     variables = get_variable_values(
         api.schema, operation.variable_definitions or (), dict(request.variables or {})
     )
@@ -83,7 +100,6 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    schema_name = backend.schema(request.tenant)
     ctx = Context(
         schema=api.schema,
         shape=api.shape,
@@ -92,7 +108,7 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
         variables=variables,
         limits=api.limits,
         principal=request.principal,
-        today=dt.datetime.now(ZoneInfo(request.timezone)).date(),
+        today=today,
         request_id=request.request_id,
     )
     root_type = (
@@ -110,30 +126,61 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
     root = api.schema.query_type
     assert root is not None
     selected = collect_root(ctx, root, operation.selection_set)
+    plan: list[Root] | None = [] if key is not None else None
+
+    def each(conn: Connection, errors: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+        if plan is not None:
+            plan.clear()  # a second attempt (a dropped connection) starts the plan again
+        for name, nodes in selected.items():
+            yield (
+                name,
+                _root(
+                    ctx,
+                    conn,
+                    backend,
+                    request,
+                    api,
+                    document,
+                    operation,
+                    variables,
+                    name,
+                    nodes,
+                    errors,
+                    plan,
+                ),
+            )
+
+    text = _reading(backend, request, each)
+    if plan is not None and key is not None and len(plan) == len(selected):
+        api.plans.put(key, tuple(plan))
+    return text
+
+
+def _planned(backend: Backend, request: Request, plan: tuple[Root, ...]) -> str:
+    """Run a kept plan: its statements, nothing compiled."""
+
+    def each(conn: Connection, errors: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+        for root in plan:
+            if root.sql is None:
+                yield root.key, root.text
+            else:
+                yield root.key, _execute(conn, root.sql, root.params, root.key, errors)
+
+    return _reading(backend, request, each)
+
+
+def _reading(
+    backend: Backend,
+    request: Request,
+    each: Callable[[Connection, list[dict[str, Any]]], Iterator[tuple[str, str]]],
+) -> str:
+    """Return the response of a query whose root fields ``each`` answers on one
+    connection, run once more on a new connection if the first one was dropped."""
     for attempt in (1, 2):
-        data: list[tuple[str, str]] = []
-        out_errors: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
         try:
             with backend.reading(request.tenant) as conn, request.watching(conn):
-                for key, nodes in selected.items():
-                    data.append(
-                        (
-                            key,
-                            _root(
-                                ctx,
-                                conn,
-                                backend,
-                                request,
-                                api,
-                                document,
-                                operation,
-                                variables,
-                                key,
-                                nodes,
-                                out_errors,
-                            ),
-                        )
-                    )
+                data = list(each(conn, errors))
         except _Reconnect:
             # Pooled connections are not pinged before each request (one round trip
             # saved per read): one the server dropped fails here, the pool has let go of
@@ -141,8 +188,8 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
             if attempt == 2:
                 raise
             continue
-        break
-    return response(data, out_errors)
+        return response(data, errors)
+    raise AssertionError("unreachable")
 
 
 class _Reconnect(Exception):
@@ -162,13 +209,18 @@ def _root(
     key: str,
     nodes: list[FieldNode],
     errors: list[dict[str, Any]],
+    plan: list[Root] | None = None,
 ) -> str:
-    """Return the JSON text of one root field of a query."""
+    """Return the JSON text of one root field of a query; add it to ``plan`` if it can
+    be kept (data fields, ``__typename``; never introspection or automation)."""
     root = api.schema.query_type
     assert root is not None
     name = nodes[0].name.value
     if name == "__typename":
-        return json.dumps(root.name)
+        text = json.dumps(root.name)
+        if plan is not None:
+            plan.append(Root(key, None, {}, text))
+        return text
     if name.startswith("__"):
         return _introspect(api.schema, document, operation, variables, key, nodes)
     if name in AUTOMATION_QUERIES and root.fields.get(name) is not None:
@@ -176,19 +228,25 @@ def _root(
         return _automation(
             ctx, conn, schema_name, request, api, document, operation, variables, key, nodes, errors
         )
-    return _query_field(ctx, conn, nodes[0], key, errors)
-
-
-def _query_field(
-    ctx: Context, conn: Connection, node: FieldNode, key: str, errors: list[dict[str, Any]]
-) -> str:
     ctx.params = {}
     try:
-        sql = compile_root(ctx, node, key)
-        value = conn.exec_driver_sql(sql, ctx.params).scalar()
+        sql = compile_root(ctx, nodes[0], key)
     except QueryError as exc:
         errors.append(error_json(exc.message, exc.code, [key], field=exc.field))
         return "null"
+    params = ctx.params
+    if plan is not None:
+        plan.append(Root(key, sql, params))
+    return _execute(conn, sql, params, key, errors)
+
+
+def _execute(
+    conn: Connection, sql: str, params: Mapping[str, Any], key: str, errors: list[dict[str, Any]]
+) -> str:
+    """Run one root field's statement; return its JSON text (``null`` on an error, which
+    goes to ``errors``)."""
+    try:
+        value = conn.exec_driver_sql(sql, dict(params)).scalar()
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise _Reconnect from exc

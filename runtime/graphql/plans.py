@@ -1,0 +1,89 @@
+"""Compiled queries, kept: a request asked again runs its SQL without being compiled.
+
+Compiling a query (variables coerced, limits checked, the selection translated into the
+query IR and written as SQL) is about a tenth of a small read's server time. A plan is
+the result: each root field's response key and its statement with its bound values. It
+is kept in its TenantApi (one per metadata content hash and grants, so the reader's
+field mask is fixed) under a key holding everything else the SQL depends on:
+
+- the document, operation and variables (as canonical JSON);
+- the tenant's schema (tenants with the same metadata share the TenantApi, not tables);
+- the tenant's date (relative dates, ``TODAY()``);
+- the reader's row predicate: user, role, team and the sharing rules that reach them.
+
+Two readers whose predicates or masks differ never share a plan. Only queries whose every
+root field is data (or ``__typename``) are kept; introspection and automation queries
+run as before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any
+
+from runtime.security.principal import Principal
+
+
+@dataclass(frozen=True)
+class Root:
+    """One root field of a plan: its response key, and its SQL with its parameters, or
+    its JSON text when it needs no statement (``__typename``)."""
+
+    key: str
+    sql: str | None
+    params: Mapping[str, Any]
+    text: str = "null"
+
+
+def plan_key(
+    query: str,
+    operation: str | None,
+    variables: Mapping[str, Any] | None,
+    schema: str | None,
+    today: dt.date,
+    principal: Principal,
+) -> Hashable | None:
+    """Return the key of a request's plan (None: variables that are not plain JSON)."""
+    try:
+        given = json.dumps(variables, sort_keys=True, separators=(",", ":")) if variables else ""
+    except (TypeError, ValueError):
+        return None
+    rules = tuple(
+        sorted((obj, tuple(rule.name for rule in rules)) for obj, rules in principal.rules.items())
+    )
+    reader = (principal.grants.key, principal.user_id, principal.role, principal.team, rules)
+    return (query, operation, given, schema, today, reader)
+
+
+class Plans:
+    """A TenantApi's plans, least recently used first out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._plans: OrderedDict[Hashable, tuple[Root, ...]] = OrderedDict()
+        self._lock = Lock()
+        self.hits = 0
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def get(self, key: Hashable) -> tuple[Root, ...] | None:
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+                self.hits += 1
+            return plan
+
+    def put(self, key: Hashable, plan: tuple[Root, ...]) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._plans[key] = plan
+            while len(self._plans) > self.size:
+                self._plans.popitem(last=False)
