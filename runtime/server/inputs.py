@@ -83,6 +83,12 @@ def _too_deep(where: str, max_depth: int) -> Refused:
     )
 
 
+#: Where a request's decoded JSON body is kept in its scope's state.
+JSON_BODY = "tessera.json_body"
+#: What is kept there when the body claimed to be JSON and was not.
+NOT_JSON = object()
+
+
 def _is_json(scope: Scope) -> bool:
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
@@ -114,7 +120,9 @@ class InputBoundary:
                 body = await self._read(receive)
                 receive = _replay(body, receive)
                 if body and _is_json(scope):
-                    self._check_json(body)
+                    # Kept for the handler: the GraphQL endpoint reads its request from it
+                    # instead of decoding the body a second time.
+                    scope.setdefault("state", {})[JSON_BODY] = self._check_json(body)
         except Refused as refused:
             await _refuse(scope, send, refused)
             return
@@ -142,14 +150,16 @@ class InputBoundary:
                 break
         return b"".join(chunks)
 
-    def _check_json(self, body: bytes) -> None:
+    def _check_json(self, body: bytes) -> Any:
+        """Return the body decoded, once checked (``_NOT_JSON`` if it does not decode)."""
         try:
             value = msgspec.json.decode(body)
         except RecursionError:
             raise _too_deep("$", self.rules.max_json_depth) from None
         except msgspec.DecodeError:
-            return  # not JSON: the handler's own parsing says what is wrong with it
+            return NOT_JSON  # the handler's own parsing says what is wrong with it
         check_json(value, self.rules.max_json_depth)
+        return value
 
 
 def _is_upload(path: str) -> bool:

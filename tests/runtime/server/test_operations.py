@@ -213,3 +213,20 @@ def test_cors_is_off_unless_configured(service, database_url):
         simple = client.get("/health", headers={"Origin": "https://crm.example.com"})
         assert simple.headers["access-control-allow-origin"] == "https://crm.example.com"
         assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"{not json", "the request body is not valid JSON"),
+        (b"", "the request body is not valid JSON"),
+        (b"[1, 2]", "the request body must be a JSON object"),
+        (b'{"variables": {}}', "the request needs a GraphQL document in 'query'"),
+    ],
+)
+def test_a_graphql_body_that_is_not_a_request_is_refused_by_name(crm, body, detail):
+    response = crm.post(
+        "/t/acme/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(detail)
