@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -401,15 +402,41 @@ def serve(ctx: Context, host: str | None, port: int | None, workers: int | None)
     help="Also run the beat in this process. Only one beat ticks per deployment; another "
     "stands by. In production run `tessera beat` on its own and --no-beat here.",
 )
+@click.option(
+    "--processes",
+    "-p",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes, each with --concurrency threads: runs scale with processes "
+    "up to the cores (claims never wait on each other).",
+)
 @click.option("--loglevel", default=None, help="debug, info, warning (TESSERA_LOG_LEVEL).")
 @pass_context
 @reports_errors
-def worker(ctx: Context, concurrency: int, beat: bool, loglevel: str | None) -> None:
+def worker(
+    ctx: Context, concurrency: int, beat: bool, processes: int, loglevel: str | None
+) -> None:
     """Run a Celery worker that executes workflows (TESSERA_BROKER_URL picks the broker;
     unset: a SQLite file in the data folder, so no service is needed)."""
     from runtime.observability import logs
     from runtime.processes.beat import beat_thread
     from runtime.processes.worker import make_celery
+
+    if processes > 1:
+        from runtime.processes.fleet import run_fleet
+
+        child = [sys.executable, "-m", "runtime.cli.main", "--database-url"]
+        child += [ctx.settings.database_url, "--data-dir", str(ctx.settings.data_dir)]
+        child += ["worker", "-c", str(concurrency), "--no-beat"]
+        child += ["--loglevel", loglevel] if loglevel else []
+        output.err.print(f"{processes} workflow worker processes")
+        stop = beat_thread(make_celery(ctx.settings.check()), ctx.platform)[1] if beat else None
+        try:
+            raise SystemExit(run_fleet(child, processes))
+        finally:
+            if stop is not None:
+                stop.set()
 
     settings = ctx.settings.check()
     level = loglevel or settings.log_level

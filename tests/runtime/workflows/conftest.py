@@ -87,6 +87,7 @@ class Worker:
     log: Path
     process: subprocess.Popen[bytes] | None = None
     concurrency: int = 2
+    processes: int = 1
 
     def start(self) -> Worker:
         out = self.log.open("ab")
@@ -100,6 +101,8 @@ class Worker:
                 "worker",
                 "-c",
                 str(self.concurrency),
+                "--processes",
+                str(self.processes),
                 "--loglevel",
                 "info",
             ],
@@ -193,6 +196,7 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
         *,
         start: bool = True,
         concurrency: int = 2,
+        processes: int = 1,
     ) -> tuple[Crm, Worker]:
         tenant = f"wf_{uuid.uuid4().hex[:10]}"
         flows_settings = WorkflowSettings(
@@ -240,6 +244,7 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
             worker_env(flows_settings, database_url, mail_dir),
             tmp_path / f"worker-{tenant}.log",
             concurrency=concurrency,
+            processes=processes,
         )
         if start:
             worker.start()

@@ -8,21 +8,41 @@ instant, and approvals routed to the manager of the owner's own team.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
 from tests.runtime.workflows.conftest import PASSWORD, record, wait_for
 from tests.runtime.workflows.test_end_to_end import runs_of, succeeded
 
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
 LOG_MANY = "mutation($i: [ActivityCreateInput!]!) { createActivities(inputs: $i) { id } }"
 
 
-@pytest.mark.parametrize("broker", ["redis"])
-def test_a_burst_of_triggered_increments_on_one_record_adds_up_exactly(flows, broker):
+@pytest.mark.parametrize(("broker", "processes"), [("redis", 1), ("rabbitmq", 2)])
+def test_a_burst_of_triggered_increments_on_one_record_adds_up_exactly(flows, broker, processes):
     """Twenty activities logged on one lead in one request: twenty runs, on a worker
-    with four threads, each adding to the lead's score. A plain read then an absolute
-    write lost most of them (a score of 70 instead of 200 was seen)."""
-    crm, _worker = flows(broker, concurrency=4)
+    with four threads (and, in the second case, in two processes: `--processes 2`), each
+    adding to the lead's score. A plain read then an absolute write lost most of them (a
+    score of 70 instead of 200 was seen)."""
+    crm, worker = flows(broker, concurrency=4, processes=processes)
+    if processes > 1:
+        assert worker.process is not None
+        wait_for(lambda: len(_children(worker.process.pid)) >= 2, what="two worker processes")
     lead = crm.data("rep1", 'mutation { createLead(input: {name: "Busy"}) { id } }')["createLead"][
         "id"
     ]
