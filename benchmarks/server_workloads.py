@@ -48,6 +48,8 @@ import httpx  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
 from benchmarks.graphql_workloads import (  # noqa: E402
+    ADMIN,
+    PASSWORD,
     TENANT,
     TITLE,
     WORKLOADS,
@@ -222,8 +224,13 @@ def main() -> None:
         _wait(f"{base}:{args.port + 1}/health", servers["baseline"], "baseline")
         if "postgraphile" in servers:
             _wait(f"{base}:{args.port + 2}/graphql", servers["postgraphile"], "postgraphile")
+        # A fresh sign-in: access tokens expire, and --no-load reuses an earlier run's data.
+        signed_in = httpx.post(
+            f"{base}:{args.port}/auth/login", json={"email": ADMIN, "password": PASSWORD}
+        )
+        signed_in.raise_for_status()
         levels = {
-            "full": (loaded_json["admin_token"], None),
+            "full": (signed_in.json()["access_token"], None),
             "subtree": (loaded_json["manager_token"], loaded_json["team"]),
         }
         chosen = args.only.split(",") if args.only else list(WORKLOADS)

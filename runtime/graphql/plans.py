@@ -72,6 +72,12 @@ class Plans:
     def __len__(self) -> int:
         return len(self._plans)
 
+    def of(self, query: str) -> list[tuple[Root, ...]]:
+        """The plans kept for ``query`` (any variables and reader), newest first: for
+        tools that look at the SQL (benchmarks/explain_workloads.py)."""
+        with self._lock:
+            return [plan for key, plan in reversed(self._plans.items()) if key[0] == query]  # type: ignore[index]
+
     def get(self, key: Hashable) -> tuple[Root, ...] | None:
         with self._lock:
             plan = self._plans.get(key)
