@@ -30,6 +30,7 @@ from metadata.packs.schemas import (
     PACK_FILES,
     SAMPLE_DATA_FILE,
     SECTION_FILES,
+    pack_fast_validator,
     pack_validator,
 )
 from metadata.packs.versions import Version
@@ -237,7 +238,7 @@ def read_pack(location: str | Path) -> Pack:
             continue
         files[file] = doc
         problems += doc.issues
-        problems += check_structure(doc, pack_validator(file))
+        problems += check_structure(doc, pack_validator(file), pack_fast_validator(file))
     if MANIFEST_FILE not in files and not any(i.file and MANIFEST_FILE in i.file for i in problems):
         problems.append(
             Issue("", f"a pack needs a {MANIFEST_FILE}", "no_manifest", file=str(location))

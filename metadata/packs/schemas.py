@@ -19,6 +19,7 @@ from referencing import Registry, Resource
 from metadata.identifiers import IDENTIFIER_PATTERN
 from metadata.json_schema import SCHEMA_ID, build_schema
 from metadata.packs.versions import VERSION_PATTERN
+from metadata.validation.structural import fast_validator
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas" / "pack"
 _BASE = "https://tessera.dev/schemas/pack/"
@@ -219,6 +220,12 @@ def write_pack_schemas() -> list[Path]:
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+@cache
+def pack_fast_validator(file: str) -> Any:
+    """jsonschema-rs's validator of one pack file (``structural.fast_validator``)."""
+    return fast_validator(build_pack_schemas()[file], {SCHEMA_ID: build_schema()})
 
 
 @cache

@@ -58,6 +58,23 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(build_schema())
 
 
+@cache
+def _fast_validator() -> Any:
+    return fast_validator(build_schema())
+
+
+def fast_validator(schema: dict[str, Any], references: dict[str, Any] | None = None) -> Any:
+    """Return jsonschema-rs's validator of ``schema`` (formats not asserted, as by the
+    Python validator): it says whether a document is valid ~20x faster, and a valid
+    document (nearly every one) needs nothing more. Only an invalid one goes through the
+    Python validator, for issues worded with their locations. ``references``: other
+    schemas by URI, for ``$ref``."""
+    import jsonschema_rs
+
+    registry = jsonschema_rs.Registry(list((references or {}).items())) if references else None
+    return jsonschema_rs.validator_for(schema, validate_formats=False, registry=registry)
+
+
 def _describe_container(path: list[Any], instance: Any) -> str:
     if not path:
         return "the document"
@@ -233,11 +250,16 @@ def _field_at(doc: Document, path: list[Any]) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
-def check_structure(doc: Document, validator: Draft202012Validator | None = None) -> list[Issue]:
+def check_structure(
+    doc: Document, validator: Draft202012Validator | None = None, fast: Any = None
+) -> list[Issue]:
     """Return every JSON Schema violation in ``doc`` as plainly worded issues.
 
-    ``validator`` checks against another schema (a pack file's); default: metadata's.
+    ``validator`` checks against another schema (a pack file's), ``fast`` being the
+    same schema's ``fast_validator``; default: metadata's.
     """
+    if (fast if validator is not None else _fast_validator()).is_valid(doc.data):
+        return []
     issues: list[Issue] = []
     seen: set[tuple[str, str]] = set()
     for error in (validator or _validator()).iter_errors(doc.data):
