@@ -46,6 +46,10 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/schema_build.py
 	$(BIN)/python benchmarks/graphql_workloads.py
 	$(BIN)/python benchmarks/server_workloads.py
+	$(BIN)/python benchmarks/explain_workloads.py
+	$(BIN)/python benchmarks/many_tenants.py
+	$(BIN)/python benchmarks/worker_scaling.py
+	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/pack_install.py
 	$(BIN)/python benchmarks/observability_overhead.py
 	$(BIN)/python benchmarks/hardening_overhead.py

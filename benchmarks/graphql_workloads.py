@@ -226,6 +226,22 @@ def load(url: str, secret: str, accounts: int, contacts: int, opportunities: int
     return Loaded(str(account_ids[middle]), admin_token, manager_token, team)
 
 
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database ``url`` names if it does not exist yet."""
+    import psycopg
+
+    target = make_url(url)
+    if target.get_backend_name() != "postgresql" or not target.database:
+        return
+    admin = target.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)
+        ).fetchone()
+        if found is None:
+            conn.execute(f'CREATE DATABASE "{target.database}"')
+
+
 def server_env(url: str, secret: str, port: int, **extra: str) -> dict[str, str]:
     """The environment a benchmark's server process runs with: the database, the secret,
     the port, and the rate limit lifted (wrk is one token at thousands a second; the

@@ -17,7 +17,7 @@ reads), largest and median.
     .venv/bin/python benchmarks/many_tenants.py --url postgresql://postgres@127.0.0.1/bench_many
     # options: --tenants 100 --seconds 6 --rounds 3 --connections 8 --no-load, --json
 
-Needs wrk (Debian: apt install wrk); the database must exist (createdb bench_many).
+Needs wrk (Debian: apt install wrk); the database is created if it does not exist.
 """
 
 from __future__ import annotations
@@ -41,7 +41,13 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
-from benchmarks.graphql_workloads import _cpu, _database_pids, _spent, server_env  # noqa: E402
+from benchmarks.graphql_workloads import (  # noqa: E402
+    _cpu,
+    _database_pids,
+    _spent,
+    ensure_database,
+    server_env,
+)
 from metadata.packs.catalog import Catalog  # noqa: E402
 from runtime.packs.service import PackService  # noqa: E402
 from runtime.security.identity import Identity  # noqa: E402
@@ -158,6 +164,7 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt install wrk")
     if make_url(args.url).get_backend_name() != "postgresql":
         raise SystemExit("this benchmark runs on PostgreSQL: give --url postgresql://...")
+    ensure_database(args.url)
     if args.no_load and STATE.exists():
         state = json.loads(STATE.read_text())
     else:

@@ -56,6 +56,7 @@ from benchmarks.graphql_workloads import (  # noqa: E402
     _cpu,
     _database_pids,
     _spent,
+    ensure_database,
     load,
     server_env,
 )
@@ -208,6 +209,7 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt install wrk")
     if make_url(args.url).get_backend_name() != "postgresql":
         raise SystemExit("this benchmark compares servers on PostgreSQL: give --url postgresql://")
+    ensure_database(args.url)
     secret_file = Path(tempfile.gettempdir()) / "tessera-server-workloads.json"
     if args.no_load and secret_file.exists():
         loaded_json = json.loads(secret_file.read_text())

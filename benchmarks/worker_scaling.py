@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, text  # noqa: E402
 
+from benchmarks.graphql_workloads import ensure_database  # noqa: E402
 from benchmarks.workflow_throughput import metadata, seed, update_all  # noqa: E402
 from metadata.validation import validate_data  # noqa: E402
 from runtime.graphql.cache import ActiveApis, SchemaCache  # noqa: E402
@@ -93,6 +94,7 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    ensure_database(args.url)
     results = []
     for processes in (int(p) for p in args.processes.split(",")):
         result = measure(args, processes)
