@@ -32,6 +32,8 @@ class TenantRegistry(Protocol):
 
     def active(self, name: str) -> tuple[Any, Snapshot]: ...
 
+    def active_version(self, name: str) -> tuple[Any, Snapshot]: ...
+
 
 class Shapes:
     """The whole-model shape of each metadata content hash, least recently used first out."""
@@ -124,8 +126,12 @@ class ActiveModels:
                 hit = None
         if hit is None:
             info = self.service.get_tenant(tenant)
-            _, snapshot = self.service.active(tenant)
-            snapshot = self._interned(snapshot)
+            version, empty = self.service.active_version(tenant)
+            # Parsing a snapshot (~46 KB of JSON for core_crm into a model) was most of a
+            # tenant's first request in a process; tenants with the same metadata (a
+            # pack's) share the one parsed already.
+            known = self._known(version.content_hash) if version is not None else empty
+            snapshot = known or self._interned(version.snapshot)  # type: ignore[union-attr]
             if (tenant, info.id) not in self._upgraded:
                 # Tenants made by an older release get the platform tables they lack.
                 self.service.backend.ensure_storage(tenant)
@@ -138,6 +144,10 @@ class ActiveModels:
                 if self._generation.get(tenant, 0) == forgotten:
                     self._active[tenant] = hit
         return hit[0], hit[1]
+
+    def _known(self, content_hash: str) -> Snapshot | None:
+        with self._lock:
+            return self._snapshots.get(content_hash)
 
     def _interned(self, snapshot: Snapshot) -> Snapshot:
         """One snapshot object per content hash: tenants with the same metadata (a pack's

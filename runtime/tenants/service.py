@@ -10,7 +10,7 @@ from metadata.registry.store import (
     VersionInfo,
     check_tenant,
 )
-from metadata.snapshot import Snapshot
+from metadata.snapshot import EMPTY_SNAPSHOT, Snapshot
 from runtime.security import audit
 from runtime.storage.backends import Backend
 from runtime.tenants.apply import Applying
@@ -85,14 +85,20 @@ class TenantService(Applying, Archives):
 
     def active(self, name: str) -> tuple[VersionInfo | None, Snapshot]:
         """Return the active version (None before the first apply) and its snapshot."""
+        version, empty = self.active_version(name)
+        return version, (version.snapshot if version is not None else empty)
+
+    def active_version(self, name: str) -> tuple[VersionInfo | None, Snapshot]:
+        """Return the active version with its snapshot still as text (the caller may
+        hold that content hash parsed already), or None and the empty snapshot before
+        the first apply."""
         self.recover(name)
         with self.backend.connect_control() as conn:
             registry = Registry(conn)
             tenant = registry.get_tenant(name)
             if tenant.active_version is None:
                 return None, registry.active_snapshot(tenant)
-            version = registry.version(tenant, tenant.active_version)
-            return version, version.snapshot
+            return registry.version(tenant, tenant.active_version), EMPTY_SNAPSHOT
 
     def history(self, name: str) -> list[VersionInfo]:
         self.recover(name)

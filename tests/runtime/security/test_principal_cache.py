@@ -8,6 +8,7 @@ import threading
 import time
 from types import SimpleNamespace
 
+from metadata.snapshot import Snapshot
 from metadata.validation import validate_text
 from runtime.coordination.bus import NullBus
 from runtime.coordination.invalidation import Invalidation
@@ -107,3 +108,20 @@ def test_directories_are_reloaded_on_a_timer_only_while_no_messages_arrive():
         invalidation.changed("members", "t")  # heard: reloaded at once, either way
         principals.model("t")
         assert len(loads) == reloaded + 1
+
+
+def test_a_tenant_with_metadata_already_parsed_costs_no_parse(service, monkeypatch):
+    """A pack's every tenant has the same snapshot: the first one parses it, the others
+    find it by the content hash the registry keeps with each version."""
+    for name in ("first", "second", "third"):
+        service.create_tenant(name)
+        service.apply(name, validate_text(META))
+    models = ActiveModels(service)
+    parses = []
+    parse = Snapshot.from_json.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        Snapshot, "from_json", classmethod(lambda cls, text: parses.append(1) or parse(cls, text))
+    )
+    first = models.get("first")[0]
+    assert models.get("second")[0] is first and models.get("third")[0] is first
+    assert len(parses) == 1
