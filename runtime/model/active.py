@@ -32,7 +32,7 @@ class TenantRegistry(Protocol):
 
     def active(self, name: str) -> tuple[Any, Snapshot]: ...
 
-    def active_version(self, name: str) -> tuple[Any, Snapshot]: ...
+    def active_version(self, name: str) -> tuple[Any, Any, Snapshot]: ...
 
 
 class Shapes:
@@ -125,8 +125,7 @@ class ActiveModels:
             else:
                 hit = None
         if hit is None:
-            info = self.service.get_tenant(tenant)
-            version, empty = self.service.active_version(tenant)
+            info, version, empty = self.service.active_version(tenant)
             # Parsing a snapshot (~46 KB of JSON for core_crm into a model) was most of a
             # tenant's first request in a process; tenants with the same metadata (a
             # pack's) share the one parsed already.

@@ -85,20 +85,20 @@ class TenantService(Applying, Archives):
 
     def active(self, name: str) -> tuple[VersionInfo | None, Snapshot]:
         """Return the active version (None before the first apply) and its snapshot."""
-        version, empty = self.active_version(name)
+        _, version, empty = self.active_version(name)
         return version, (version.snapshot if version is not None else empty)
 
-    def active_version(self, name: str) -> tuple[VersionInfo | None, Snapshot]:
-        """Return the active version with its snapshot still as text (the caller may
-        hold that content hash parsed already), or None and the empty snapshot before
-        the first apply."""
+    def active_version(self, name: str) -> tuple[TenantInfo, VersionInfo | None, Snapshot]:
+        """Return the tenant and its active version with the snapshot still as text (the
+        caller may hold that content hash parsed already), or None and the empty
+        snapshot before the first apply."""
         self.recover(name)
         with self.backend.connect_control() as conn:
             registry = Registry(conn)
             tenant = registry.get_tenant(name)
             if tenant.active_version is None:
-                return None, registry.active_snapshot(tenant)
-            return registry.version(tenant, tenant.active_version), EMPTY_SNAPSHOT
+                return tenant, None, registry.active_snapshot(tenant)
+            return tenant, registry.version(tenant, tenant.active_version), EMPTY_SNAPSHOT
 
     def history(self, name: str) -> list[VersionInfo]:
         self.recover(name)
