@@ -40,6 +40,12 @@ class Root:
     text: str = "null"
 
 
+#: Largest document plus variables (characters) whose plan is kept: with the entries
+#: bounded by count, a bound on each keeps a cache filled with large one-off requests
+#: (a body may be megabytes) within ~2048 x 16 KB per schema.
+MAX_KEPT_REQUEST = 16_384
+
+
 def plan_key(
     query: str,
     operation: str | None,
@@ -48,10 +54,15 @@ def plan_key(
     today: dt.date,
     principal: Principal,
 ) -> Hashable | None:
-    """Return the key of a request's plan (None: variables that are not plain JSON)."""
+    """Return the key of a request's plan (None: not kept: variables that are not plain
+    JSON, or a request over ``MAX_KEPT_REQUEST``)."""
+    if len(query) > MAX_KEPT_REQUEST:
+        return None
     try:
         given = json.dumps(variables, sort_keys=True, separators=(",", ":")) if variables else ""
     except (TypeError, ValueError):
+        return None
+    if len(query) + len(given) > MAX_KEPT_REQUEST:
         return None
     rules = tuple(
         sorted((obj, tuple(rule.name for rule in rules)) for obj, rules in principal.rules.items())

@@ -132,3 +132,16 @@ def test_a_kept_plan_costs_no_compilation(shop, monkeypatch):
     monkeypatch.setattr("runtime.graphql.executor.compile_root", refuse)
     monkeypatch.setattr("runtime.graphql.executor.get_variable_values", refuse)
     assert _names(ask(boss)) == ["Ann's", "Bob's", "Nobody's"]
+
+
+def test_large_one_off_requests_are_answered_but_not_kept(shop):
+    apis, reader, ask, ann, _ = shop
+    boss = reader(ann, "boss")
+    query = (
+        "query($n: [String!]) { shops(filter: {name: {in: $n}}, orderBy: [{name: ASC}]) "
+        "{ nodes { name } } }"
+    )
+    many = [f"a shop that is not there, no. {i:05d}" for i in range(900)] + ["Bob's"]  # ~35 KB
+    assert _names(ask(boss, query, {"n": many})) == ["Bob's"]
+    assert _names(ask(boss, query, {"n": ["Ann's"]})) == ["Ann's"]
+    assert len(apis.get(TENANT, boss.grants)[0].plans) == 1  # the small one only
