@@ -19,6 +19,10 @@ from runtime.model.shape import ApiShape
 from runtime.security.principal import Principal
 from runtime.storage.cancel import Cancellation
 
+#: Longest document (characters) kept parsed: the cache is bounded by count, so each
+#: entry is bounded too, or 512 one-off megabyte documents would hold gigabytes.
+MAX_KEPT_DOCUMENT = 65_536
+
 
 @dataclass
 class TenantApi:
@@ -52,6 +56,8 @@ class TenantApi:
         except GraphQLError as exc:
             document, errors = None, [exc]
         entry = (document if not errors else None, list(errors))
+        if len(query) > MAX_KEPT_DOCUMENT:
+            return entry  # parsed for this request only: see MAX_KEPT_DOCUMENT
         with self._lock:
             self._documents[query] = entry
             while len(self._documents) > self.limits.document_cache_size:

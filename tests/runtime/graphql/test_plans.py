@@ -145,3 +145,13 @@ def test_large_one_off_requests_are_answered_but_not_kept(shop):
     assert _names(ask(boss, query, {"n": many})) == ["Bob's"]
     assert _names(ask(boss, query, {"n": ["Ann's"]})) == ["Ann's"]
     assert len(apis.get(TENANT, boss.grants)[0].plans) == 1  # the small one only
+
+
+def test_a_huge_document_is_answered_but_not_kept(shop):
+    apis, reader, ask, ann, _ = shop
+    boss = reader(ann, "boss")
+    padding = " " * 70_000  # insignificant whitespace: still a valid document
+    assert _names(ask(boss, QUERY + padding)) == ["Ann's", "Bob's", "Nobody's"]
+    api = apis.get(TENANT, boss.grants)[0]
+    assert len(api.plans) == 0
+    assert QUERY + padding not in api._documents
