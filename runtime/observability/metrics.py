@@ -30,10 +30,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event
 
 from runtime.observability import heartbeats
-from runtime.storage.tables import system_table
 from runtime.storage.workflow_tables import RUNS
 
 log = logging.getLogger(__name__)
@@ -196,6 +195,12 @@ class WorkflowCollector(Collector):
             metrics = self._cached[1]
         yield from metrics
 
+    def describe(self) -> Iterator[Metric]:
+        """The families without samples: registering the collector must not read every
+        tenant (prometheus_client calls collect() to learn the names otherwise, which
+        at 1,000 tenants took 21 s and 300 MB at start-up)."""
+        yield from self._families({}, {}, {})
+
     def _read(self) -> list[Metric]:
         backend = self.service.backend
         states: Tally[tuple[str, str]] = Tally()
@@ -204,21 +209,27 @@ class WorkflowCollector(Collector):
         for info in self.service.list_tenants():
             label = tenant_class(info.name, self.classes)
             schema = backend.schema(info.name)
-            runs = system_table(schema, RUNS)
+            # Plain SQL: a Table per tenant schema (SQLAlchemy's MetaData of every
+            # platform table) cost ~16 ms and ~0.3 MB per tenant at each scrape.
+            runs = f'"{schema}".{RUNS}' if schema else RUNS
             try:
-                with backend.read_tenant(info.name) as conn:
-                    rows = conn.execute(
-                        select(runs.c.status, func.count(), func.min(runs.c.created_at))
-                        .where(runs.c.status.in_(("queued", "running", "failed", "dead")))
-                        .group_by(runs.c.status)
+                with backend.reading(info.name) as conn:
+                    rows = conn.exec_driver_sql(
+                        f"SELECT status, count(*), min(created_at) FROM {runs} WHERE status "
+                        "IN ('queued', 'running', 'failed', 'dead') GROUP BY status"
                     ).all()
             except Exception:  # a tenant being created or dropped right now
                 continue
             for status, count, oldest in rows:
                 states[(status, label)] += count
                 if status == "queued" and oldest is not None:
-                    age = (now - _aware(oldest)).total_seconds()
+                    age = (now - _moment(oldest)).total_seconds()
                     lag[label] = max(lag.get(label, 0.0), age)
+        return self._families(states, lag, heartbeats.ages(backend))
+
+    def _families(
+        self, states: Tally[tuple[str, str]], lag: dict[str, float], ages: dict[str, Any]
+    ) -> list[Metric]:
         by_state = GaugeMetricFamily(
             "tessera_workflow_runs",
             "Workflow runs waiting or stuck, by state (queued, running, failed, dead).",
@@ -240,7 +251,6 @@ class WorkflowCollector(Collector):
         for label, age in sorted(lag.items()):
             waiting.add_metric([label], age)
         out: list[Metric] = [by_state, dead, waiting]
-        ages = heartbeats.ages(backend)
         for name, help_text in (
             ("beat", "Seconds since the beat process was last alive."),
             ("tick", "Seconds since a worker last ran a beat tick."),
@@ -252,5 +262,7 @@ class WorkflowCollector(Collector):
         return out
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
+def _moment(value: dt.datetime | str) -> dt.datetime:
+    """A timestamp as read by plain SQL (SQLite keeps UTC as text), made aware."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -3,21 +3,26 @@ in responses, logs and runs, CORS, and pages that load nothing from the internet
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
 import re
+import uuid
 
 import pytest
 from litestar.testing import TestClient
+from prometheus_client import generate_latest
 from sqlalchemy import select
 
 from metadata.validation import validate_file
 from runtime.observability import heartbeats, logs
+from runtime.observability.metrics import Metrics, WorkflowCollector
 from runtime.server.app import create_app
 from runtime.settings import Settings
 from runtime.sql import naming
 from runtime.storage.tables import system_table
+from runtime.storage.workflow_tables import RUNS
 from tests.conftest import DEMO_METADATA, admin_client
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
@@ -230,3 +235,48 @@ def test_a_graphql_body_that_is_not_a_request_is_refused_by_name(crm, body, deta
     )
     assert response.status_code == 400
     assert response.json()["detail"].startswith(detail)
+
+
+def test_workflow_metrics_count_runs_and_their_lag_without_reading_at_start(service):
+    """The collector reads each tenant's runs when scraped, and never when registered:
+    at 1,000 tenants that read at start-up took 21 s and 300 MB."""
+    service.create_tenant("lagging")
+    runs = system_table(service.backend.schema("lagging"), RUNS)
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    with service.backend.begin_tenant("lagging") as conn:
+        conn.execute(
+            runs.insert(),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "workflow": "w",
+                    "cause": "event",
+                    "dedupe": f"d{n}",
+                    "payload": "{}",
+                    "depth": 0,
+                    "status": status,
+                    "attempts": 0,
+                    "created_at": an_hour_ago,
+                }
+                for n, status in enumerate(["queued", "queued", "dead", "succeeded"])
+            ],
+        )
+
+    reads: list[int] = []
+
+    class Registered:
+        backend = service.backend
+
+        def list_tenants(self):
+            reads.append(1)
+            return []
+
+    Metrics(()).add(WorkflowCollector(Registered(), ()))
+    assert reads == []  # registering read nothing
+    metrics = Metrics(())
+    metrics.add(WorkflowCollector(service, ()))
+    text = generate_latest(metrics.registry).decode()
+    assert 'tessera_workflow_runs{state="queued",tenant_class="default"} 2.0' in text
+    assert 'tessera_workflow_dead_letters{tenant_class="default"} 1.0' in text
+    lag = re.search(r'tessera_workflow_queue_lag_seconds\{tenant_class="default"\} (\S+)', text)
+    assert lag and 3500 < float(lag.group(1)) < 3700
