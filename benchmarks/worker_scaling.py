@@ -26,16 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, text  # noqa: E402
 
 from benchmarks.graphql_workloads import ensure_database  # noqa: E402
-from benchmarks.workflow_throughput import metadata, seed, update_all  # noqa: E402
+from benchmarks.workflow_throughput import (  # noqa: E402
+    metadata,
+    seed,
+    update_all,
+    wait_for_runs,
+)
 from metadata.validation import validate_data  # noqa: E402
 from runtime.graphql.cache import ActiveApis, SchemaCache  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
 from runtime.storage.backends import make_backend  # noqa: E402
-from runtime.storage.tables import system_table  # noqa: E402
-from runtime.storage.workflow_tables import RUNS  # noqa: E402
 from runtime.tenants import TenantService  # noqa: E402
 
 
@@ -64,18 +66,8 @@ def measure(args: argparse.Namespace, processes: int) -> dict[str, float]:
     worker = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    runs = system_table(backend.schema(tenant), RUNS)
     try:
-        while True:
-            with backend.read_tenant(tenant) as conn:
-                done = conn.execute(
-                    select(text("count(*)")).select_from(runs).where(runs.c.status == "succeeded")
-                ).scalar()
-            if done >= args.updates:
-                break
-            if time.perf_counter() - began > 1200:
-                raise SystemExit(f"only {done} of {args.updates} runs in 20 minutes")
-            time.sleep(0.2)
+        wait_for_runs(backend, tenant, args.updates, began, limit=1200, poll=0.2)
         seconds = time.perf_counter() - began
     finally:
         worker.terminate()

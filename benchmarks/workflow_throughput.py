@@ -103,6 +103,23 @@ def update_all(apis, backend, tenant: str, ids: list[str], rate: float = 0) -> f
     return time.perf_counter() - began
 
 
+def wait_for_runs(
+    backend, tenant: str, count: int, began: float, *, limit: float, poll: float
+) -> None:
+    """Wait until ``count`` runs of ``tenant`` have succeeded (fail after ``limit`` s)."""
+    runs = system_table(backend.schema(tenant), RUNS)
+    while True:
+        with backend.read_tenant(tenant) as conn:
+            done = conn.execute(
+                select(text("count(*)")).select_from(runs).where(runs.c.status == "succeeded")
+            ).scalar()
+        if done >= count:
+            return
+        if time.perf_counter() - began > limit:
+            raise SystemExit(f"only {done} of {count} runs finished in {limit:.0f} s")
+        time.sleep(poll)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=10_000)
@@ -165,17 +182,8 @@ def main() -> None:
         time.sleep(3)  # the worker connects and its beat starts
         began = time.perf_counter()
         flow_seconds = update_all(apis, backend, flowing, ids_flow, args.rate)
+        wait_for_runs(backend, flowing, args.updates, began, limit=1800, poll=0.5)
         runs = system_table(backend.schema(flowing), RUNS)
-        while True:
-            with backend.read_tenant(flowing) as conn:
-                done = conn.execute(
-                    select(text("count(*)")).select_from(runs).where(runs.c.status == "succeeded")
-                ).scalar()
-            if done >= args.updates:
-                break
-            if time.perf_counter() - began > 1800:
-                raise SystemExit(f"only {done} of {args.updates} runs finished in 30 minutes")
-            time.sleep(0.5)
         total = time.perf_counter() - began
         with backend.read_tenant(flowing) as conn:
             outbox = system_table(backend.schema(flowing), naming.OUTBOX_TABLE)
