@@ -4,6 +4,7 @@ and a plan is never reused by a reader whose row predicate or field mask differs
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 
 import pytest
@@ -155,3 +156,27 @@ def test_a_huge_document_is_answered_but_not_kept(shop):
     api = apis.get(TENANT, boss.grants)[0]
     assert len(api.plans) == 0
     assert QUERY + padding not in api._documents
+
+
+def test_readers_asking_at_once_each_get_their_own_rows(shop):
+    """Plans are filled and read by many request threads at once: every answer must be
+    its own reader's, whichever thread kept the plan first."""
+    _, reader, ask, ann, bob = shop
+    readers = [(reader(ann, "rep"), ["Ann's"]), (reader(bob, "rep"), ["Bob's"])]
+    readers.append((reader(ann, "boss"), ["Ann's", "Bob's", "Nobody's"]))
+    start = threading.Barrier(6)
+    wrong: list[object] = []
+
+    def work(who: Principal, expected: list[str]) -> None:
+        start.wait()
+        for _ in range(15):
+            got = _names(ask(who, QUERY))
+            if got != expected:
+                wrong.append((who.role, got))
+
+    threads = [threading.Thread(target=work, args=pair) for pair in readers * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
