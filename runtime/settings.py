@@ -83,6 +83,12 @@ class Settings:
     and closed after, a new PostgreSQL backend each time."""
     db_max_overflow: int = 10
     """PostgreSQL connections a process may open beyond ``db_pool_size`` in a burst."""
+    db_connection_tenants: int = 50
+    """Tenants a pooled PostgreSQL connection may read before it is replaced: each adds
+    about 95 KB (core_crm) to the connection's catalog cache, which PostgreSQL never
+    shrinks (0: no limit)."""
+    fast_reads: bool = True
+    """Answer a query asked again from its kept plan on the event loop (PostgreSQL)."""
     secret_key: str | None = None
     """Signs access tokens. Unset: a random key kept in the data folder (``secret.key``),
     which production refuses; every process of one deployment needs the same key."""
@@ -528,6 +534,25 @@ VARIABLES: tuple[Variable, ...] = (
         "10",
         "PostgreSQL connections a process may open beyond the pool in a burst (closed "
         "after); 0: requests wait for a pooled one.",
+    ),
+    Variable(
+        "TESSERA_DB_CONNECTION_TENANTS",
+        "db_connection_tenants",
+        _count,
+        "50",
+        "Tenants one pooled PostgreSQL connection may read before it is replaced by a new "
+        "one: each tenant's tables add about 95 KB (core_crm) to the connection's catalog "
+        "cache, which PostgreSQL never shrinks, so the bound is about 2 MB plus 95 KB per "
+        "tenant (0: no limit).",
+    ),
+    Variable(
+        "TESSERA_FAST_READS",
+        "fast_reads",
+        _bool,
+        "true",
+        "Answer a GraphQL query asked again by the same credential from its kept plan, on "
+        "the server's event loop with async psycopg (PostgreSQL): a one-record read costs "
+        "a third of the server CPU. false: every request takes the full path.",
     ),
     Variable(
         "TESSERA_STATEMENT_TIMEOUT",

@@ -74,6 +74,11 @@ class Invalidation:
         credentials, own = self.store.get([CREDENTIALS, tenant_key(tenant or "")])
         return Generations(credentials, own)
 
+    async def agenerations(self, tenant: str) -> Generations:
+        """``generations`` from the event loop, without blocking it."""
+        credentials, own = await self.store.aget([CREDENTIALS, tenant_key(tenant)])
+        return Generations(credentials, own)
+
     def _received(self, message: dict[str, Any]) -> None:
         kind, tenant = message.get("kind"), message.get("tenant")
         if kind not in KINDS:

@@ -9,10 +9,11 @@ they only serve the one process.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ class GenerationStore(Protocol):
         """Make every cached entry of ``key`` stale, in every process sharing the store."""
         ...
 
+    async def aget(self, keys: Sequence[str]) -> tuple[int, ...]:
+        """``get`` from the event loop, without blocking it."""
+        ...
+
 
 class LocalStore:
     """Counters in this process's memory."""
@@ -56,6 +61,9 @@ class LocalStore:
         with self._lock:
             self._counters[key] = self._counters.get(key, 0) + 1
 
+    async def aget(self, keys: Sequence[str]) -> tuple[int, ...]:
+        return self.get(keys)  # memory: nothing to wait for
+
 
 class RedisStore:
     """Counters in Redis, shared by every process of the deployment."""
@@ -65,9 +73,11 @@ class RedisStore:
     def __init__(self, url: str, prefix: str = "tessera:gen:") -> None:
         import redis
 
+        self._url = url
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._prefix = prefix
         self._unknown = -1
+        self._async: tuple[Any, Any] | None = None  # (event loop, its client)
 
     def get(self, keys: Sequence[str]) -> tuple[int, ...]:
         import redis
@@ -77,6 +87,25 @@ class RedisStore:
         except redis.RedisError as exc:
             # Unknown generations match nothing, so caches are bypassed (slower, still
             # correct) until Redis answers again.
+            log.warning("Redis unreachable for cache generations: %s", exc)
+            self._unknown -= 1
+            return tuple(self._unknown for _ in keys)
+        return tuple(int(v) if v is not None else 0 for v in values)
+
+    async def aget(self, keys: Sequence[str]) -> tuple[int, ...]:
+        import redis
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            # A client per event loop: its connections belong to the loop that made them.
+            client = redis.asyncio.Redis.from_url(
+                self._url, socket_timeout=2, socket_connect_timeout=2
+            )
+            self._async = (loop, client)
+        try:
+            values = await self._async[1].mget([self._prefix + k for k in keys])
+        except redis.RedisError as exc:
             log.warning("Redis unreachable for cache generations: %s", exc)
             self._unknown -= 1
             return tuple(self._unknown for _ in keys)

@@ -39,7 +39,7 @@ from runtime.graphql.compiler.context import Context, QueryError
 from runtime.graphql.compiler.roots import compile_root
 from runtime.graphql.cost import check_limits
 from runtime.graphql.mutations import run_mutations
-from runtime.graphql.plans import Root, plan_key
+from runtime.graphql.plans import Root, plan_key, reader_of
 from runtime.graphql.responses import (
     collect_root,
     error_json,
@@ -53,7 +53,7 @@ from runtime.storage.backends import Backend, bad_data, cancelled
 log = logging.getLogger(__name__)
 
 _BAD_DATA = "a value given to {key!r} does not fit the field it is compared with"
-_TIMEOUT = (
+TIMEOUT_MESSAGE = (
     "{key!r} ran longer than the server allows and was stopped: ask for less (smaller "
     "pages, fewer levels, narrower filters)"
 )
@@ -87,7 +87,7 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
             request.variables,
             schema_name,
             today,
-            request.principal,
+            reader_of(request.principal),
         )
         kept = api.plans.get(key) if key is not None else None
         if kept is not None:
@@ -252,7 +252,7 @@ def _execute(
             raise _Reconnect from exc
         conn.rollback()
         if cancelled(exc):
-            errors.append(error_json(_TIMEOUT.format(key=key), "TIMEOUT", [key]))
+            errors.append(error_json(TIMEOUT_MESSAGE.format(key=key), "TIMEOUT", [key]))
             return "null"
         if bad_data(exc):
             log.warning("a value of %r reached the database unchecked: %s", key, exc.orig)

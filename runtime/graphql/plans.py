@@ -52,10 +52,11 @@ def plan_key(
     variables: Mapping[str, Any] | None,
     schema: str | None,
     today: dt.date,
-    principal: Principal,
+    reader: Hashable,
 ) -> Hashable | None:
     """Return the key of a request's plan (None: not kept: variables that are not plain
-    JSON, or a request over ``MAX_KEPT_REQUEST``)."""
+    JSON, or a request over ``MAX_KEPT_REQUEST``); ``reader`` is ``reader_of`` the
+    request's principal."""
     if len(query) > MAX_KEPT_REQUEST:
         return None
     try:
@@ -64,11 +65,16 @@ def plan_key(
         return None
     if len(query) + len(given) > MAX_KEPT_REQUEST:
         return None
+    return (query, operation, given, schema, today, reader)
+
+
+def reader_of(principal: Principal) -> Hashable:
+    """What of a principal its plans' SQL depends on: grants (the field mask), user,
+    role, team and the sharing rules that reach it (the row predicate)."""
     rules = tuple(
         sorted((obj, tuple(rule.name for rule in rules)) for obj, rules in principal.rules.items())
     )
-    reader = (principal.grants.key, principal.user_id, principal.role, principal.team, rules)
-    return (query, operation, given, schema, today, reader)
+    return (principal.grants.key, principal.user_id, principal.role, principal.team, rules)
 
 
 class Plans:

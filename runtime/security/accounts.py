@@ -146,6 +146,8 @@ class Caller:
     token_id: uuid.UUID | None = None
     token_role: str | None = None
     """An API token acts with this role instead of the member's own."""
+    expires: float | None = None
+    """When the credential stops being valid (seconds since the epoch; None: never)."""
 
     @property
     def actor(self) -> str:

@@ -5,6 +5,7 @@ One part of ``Identity`` (``runtime/security/identity.py``), which composes them
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 import uuid
@@ -199,6 +200,7 @@ class ApiTokens(IdentityBasis):
             email=claims.get("email", ""),
             platform_admin=platform_admin,
             tenant=claims.get("tnt"),
+            expires=float(claims["exp"]),
         )
 
     def _user_state(self, user_id: uuid.UUID, generation: int) -> tuple[bool, bool]:
@@ -263,4 +265,7 @@ class ApiTokens(IdentityBasis):
             token_id=row.id,
             token_role=row.role,
         )
-        return caller, _aware(row.expires_at)
+        expires = _aware(row.expires_at)
+        if expires is not None:
+            caller = dataclasses.replace(caller, expires=expires.timestamp())
+        return caller, expires

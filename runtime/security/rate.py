@@ -9,8 +9,10 @@ the cost at one small Redis script per window and request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from typing import Any
 
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import storage_from_string
@@ -42,6 +44,8 @@ class RateLimiter:
         uri = storage_url or "memory://"
         options = {"socket_timeout": 2, "socket_connect_timeout": 2} if storage_url else {}
         self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(uri, **options))
+        self._uri, self._options = uri, options
+        self._async: tuple[Any, Any] | None = None  # (event loop, its limiter)
 
     def check(self, key: str) -> None:
         """Count one request of ``key`` or raise RateLimited."""
@@ -56,4 +60,32 @@ class RateLimiter:
             raise
         except Exception as exc:
             # The counter store (Redis) is down: serve rather than refuse everyone.
+            log.warning("rate limit not counted (%s): %s", type(exc).__name__, exc)
+
+    async def acheck(self, key: str) -> None:
+        """``check`` from the event loop: the same counters (the same Redis keys as the
+        threads' requests count under), without blocking the loop."""
+        if self.per_minute <= 0:
+            return
+        if not self.shared:
+            self.check(key)  # counters in memory: nothing to wait for
+            return
+        from limits.aio.strategies import SlidingWindowCounterRateLimiter as Async
+
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            # A client per event loop: its connections belong to the loop that made them.
+            storage = storage_from_string(
+                "async+" + self._uri, implementation="redispy", **self._options
+            )
+            self._async = (loop, Async(storage))
+        limiter = self._async[1]
+        try:
+            for item in self._items:
+                if not await limiter.hit(item, key):
+                    stats = await limiter.get_window_stats(item, key)
+                    raise RateLimited(max(0.1, stats.reset_time - time.time()), self.per_minute)
+        except RateLimited:
+            raise
+        except Exception as exc:
             log.warning("rate limit not counted (%s): %s", type(exc).__name__, exc)

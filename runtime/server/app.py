@@ -32,6 +32,7 @@ from runtime.processes.worker import Notifier
 from runtime.server import openapi, vendor
 from runtime.server.apps_api import AppsController
 from runtime.server.auth import AuthController, MemberController, UserController
+from runtime.server.fast_reads import FastReads, Passes
 from runtime.server.files_api import FilesController
 from runtime.server.graphql_api import GraphQLController
 from runtime.server.hooks_api import HooksController
@@ -45,7 +46,8 @@ from runtime.server.problems import EXCEPTION_HANDLERS
 from runtime.server.schema_api import SchemaController
 from runtime.server.tenants_api import TenantController
 from runtime.settings import Settings
-from runtime.storage.backends import SqliteBackend
+from runtime.storage.async_reads import AsyncReads
+from runtime.storage.backends import PostgresBackend, SqliteBackend
 from runtime.tenants import TenantService
 from runtime.wiring import Platform
 
@@ -99,6 +101,18 @@ def create_app(
     inflight = Inflight()
     # One catalog for the server's life: each pack is read and checked once.
     catalog = catalog or Catalog(settings.apps_dir or APPS_DIR)
+    # Queries asked again, answered on the event loop (PostgreSQL; see fast_reads.py).
+    reads = passes = None
+    if settings.fast_reads and isinstance(service.backend, PostgresBackend):
+        backend = service.backend
+        reads = AsyncReads(
+            backend.control.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            options=backend.connect_options,
+            size=settings.db_pool_size,
+            max_tenants=settings.db_connection_tenants,
+        )
+        passes = Passes()
+        platform.invalidation.subscribe(passes.heard)
 
     def provide_service(request: Request[Any, Any, Any]) -> TenantService:
         actor = getattr(request.state, "actor", None)
@@ -156,6 +170,8 @@ def create_app(
                 "broker_check": _BrokerCheck(settings.broker_url),
                 "inflight": inflight,
                 "settings": settings,
+                "passes": passes,
+                "fast_reads": None,
             }
         ),
         middleware=[
@@ -202,8 +218,23 @@ def create_app(
             ),
         ),
         on_startup=[platform.listen],
-        on_shutdown=[inflight.close, platform.close],
+        on_shutdown=[inflight.close, platform.close, *([reads.close] if reads else [])],
     )
+    if reads is not None and passes is not None:
+        # In front of Litestar's own handling (routing, middleware, exception handlers).
+        fast = FastReads(
+            app.asgi_handler,
+            passes=passes,
+            reads=reads,
+            invalidation=platform.invalidation,
+            limiter=platform.limiter,
+            inflight=inflight,
+            metrics=metrics,
+            access_log=settings.access_log,
+            max_json_depth=settings.max_json_depth,
+        )
+        app.asgi_handler = fast
+        app.state.fast_reads = fast
     # Per operation: the credential it needs (none for the public ones) and its errors.
     openapi.document(app)
     return app

@@ -28,6 +28,7 @@ from runtime.security.identity import Caller, Forbidden, Identity
 from runtime.security.principal import Principal, Principals
 from runtime.security.rate import RateLimited
 from runtime.server.bodies import INT64_MAX, Days, Label
+from runtime.server.fast_reads import RATE_COUNTED
 from runtime.tenants import TenantService
 
 
@@ -340,6 +341,9 @@ def resolve_principal(request: Request[Any, Any, Any], tenant: str) -> tuple[Pri
     generations = state.platform.invalidation.generations(tenant)
     caller = authenticate(request, generations)
     principal = state.principals.resolve(caller, tenant, generations)
+    request.state.generations = generations
+    if request.scope.get("state", {}).get(RATE_COUNTED):
+        return principal, generations.tenant  # the fast lane counted it, then fell through
     try:
         state.limiter.check(principal.rate_key)
     except RateLimited:

@@ -110,9 +110,25 @@ class GraphQLController(Controller):
         operation = body.get("operationName")
         if operation is not None and not isinstance(operation, str):
             raise ValidationException("operationName must be a string")
+        state = request.app.state
+        passes = state.passes
+        epoch = passes.epoch(tenant) if passes is not None else None
         principal, generation = resolve_principal(request, tenant)
         api, timezone = apis.get(tenant, principal.grants, generation)
-        state = request.app.state
+        if passes is not None and epoch is not None:
+            # The next request with this credential may take the fast lane
+            # (runtime/server/fast_reads.py), with what was resolved here.
+            passes.remember(
+                tenant,
+                request.headers.get("authorization"),
+                principal,
+                api,
+                service.backend.schema(tenant),
+                timezone,
+                request.state.generations,
+                request.state.caller.expires,
+                epoch,
+            )
         hooks = AutomationHooks(
             members=state.identity.members, after_commit=state.notifier.after_commit
         )

@@ -33,9 +33,16 @@ T = TypeVar("T")
 @dataclass
 class _Running:
     receive: Callable[[], Awaitable[Any]]
-    cancellation: Cancellation
+    cancellation: Cancellation | None
+    """A thread's statements; None for a read on the event loop (``task``)."""
     started: float = field(default_factory=time.monotonic)
     listener: asyncio.Task[None] | None = None
+    task: asyncio.Task[Any] | None = None
+    gone: bool = False
+
+
+class ClientGone(Exception):
+    """The client went away while its read ran on the event loop, which was stopped."""
 
 
 class Inflight:
@@ -62,13 +69,33 @@ class Inflight:
         away while it runs (once it has run ``after`` seconds)."""
         self._ensure_sweeper()
         key = next(self._ids)
-        entry = _Running(receive, Cancellation())
+        entry = _Running(receive, cancellation := Cancellation())
         self._running[key] = entry
         loop = asyncio.get_running_loop()
         try:
             # The work's context goes with it (logging's request id, the SQL timer).
-            call = functools.partial(contextvars.copy_context().run, work, entry.cancellation)
+            call = functools.partial(contextvars.copy_context().run, work, cancellation)
             return await loop.run_in_executor(self._executor(), call)
+        finally:
+            del self._running[key]
+            if entry.listener is not None:
+                entry.listener.cancel()
+
+    async def read(self, receive: Callable[[], Awaitable[Any]], read: Awaitable[T]) -> T:
+        """Await ``read`` (statements on the event loop, runtime/server/fast_reads.py);
+        raise ClientGone if the client went away while it ran: the request's task is
+        cancelled, and psycopg cancels the statement in the server."""
+        self._ensure_sweeper()
+        key = next(self._ids)
+        task = asyncio.current_task()
+        entry = _Running(receive, None, task=task)
+        self._running[key] = entry
+        try:
+            return await read
+        except asyncio.CancelledError:
+            if entry.gone and task is not None and task.uncancel() == 0:
+                raise ClientGone from None
+            raise
         finally:
             del self._running[key]
             if entry.listener is not None:
@@ -107,4 +134,8 @@ class Inflight:
 async def _listen(entry: _Running) -> None:
     while (await entry.receive())["type"] != "http.disconnect":
         pass
-    await anyio.to_thread.run_sync(entry.cancellation.cancel)
+    if entry.task is not None:
+        entry.gone = True
+        entry.task.cancel()
+    elif entry.cancellation is not None:
+        await anyio.to_thread.run_sync(entry.cancellation.cancel)

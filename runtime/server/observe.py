@@ -56,33 +56,55 @@ class ObserveMiddleware:
     def _observed(
         self, scope: Scope, tenant: str | None, status: int, started: float, timer: SqlTimer
     ) -> None:
-        """Count the request and write its access log line (inside its log context)."""
-        elapsed = time.perf_counter() - started
-        route = scope.get("path_template") or "unmatched"
-        method = scope.get("method", "GET")
-        if self.metrics is not None:
-            label = self.metrics.tenant_class(tenant)
-            self.metrics.requests.labels(route, method, str(status), label).inc()
-            self.metrics.latency.labels(route, method, label).observe(elapsed)
-            self.metrics.sql_seconds.labels(route).observe(timer.seconds)
-            self.metrics.sql_statements.labels(route).observe(timer.statements)
-        if self.access_log and route not in _QUIET:
-            log.info(
-                "%s %s %d %.1f ms",
-                method,
-                scope.get("path", ""),
-                status,
-                elapsed * 1000,
-                extra={
-                    "method": method,
-                    "path": scope.get("path", ""),
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "sql_ms": round(timer.seconds * 1000, 2),
-                    "sql_statements": timer.statements,
-                },
-            )
+        observed(
+            self.metrics,
+            self.access_log,
+            scope.get("path_template") or "unmatched",
+            scope.get("method", "GET"),
+            scope.get("path", ""),
+            tenant,
+            status,
+            time.perf_counter() - started,
+            timer,
+        )
+
+
+def observed(
+    metrics: Metrics | None,
+    access_log: bool,
+    route: str,
+    method: str,
+    path: str,
+    tenant: str | None,
+    status: int,
+    elapsed: float,
+    timer: SqlTimer,
+) -> None:
+    """Count a request and write its access log line (inside its log context); the fast
+    lane (runtime/server/fast_reads.py) records its requests here too."""
+    if metrics is not None:
+        label = metrics.tenant_class(tenant)
+        metrics.requests.labels(route, method, str(status), label).inc()
+        metrics.latency.labels(route, method, label).observe(elapsed)
+        metrics.sql_seconds.labels(route).observe(timer.seconds)
+        metrics.sql_statements.labels(route).observe(timer.statements)
+    if access_log and route not in _QUIET:
+        log.info(
+            "%s %s %d %.1f ms",
+            method,
+            path,
+            status,
+            elapsed * 1000,
+            extra={
+                "method": method,
+                "path": path,
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "sql_ms": round(timer.seconds * 1000, 2),
+                "sql_statements": timer.statements,
+            },
+        )
 
 
 #: Probes and scrapes: every few seconds from every checker, and not worth a log line.

@@ -326,6 +326,7 @@ class PostgresBackend(Backend):
         pool_size: int = 10,
         max_overflow: int = 10,
         idle_ping: float = 10.0,
+        connection_tenants: int = 0,
     ) -> None:
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
@@ -340,6 +341,8 @@ class PostgresBackend(Backend):
         # The pool is sized by the settings: SQLAlchemy's default (5, and 10 more opened
         # and closed per burst) made 8 concurrent requests start 32 PostgreSQL backends
         # in 2,248 requests (issue 17).
+        self.connect_options = options
+        self.connection_tenants = connection_tenants
         self.control = create_engine(
             url,
             pool_recycle=1800,
@@ -357,6 +360,20 @@ class PostgresBackend(Backend):
         than ``idle_ping`` seconds (``_ping_when_idle``)."""
         with self.control.connect() as conn:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._touched(conn, tenant)
+
+    def _touched(self, conn: Connection, tenant: str) -> None:
+        """Note that ``conn`` read ``tenant``'s tables; replace the connection once it has
+        read more than ``connection_tenants`` tenants. PostgreSQL caches the catalog
+        entries of every table a connection touches (~95 KB per core_crm tenant) and
+        never lets go of them: a pool serving thousands of tenants would grow each
+        backend without bound."""
+        if not self.connection_tenants:
+            return
+        seen = conn.info.setdefault("tessera_tenants", set())  # lives with the connection
+        seen.add(tenant)
+        if len(seen) > self.connection_tenants:
+            conn.invalidate()  # closed; the pool opens a new backend when next needed
 
     def unbounded(self, conn: Connection) -> Connection:
         conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
@@ -370,10 +387,12 @@ class PostgresBackend(Backend):
 
     @contextmanager
     def begin_tenant(self, tenant: str, *, migration: bool = False) -> Iterator[Connection]:
-        with self.control.begin() as conn:
-            if migration:
-                self.unbounded(conn)
-            yield conn
+        with self.control.connect() as conn:
+            with conn.begin():
+                if migration:
+                    self.unbounded(conn)
+                yield conn
+            self._touched(conn, tenant)
 
     def create_storage(self, tenant: str, conn: Connection | None = None) -> None:
         assert conn is not None, "PostgreSQL creates tenant storage in the caller's transaction"
@@ -514,6 +533,7 @@ def make_backend(settings: Settings) -> Backend:
             statement_timeout=settings.statement_timeout,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            connection_tenants=settings.db_connection_tenants,
         )
     raise ValueError(
         f"unsupported database {url.get_backend_name()!r}: use sqlite:///PATH or "

@@ -1,0 +1,123 @@
+"""Reads from the event loop: kept statements on psycopg's async pool (PostgreSQL only).
+
+The server answers a query whose plan it kept (runtime/server/fast_reads.py) without a
+thread hop and without SQLAlchemy: each statement goes straight to an async psycopg
+connection, in autocommit, and comes back as the JSON text the database built. Both
+cost more than the statement itself on a one-record read (issue 17's profile).
+
+The pool is a second one beside SQLAlchemy's, sized by the same setting, opened on the
+first read and bound to the event loop that opened it. Its connections are set up like
+SQLAlchemy's (UTC, the statement timeout) and are recycled like them once they have read
+``max_tenants`` tenants' tables, before PostgreSQL's per-connection catalog cache
+(about 95 KB for each tenant with core_crm) grows past its bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from psycopg import AsyncConnection, errors
+from psycopg.adapt import Loader
+from psycopg_pool import AsyncConnectionPool
+
+#: A statement's value when the database cancelled it (the statement timeout).
+TIMED_OUT = "\x00timed out"
+
+
+class _Text(Loader):
+    """JSON results stay text: the response is spliced from them, never parsed."""
+
+    def load(self, data: Any) -> str:
+        return bytes(data).decode()
+
+
+class AsyncReads:
+    def __init__(
+        self, conninfo: str, *, options: str, size: int, max_tenants: int = 0, idle: float = 10.0
+    ) -> None:
+        self._conninfo = conninfo
+        self._options = options
+        self._size = size
+        self._idle = idle
+        self.max_tenants = max_tenants
+        self._pool: AsyncConnectionPool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening: asyncio.Lock | None = None
+        # Tenants each pooled connection has read (weak: a closed connection's entry goes).
+        self._tenants: weakref.WeakKeyDictionary[AsyncConnection[Any], set[str]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.recycled = 0
+        """Connections closed for having read too many tenants (metrics and tests)."""
+
+    async def _configure(self, conn: AsyncConnection[Any]) -> None:
+        await conn.set_autocommit(True)
+        conn._tessera_returned = time.monotonic()  # type: ignore[attr-defined]  # just opened
+        for name in ("json", "jsonb"):
+            conn.adapters.register_loader(name, _Text)
+
+    async def pool(self) -> AsyncConnectionPool:
+        loop = asyncio.get_running_loop()
+        if self._pool is not None and self._loop is loop:
+            return self._pool
+        if self._opening is None or self._loop is not loop:
+            # A new event loop (a test client's): the old pool belonged to the old loop.
+            self._opening, self._loop, self._pool = asyncio.Lock(), loop, None
+        async with self._opening:
+            if self._pool is None:
+                pool = AsyncConnectionPool(
+                    self._conninfo,
+                    kwargs={"options": self._options, "autocommit": True},
+                    min_size=1,
+                    max_size=self._size,
+                    max_idle=300,
+                    max_lifetime=1800,  # as SQLAlchemy's pool_recycle
+                    configure=self._configure,
+                    check=self._check,
+                    open=False,
+                    name="tessera-reads",
+                )
+                await pool.open(wait=False)
+                self._pool = pool
+        return self._pool
+
+    async def _check(self, conn: AsyncConnection[Any]) -> None:
+        """Ping a connection on checkout only when it sat idle ``idle`` seconds (as the
+        SQLAlchemy pool does: a round trip per read saved)."""
+        returned = getattr(conn, "_tessera_returned", 0.0)
+        if time.monotonic() - returned >= self._idle:
+            await AsyncConnectionPool.check_connection(conn)
+
+    async def read(
+        self, tenant: str, statements: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[str | None]:
+        """Run ``statements`` on one connection; return each one's single value
+        (``TIMED_OUT`` for one that ran past the statement timeout)."""
+        pool = await self.pool()
+        async with pool.connection() as conn:
+            values: list[str | None] = []
+            for sql, params in statements:
+                try:
+                    cursor = await conn.execute(sql, params)
+                except errors.QueryCanceled:
+                    values.append(TIMED_OUT)
+                    continue
+                row = await cursor.fetchone()
+                values.append(None if row is None else row[0])
+            conn._tessera_returned = time.monotonic()  # type: ignore[attr-defined]
+            seen = self._tenants.setdefault(conn, set())
+            seen.add(tenant)
+            if self.max_tenants and len(seen) > self.max_tenants:
+                # Closed here, the pool replaces it on return with a fresh backend.
+                self.recycled += 1
+                await conn.close()
+            return values
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None and self._loop is asyncio.get_running_loop():
+            await pool.close()
