@@ -19,12 +19,13 @@ run as before.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any
+
+import msgspec
 
 from runtime.security.principal import Principal
 
@@ -60,8 +61,8 @@ def plan_key(
     if len(query) > MAX_KEPT_REQUEST:
         return None
     try:
-        given = json.dumps(variables, sort_keys=True, separators=(",", ":")) if variables else ""
-    except (TypeError, ValueError):
+        given = msgspec.json.encode(variables, order="sorted") if variables else b""
+    except (TypeError, ValueError, msgspec.EncodeError):
         return None
     if len(query) + len(given) > MAX_KEPT_REQUEST:
         return None

@@ -353,3 +353,29 @@ def test_pooled_connections_are_replaced_after_reading_too_many_tenants(backend)
     pids = asyncio.run(scenario())
     assert len(set(pids[:4])) == 1 and pids[4] != pids[0], pids
     assert reads.recycled == 1
+
+
+def test_the_fast_lanes_requests_are_counted_as_the_full_paths_are(tenant, backend):
+    query = "{ accounts { totalCount } }"
+    tenant.ask("boss", query)  # its plan is kept
+
+    def counted() -> tuple[float, float]:
+        metrics = tenant.app.state.metrics
+        sample = metrics.registry.get_sample_value
+        labels = {"route": "/t/{tenant}/graphql", "method": "POST", "tenant_class": "default"}
+        return (
+            sample("tessera_http_requests_total", {**labels, "status": "200"}) or 0.0,
+            sample(
+                "tessera_graphql_operation_duration_seconds_count",
+                {"operation": "query", "tenant_class": "default"},
+            )
+            or 0.0,
+        )
+
+    before = counted()
+    served = tenant.served
+    for _ in range(3):
+        assert tenant.ask("boss", query).status_code == 200
+    assert tenant.served == served + 3 * isinstance(backend, PostgresBackend)
+    after = counted()
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 3)
