@@ -83,7 +83,7 @@ class Settings:
     and closed after, a new PostgreSQL backend each time."""
     db_max_overflow: int = 10
     """PostgreSQL connections a process may open beyond ``db_pool_size`` in a burst."""
-    db_connection_tenants: int = 50
+    db_connection_tenants: int = 100
     """Tenants a pooled PostgreSQL connection may read before it is replaced: each adds
     about 95 KB (core_crm) to the connection's catalog cache, which PostgreSQL never
     shrinks (0: no limit)."""
@@ -539,11 +539,13 @@ VARIABLES: tuple[Variable, ...] = (
         "TESSERA_DB_CONNECTION_TENANTS",
         "db_connection_tenants",
         _count,
-        "50",
+        "100",
         "Tenants one pooled PostgreSQL connection may read before it is replaced by a new "
         "one: each tenant's tables add about 95 KB (core_crm) to the connection's catalog "
-        "cache, which PostgreSQL never shrinks, so the bound is about 2 MB plus 95 KB per "
-        "tenant (0: no limit).",
+        "cache, which PostgreSQL never shrinks, so a connection stays under about 2 MB plus "
+        "95 KB per tenant allowed here (~12 MB at 100). Lower bounds memory tighter but "
+        "opens a connection more often under load spread over more tenants than this (see "
+        "'Many tenants' in docs/operations.md); 0: no limit.",
     ),
     Variable(
         "TESSERA_FAST_READS",

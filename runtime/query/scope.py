@@ -6,7 +6,7 @@ aliases, the reader's masked shape and row predicate, plus the bounds every quer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runtime.limits import Limits
 from runtime.records.errors import RecordError
@@ -27,6 +27,10 @@ class ReadScope(SqlScope):
     limits: Limits
     filter_terms: int = 0
     """Conditions built from the request's filters so far (bounded by the limits)."""
+    parents: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    """(alias, lookup field) → (alias, object) of the row that lookup names, where that
+    row was read already and passed this reader's row predicate (a to-many relation's
+    parent): ``runtime.query.selection`` reuses it instead of a subquery."""
 
     def bounded(self, size: int) -> int:
         """Return a page size, refused outside the limits: every list is bounded, a

@@ -8,6 +8,7 @@ JSON text, built by the database; parameters collect in the scope.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from sqlalchemy import Connection
@@ -146,12 +147,26 @@ def _list(scope: ReadScope, s: ObjectShape, query: ListRecords) -> str:
     # Cursors cost a JSON array per row; build them only when the output shows one.
     cursor_column = cursor_sql(scope, keys) if wants_cursor else "NULL"
     order = ", ".join(k.clause() for k in walk)
+    # The page's rows are chosen first, then numbered and built into JSON. Built beside
+    # the ORDER BY, the JSON was built for every row the filter matched before the sort
+    # kept 51, and numbering them there made the sort a full one instead of a top-51
+    # (W4, the top 50 of thousands, spent a third more than hand-written SQL). The inner
+    # query keeps the alias and the columns the rest reads, so that SQL reads the chosen
+    # rows as it would the table (and the sort carries 8 columns, not all 30).
+    columns = ", ".join(col(alias, c) for c in _columns(alias, record, cursor_column, order))
     return (
         f"WITH page AS (SELECT {record} AS n, {cursor_column} AS c, "
-        f"row_number() OVER (ORDER BY {order}) AS rn FROM {table} {alias} "
-        f"WHERE {base} AND {resume} ORDER BY {order} LIMIT {limit + 1}) "
+        f"row_number() OVER (ORDER BY {order}) AS rn FROM (SELECT {columns} FROM {table} "
+        f"{alias} WHERE {base} AND {resume} ORDER BY {order} LIMIT {limit + 1}) {alias}) "
         f"SELECT {body}"
     )
+
+
+def _columns(alias: str, *sql: str) -> list[str]:
+    """The columns of ``alias`` that ``sql`` reads (every column reference is written
+    ``alias."name"`` by ``col``), the id always among them."""
+    found = re.compile(rf'(?<![\w"]){re.escape(alias)}\."([a-z0-9_]+)"')
+    return sorted({"id", *(name for text in sql for name in found.findall(text))})
 
 
 def _page_info(

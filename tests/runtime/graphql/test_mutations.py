@@ -81,6 +81,24 @@ def test_soft_delete_hides_the_record_until_restored(api):
         '{ contacts(filter: {lastName: {eq: "Tan"}}) { nodes { account { name } accountId } } }'
     )
     assert contact["contacts"]["nodes"] == [{"account": None, "accountId": target}]
+    # Asked from the account's side, a contact's lookup back to its account reuses the
+    # account's row (no subquery): a deleted one still reads as null there...
+    nested = api(
+        "query($id: ID!) { account(id: $id, includeDeleted: true) { contacts "
+        "{ account { name } } } accounts(includeDeleted: true, first: 100) { nodes "
+        "{ name deletedAt contacts { account { name } } } } }",
+        {"id": target},
+    )
+    assert nested["account"]["contacts"] == [{"account": None}]
+    # ...and a live one as itself, on every contact.
+    pairs = [
+        (a["name"], a["deletedAt"], c["account"])
+        for a in nested["accounts"]["nodes"]
+        for c in a["contacts"]
+    ]
+    assert pairs and all(
+        seen == (None if deleted else {"name": name}) for name, deleted, seen in pairs
+    ), pairs
     error = api.error("mutation($id: ID!) { deleteAccount(id: $id) { id } }", {"id": target})
     assert error["extensions"]["code"] == "NOT_FOUND"
     restored = api("mutation($id: ID!) { restoreAccount(id: $id) { name } }", {"id": target})
