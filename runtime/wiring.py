@@ -18,9 +18,7 @@ from runtime.coordination.bus import Bus, NullBus, PostgresBus, RedisBus
 from runtime.coordination.invalidation import Invalidation
 from runtime.coordination.store import GenerationStore, LocalStore, RedisStore
 from runtime.settings import Settings, password_hasher
-from runtime.sql.dialect import dialect_for
 from runtime.storage.backends import Backend, make_backend
-from runtime.tenants import TenantService
 
 if TYPE_CHECKING:
     # Each imported by the part that needs it: a CLI command listing tenants never
@@ -30,6 +28,7 @@ if TYPE_CHECKING:
     from runtime.security.principal import Principals
     from runtime.security.rate import RateLimiter
     from runtime.storage.files import FileStore
+    from runtime.tenants import TenantService
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,8 @@ class Platform:
 
     @functools.cached_property
     def service(self) -> TenantService:
+        from runtime.tenants import TenantService
+
         service = self._service or TenantService(self.backend)
         invalidation = self.invalidation
         service.listeners.append(lambda tenant: invalidation.changed("metadata", tenant))
@@ -69,6 +70,8 @@ class Platform:
     @functools.cached_property
     def bus(self) -> Bus:
         """LISTEN/NOTIFY on PostgreSQL, else Redis pub/sub if configured, else none."""
+        from runtime.sql.dialect import dialect_for
+
         if dialect_for(self.backend.dialect, None).listen_notify:
             return PostgresBus(libpq_url(self.settings.database_url), self.backend.control)
         if self.settings.redis_url:
