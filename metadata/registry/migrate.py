@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from metadata.registry.info import HEAD
 from metadata.registry.models import SCHEMA
 
 if TYPE_CHECKING:
@@ -15,10 +16,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-#: The newest revision in migrations/versions (a test holds it to Alembic's head). A
-#: process finding the control plane there skips Alembic, which takes longer to import
-#: than a CLI command takes to run.
-HEAD = "0003"
+__all__ = ["HEAD", "current_revision", "head_revision", "upgrade"]
 
 
 def _config(connection: Connection | None = None) -> Config:

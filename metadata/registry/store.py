@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from metadata.registry.info import TenantInfo, iso
 from metadata.registry.models import (
     ApiToken,
     ApplyAttempt,
@@ -67,25 +68,6 @@ class VersionConflict(RegistryError):
 
 
 @dataclass(frozen=True)
-class TenantInfo:
-    id: uuid.UUID
-    name: str
-    display_name: str
-    timezone: str
-    created_at: dt.datetime
-    active_version: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "display_name": self.display_name,
-            "timezone": self.timezone,
-            "created_at": _iso(self.created_at),
-            "active_version": self.active_version,
-        }
-
-
-@dataclass(frozen=True)
 class VersionInfo:
     number: int
     content_hash: str
@@ -105,7 +87,7 @@ class VersionInfo:
             "content_hash": self.content_hash,
             "author": self.author,
             "message": self.message,
-            "created_at": _iso(self.created_at),
+            "created_at": iso(self.created_at),
             "operations": self.operations,
         }
         if with_snapshot:
@@ -136,12 +118,8 @@ class AttemptInfo:
             "message": self.message,
             "status": self.status,
             "error": self.error,
-            "started_at": _iso(self.started_at),
+            "started_at": iso(self.started_at),
         }
-
-
-def _iso(moment: dt.datetime) -> str:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).isoformat()
 
 
 def check_tenant(name: str, timezone: str = "UTC") -> None:

@@ -127,16 +127,22 @@ def tenant_create(
 @reports_errors
 def tenant_list(ctx: Context, as_json: bool) -> None:
     """List tenants."""
-    from metadata.registry.store import Registry
+    from metadata.registry import quick
 
-    # The registry alone: the tenant service would load the apply machinery (Alembic,
-    # the metadata validator), and this answers in ~0.4 s instead of ~1 s (issue 17).
-    with ctx.platform.backend.connect_control() as conn:
-        rows = Registry(conn).list_tenants()
+    # Read with the database's own driver when the control plane is ready: ~0.2 s
+    # instead of ~1 s of imports (issue 17); otherwise the full way, which migrates.
+    rows = quick.list_tenants(ctx.settings.database_url)
+    where = quick.location(ctx.settings.database_url)
+    if rows is None:
+        from metadata.registry.store import Registry
+
+        with ctx.platform.backend.connect_control() as conn:
+            rows = Registry(conn).list_tenants()
+        where = ctx.platform.describe_location()
     if as_json:
         output.emit_json([t.to_dict() for t in rows])
     else:
-        output.tenants(rows, where=ctx.platform.describe_location())
+        output.tenants(rows, where=where)
 
 
 @tenant.command("delete")
