@@ -111,7 +111,8 @@ def create_app(
             size=settings.db_pool_size,
             max_tenants=settings.db_connection_tenants,
         )
-        passes = Passes()
+        invalidation = platform.invalidation
+        passes = Passes(pushed=lambda: invalidation.pushed)
         platform.invalidation.subscribe(passes.heard)
 
     def provide_service(request: Request[Any, Any, Any]) -> TenantService:

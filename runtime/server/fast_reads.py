@@ -26,7 +26,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,8 +43,8 @@ from runtime.graphql.plans import plan_key, reader_of
 from runtime.graphql.responses import error_json, response
 from runtime.observability import logs
 from runtime.observability.metrics import Metrics, SqlTimer
-from runtime.security.accounts import CREDENTIAL_CACHE_SECONDS
-from runtime.security.principal import Principal
+from runtime.security.accounts import CREDENTIAL_CACHE_SECONDS, TOKEN_USE_AUDIT_SECONDS
+from runtime.security.principal import PUSHED_TTL, Principal
 from runtime.security.rate import RateLimited, RateLimiter
 from runtime.server.inflight import ClientGone, Inflight
 from runtime.server.inputs import Refused, check_json
@@ -78,13 +78,21 @@ class Pass:
 
 
 class Passes:
-    """Passes by tenant and credential, least recently used first out; entries last
-    ``ttl`` seconds, as the full path's credential caches do, and go at once when an
-    invalidation of their tenant or of credentials is heard."""
+    """Passes by tenant and credential, least recently used first out. They go at once
+    when an invalidation of their tenant or of credentials is heard, and otherwise last
+    ``ttl`` seconds, as the full path's credential caches do; while other processes'
+    changes arrive as messages (``pushed``), as its principals do, five minutes, but a
+    minute for an API token, whose use the full path records once a minute."""
 
-    def __init__(self, size: int = 10_000, ttl: float = CREDENTIAL_CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        size: int = 10_000,
+        ttl: float = CREDENTIAL_CACHE_SECONDS,
+        pushed: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.size = size
         self.ttl = ttl
+        self._pushed = pushed
         self._passes: OrderedDict[tuple[str, bytes], Pass] = OrderedDict()
         self._lock = threading.Lock()
         self._epochs: dict[str, int] = {}
@@ -143,13 +151,19 @@ class Passes:
             found = self._passes.get(key)
             if found is None:
                 return None
-            if time.monotonic() - found.made >= self.ttl or (
+            if time.monotonic() - found.made >= self._ttl(found) or (
                 found.expires is not None and time.time() >= found.expires
             ):
                 del self._passes[key]
                 return None
             self._passes.move_to_end(key)
             return found
+
+    def _ttl(self, found: Pass) -> float:
+        if not self._pushed():
+            return self.ttl
+        token = found.principal.rate_key.startswith("token:")
+        return max(self.ttl, TOKEN_USE_AUDIT_SECONDS if token else PUSHED_TTL)
 
     def heard(self, kind: str, tenant: str | None) -> None:
         """An invalidation listener: a tenant's changes end its passes, a credential's
