@@ -379,3 +379,19 @@ def test_the_fast_lanes_requests_are_counted_as_the_full_paths_are(tenant, backe
     assert tenant.served == served + 3 * isinstance(backend, PostgresBackend)
     after = counted()
     assert (after[0] - before[0], after[1] - before[1]) == (3, 3)
+
+
+def test_passes_last_as_long_as_principals_while_invalidations_are_pushed():
+    """With a message channel, changes elsewhere end passes when heard; until then a pass
+    lasts as a principal does (a minute for an API token, whose use is recorded)."""
+    from dataclasses import replace
+
+    passes = Passes(ttl=0.05, pushed=lambda: True)
+    gens = Generations(1, 1)
+    user, token = _principal(), replace(_principal(), rate_key="token:t")
+    for header, principal in (("Bearer u", user), ("Bearer t", token)):
+        passes.remember("t", header, principal, None, None, "UTC", gens, None, passes.epoch("t"))  # type: ignore[arg-type]
+    time.sleep(0.1)
+    assert passes.get("t", "Bearer u") is not None and passes.get("t", "Bearer t") is not None
+    passes.heard("credentials", None)
+    assert passes.get("t", "Bearer u") is None and passes.get("t", "Bearer t") is None
