@@ -183,6 +183,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--port", type=int, default=8790)
     parser.add_argument("--no-load", action="store_true", help="reuse the tenants made before")
+    parser.add_argument(
+        "--read-shards", type=int, default=1, help="TESSERA_DB_READ_SHARDS of the server"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -197,7 +200,9 @@ def main() -> None:
         state = load(args.url, args.tenants)
         state_file.write_text(json.dumps(state))
     tenants = state["tenants"]
-    env = server_env(args.url, state["secret"], args.port)
+    env = server_env(
+        args.url, state["secret"], args.port, TESSERA_DB_READ_SHARDS=str(args.read_shards)
+    )
     tessera = str(Path(sys.executable).parent / "tessera")
     server = subprocess.Popen([tessera, "serve", "--port", str(args.port)], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{args.port}"
@@ -235,7 +240,8 @@ def main() -> None:
                 pids = _database_pids(database)
                 before, db_before = _cpu([server.pid]), _cpu(pids)
                 measured = _wrk(base, chosen, token, args.seconds, args.connections)
-                after, db_after = _cpu([server.pid]), _cpu(pids)
+                # Backends that started meanwhile (connections replaced) count whole.
+                after, db_after = _cpu([server.pid]), _cpu(_database_pids(database))
                 cpu_ms = _spent(before, after) * 1000 / measured["requests"]
                 db_ms = _spent(db_before, db_after) * 1000 / measured["requests"]
                 samples[mode].append({"rps": measured["rps"], "server_ms": cpu_ms, "db_ms": db_ms})

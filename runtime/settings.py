@@ -87,6 +87,9 @@ class Settings:
     """Tenants a pooled PostgreSQL connection may read before it is replaced: each adds
     about 95 KB (core_crm) to the connection's catalog cache, which PostgreSQL never
     shrinks (0: no limit)."""
+    db_read_shards: int = 1
+    """Pools the fast lane spreads tenants over, by a hash of their name, so each pool's
+    connections read only their share of the tenants."""
     fast_reads: bool = True
     """Answer a query asked again from its kept plan on the event loop (PostgreSQL)."""
     secret_key: str | None = None
@@ -546,6 +549,16 @@ VARIABLES: tuple[Variable, ...] = (
         "95 KB per tenant allowed here (~12 MB at 100). Lower bounds memory tighter but "
         "opens a connection more often under load spread over more tenants than this (see "
         "'Many tenants' in docs/operations.md); 0: no limit.",
+    ),
+    Variable(
+        "TESSERA_DB_READ_SHARDS",
+        "db_read_shards",
+        _positive,
+        "1",
+        "Pools the fast lane splits its PostgreSQL connections into, each serving the "
+        "tenants whose names hash to it. Set it to about the tenants one process serves "
+        "divided by TESSERA_DB_CONNECTION_TENANTS, so connections stop being replaced "
+        "under load spread over all of them.",
     ),
     Variable(
         "TESSERA_FAST_READS",

@@ -110,6 +110,7 @@ def create_app(
             options=backend.connect_options,
             size=settings.db_pool_size,
             max_tenants=settings.db_connection_tenants,
+            shards=settings.db_read_shards,
         )
         invalidation = platform.invalidation
         passes = Passes(pushed=lambda: invalidation.pushed)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,14 +38,26 @@ class _Text(Loader):
 
 class AsyncReads:
     def __init__(
-        self, conninfo: str, *, options: str, size: int, max_tenants: int = 0, idle: float = 10.0
+        self,
+        conninfo: str,
+        *,
+        options: str,
+        size: int,
+        max_tenants: int = 0,
+        shards: int = 1,
+        idle: float = 10.0,
     ) -> None:
         self._conninfo = conninfo
         self._options = options
-        self._size = size
         self._idle = idle
         self.max_tenants = max_tenants
-        self._pool: AsyncConnectionPool | None = None
+        # Tenants are spread over ``shards`` pools by a hash of their name, so each pool's
+        # connections read only their share: with more tenants than ``max_tenants``
+        # spread over one pool, every connection would keep meeting new tenants, and be
+        # replaced every ``max_tenants`` of them.
+        self.shards = max(1, shards)
+        self._size = max(1, -(-size // self.shards))  # each pool's share, rounded up
+        self._pools: list[AsyncConnectionPool | None] = [None] * self.shards
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
         # Tenants each pooled connection has read (weak: a closed connection's entry goes).
@@ -60,15 +73,23 @@ class AsyncReads:
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, _Text)
 
-    async def pool(self) -> AsyncConnectionPool:
+    def shard(self, tenant: str) -> int:
+        """The pool ``tenant`` reads through (stable across processes and restarts)."""
+        return zlib.crc32(tenant.encode()) % self.shards if self.shards > 1 else 0
+
+    async def pool(self, tenant: str = "") -> AsyncConnectionPool:
         loop = asyncio.get_running_loop()
-        if self._pool is not None and self._loop is loop:
-            return self._pool
+        shard = self.shard(tenant)
+        pool = self._pools[shard]
+        if pool is not None and self._loop is loop:
+            return pool
         if self._opening is None or self._loop is not loop:
-            # A new event loop (a test client's): the old pool belonged to the old loop.
-            self._opening, self._loop, self._pool = asyncio.Lock(), loop, None
+            # A new event loop (a test client's): the old pools belonged to the old loop.
+            self._opening, self._loop = asyncio.Lock(), loop
+            self._pools = [None] * self.shards
         async with self._opening:
-            if self._pool is None:
+            pool = self._pools[shard]
+            if pool is None:
                 pool = AsyncConnectionPool(
                     self._conninfo,
                     kwargs={"options": self._options, "autocommit": True},
@@ -79,11 +100,11 @@ class AsyncReads:
                     configure=self._configure,
                     check=self._check,
                     open=False,
-                    name="tessera-reads",
+                    name=f"tessera-reads-{shard}",
                 )
                 await pool.open(wait=False)
-                self._pool = pool
-        return self._pool
+                self._pools[shard] = pool
+        return pool
 
     async def _check(self, conn: AsyncConnection[Any]) -> None:
         """Ping a connection on checkout only when it sat idle ``idle`` seconds (as the
@@ -97,7 +118,7 @@ class AsyncReads:
     ) -> list[str | None]:
         """Run ``statements`` on one connection; return each one's single value
         (``TIMED_OUT`` for one that ran past the statement timeout)."""
-        pool = await self.pool()
+        pool = await self.pool(tenant)
         async with pool.connection() as conn:
             values: list[str | None] = []
             for sql, params in statements:
@@ -112,12 +133,16 @@ class AsyncReads:
             seen = self._tenants.setdefault(conn, set())
             seen.add(tenant)
             if self.max_tenants and len(seen) > self.max_tenants:
-                # Closed here, the pool replaces it on return with a fresh backend.
+                # Expired, the pool closes it on its return and opens a fresh backend
+                # (psycopg_pool's own expiry, as after max_lifetime; closing it here
+                # instead made the pool warn of a closed connection each time).
                 self.recycled += 1
-                await conn.close()
+                conn._expire_at = 0.0  # type: ignore[attr-defined]
             return values
 
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None and self._loop is asyncio.get_running_loop():
-            await pool.close()
+        pools, self._pools = self._pools, [None] * self.shards
+        if self._loop is asyncio.get_running_loop():
+            for pool in pools:
+                if pool is not None:
+                    await pool.close()

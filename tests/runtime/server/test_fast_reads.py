@@ -354,6 +354,31 @@ def test_pooled_connections_are_replaced_after_reading_too_many_tenants(backend)
     assert len(set(pids[:4])) == 1 and pids[4] != pids[0], pids
     assert reads.recycled == 1
 
+    # Tenants spread over two pools by name: each pool's connections read only its own.
+    sharded = AsyncReads(
+        backend.control.url.set(drivername="postgresql").render_as_string(hide_password=False),
+        options=pg.connect_options,
+        size=4,
+        shards=2,
+    )
+    tenants = [f"t{i}" for i in range(12)]
+    by_shard = {s: {t for t in tenants if sharded.shard(t) == s} for s in (0, 1)}
+    assert by_shard[0] and by_shard[1]  # both pools get tenants
+
+    async def spread() -> dict[int, set[str]]:
+        seen: dict[int, set[str]] = {}
+        try:
+            for _ in range(3):
+                for t in tenants:
+                    [pid] = await sharded.read(t, [("SELECT pg_backend_pid()::text", {})])
+                    seen.setdefault(int(pid), set()).add(t)
+        finally:
+            await sharded.close()
+        return seen
+
+    for pid, read in asyncio.run(spread()).items():
+        assert read <= by_shard[0] or read <= by_shard[1], (pid, read)
+
 
 def test_the_fast_lanes_requests_are_counted_as_the_full_paths_are(tenant, backend):
     query = "{ accounts { totalCount } }"
