@@ -13,16 +13,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, or_, update
 
 from metadata.automation import Action
 from metadata.model import Model
 from runtime.observability import logs
 from runtime.records.values import ActionError
-from runtime.storage.conflicts import conflict_insert
 from runtime.storage.tables import system_table
-from runtime.storage.workflow_tables import RUNS, STEPS
+from runtime.storage.workflow_tables import RUNS
 from runtime.workflows import actions as act
+from runtime.workflows import statements
 from runtime.workflows.basis import EngineBasis
 from runtime.workflows.delivery import DeliveryRefused, post_webhook, send_email
 
@@ -98,45 +98,14 @@ class Execution(EngineBasis):
         """Take the oldest ready run (due ones first); return it with the positions of
         the steps already done, or None if no run is ready. One transaction."""
         schema = self._schema(tenant)
-        runs, steps = system_table(schema, RUNS), system_table(schema, STEPS)
         now = self._now()
+        bound = {"now": now, "lease": now + dt.timedelta(seconds=self.settings.lease)}
         with self.backend.begin_tenant(tenant) as conn:
-            for ready in self._ready(schema, now):
-                # Never correlated to the UPDATE's own table: the subquery picks a row of
-                # its own (auto-correlation, seen under load, left it with no FROM).
-                pick = (
-                    select(runs.c.id)
-                    .where(ready)
-                    .order_by(runs.c.created_at)
-                    .limit(1)
-                    .correlate(None)
-                )
-                # Concurrent workers each skip the rows the others are claiming
-                # (PostgreSQL; SQLAlchemy writes no FOR UPDATE on SQLite).
-                pick = pick.with_for_update(skip_locked=True)
-                run = conn.execute(
-                    update(runs)
-                    .where(runs.c.id == pick.scalar_subquery(), ready)
-                    .values(
-                        status="running",
-                        attempts=runs.c.attempts + 1,
-                        started_at=func.coalesce(runs.c.started_at, now),
-                        lease_until=now + dt.timedelta(seconds=self.settings.lease),
-                        next_attempt_at=None,
-                    )
-                    .returning(*runs.c)
-                ).first()
+            for claim in statements.claims(schema):
+                run = conn.execute(claim, bound).first()
                 if run is not None:
-                    done = {
-                        r.position
-                        for r in conn.execute(
-                            select(steps.c.position).where(
-                                steps.c.run_id == run.id,
-                                steps.c.status.in_(("done", "skipped")),
-                            )
-                        )
-                    }
-                    return run, done
+                    found = conn.execute(statements.done_steps(schema), {"run": run.id})
+                    return run, {r.position for r in found}
         return None
 
     def _execute(self, tenant: str, run: Any, done: set[int]) -> tuple[str, float | None]:
@@ -280,7 +249,6 @@ class Execution(EngineBasis):
         error: str | None = None,
     ) -> None:
         """Write a step's state (one upsert: a retried step counts its attempts)."""
-        steps = system_table(schema, STEPS)
         values = {
             "run_id": run_id,
             "position": position,
@@ -291,20 +259,7 @@ class Execution(EngineBasis):
             "error": error,
             "finished_at": self._now(),
         }
-        statement = conflict_insert(conn, steps).values(values)
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[steps.c.run_id, steps.c.position],
-                set_={
-                    "action": statement.excluded.action,
-                    "status": statement.excluded.status,
-                    "attempts": steps.c.attempts + 1,
-                    "detail": statement.excluded.detail,
-                    "error": statement.excluded.error,
-                    "finished_at": statement.excluded.finished_at,
-                },
-            )
-        )
+        conn.execute(statements.record_step(schema, conn.dialect.name), values)
 
     def _failed(
         self, tenant: str, rs: act.RunScope, position: int, action: Action, exc: Exception
@@ -338,11 +293,8 @@ class Execution(EngineBasis):
     def _mark(
         self, conn: Connection, schema: str | None, run_id: Any, status: str, error: str | None
     ) -> None:
-        runs = system_table(schema, RUNS)
         conn.execute(
-            update(runs)
-            .where(runs.c.id == run_id)
-            .values(status=status, error=error, finished_at=self._now(), lease_until=None)
+            statements.mark(schema), {"run": run_id, "to": status, "why": error, "at": self._now()}
         )
 
     def _finish(self, tenant: str, run: Any, status: str, error: str | None) -> str:
