@@ -202,8 +202,6 @@ class _Checker:
             return Typed(node, NUMBER, (left, right))
         # Comparisons.
         kind = self.unify(left, right, f"{op} compares values of one type")
-        if kind == DATETIME:
-            raise self.error(node, "datetime fields can only be tested with ISBLANK for now")
         if op not in ("=", "!=") and kind in (BOOLEAN, ID):
             raise self.error(node, f"{op} cannot order {kind} values; use = or !=")
         return Typed(node, BOOLEAN, (left, right))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from metadata.expressions.checker import DATE, ID, TEXT, Typed
+from metadata.expressions.checker import DATE, DATETIME, ID, TEXT, Typed
 from metadata.expressions.syntax import Binary, Call, FieldRef, Literal, Unary
 
 Record = Mapping[str, Any]
@@ -61,6 +61,13 @@ def _or(values: list[Any]) -> bool | None:
     if any(v is True for v in values):
         return True
     return None if any(v is None for v in values) else False
+
+
+def _moment(value: Any) -> dt.datetime:
+    """A datetime to compare: stored ones are UTC, so one without a zone is UTC too."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 class _Evaluator:
@@ -130,6 +137,8 @@ class _Evaluator:
             return None if b == 0 else a / b
         if t.args[0].type == "number":
             left, right = _number(left), _number(right)
+        elif t.args[0].type == DATETIME or t.args[1].type == DATETIME:
+            left, right = _moment(left), _moment(right)
         return {
             "=": left == right,
             "!=": left != right,

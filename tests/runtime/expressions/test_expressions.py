@@ -35,6 +35,8 @@ objects:
       discount: {type: percent}
       close_date: {type: date}
       won: {type: boolean}
+      signed_at: {type: datetime}
+      reviewed_at: {type: datetime}
       account: {type: lookup, to: account}
 """
 TODAY = dt.date(2026, 11, 23)
@@ -74,6 +76,11 @@ EXPRESSIONS = [
     "ISBLANK(account.parent)",
     "account.parent = account",
     "amount = NULL",
+    "signed_at < NOW()",
+    "signed_at >= NOW() || ISBLANK(signed_at)",
+    "signed_at < reviewed_at",
+    "signed_at = reviewed_at",
+    "IF(reviewed_at > signed_at, 'reviewed after', 'not after')",
 ]
 
 
@@ -115,9 +122,19 @@ def crm(service):
                 "discount": Decimal("12.5"),
                 "close_date": dt.date(2027, 2, 28),
                 "won": False,
+                "signed_at": dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC),
+                "reviewed_at": dt.datetime(2026, 3, 1, 9, 30, 0, 500, tzinfo=dt.UTC),
                 "account": plant_id,
             },
-            {"name": "Northwind", "code": "", "quantity": 10, "won": True, "account": group_id},
+            {
+                "name": "Northwind",
+                "code": "",
+                "quantity": 10,
+                "won": True,
+                "signed_at": dt.datetime(2040, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+                "reviewed_at": dt.datetime(2039, 12, 31, 16, 0, tzinfo=dt.UTC),
+                "account": group_id,
+            },
             {"name": "Zeta", "amount": Decimal("999.99"), "close_date": dt.date(2026, 12, 31)},
             {"name": "Orphan", "quantity": 0, "account": gone_id, "won": None},
         ]
@@ -195,6 +212,11 @@ def test_some_values_the_engine_must_get_right(crm):
     assert value("ADDDAYS(close_date, 1)") == dt.date(2027, 3, 1)
     assert value("DATEDIFF(TODAY(), close_date)") == 97
     assert value("ROUND(amount / 3, 2)") == Decimal("1133333.33")
+    # Datetimes compare as moments, whatever zone they were written in.
+    _, northwind = deals[1]
+    moment = check("signed_at = reviewed_at", model, "deal")
+    assert evaluate(moment, Scope(record=northwind, today=TODAY)) is True
+    assert value("signed_at < reviewed_at") is True  # by half a millisecond
     orphan_id, _ = deals[3]
     # A lookup to a soft-deleted record reads as null in SQL.
     assert _sql_value(service, model, check("account.name", model, "deal"), orphan_id) is None
