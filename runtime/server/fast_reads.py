@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import psycopg
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 from psycopg_pool import PoolTimeout
 
 from runtime.coordination.invalidation import Generations, Invalidation
@@ -49,6 +49,7 @@ from runtime.security.principal import PUSHED_TTL, Principal
 from runtime.security.rate import RateLimited, RateLimiter
 from runtime.server.inflight import ClientGone, Inflight
 from runtime.server.inputs import Refused, check_json
+from runtime.server.inputs import replay as replay_body
 from runtime.server.observe import observed
 from runtime.storage.async_reads import TIMED_OUT, AsyncReads
 
@@ -232,7 +233,7 @@ class FastReads:
             return
         started = time.perf_counter()
         body, more = await _read(receive)
-        replay = _replay(body, more, receive)
+        replay = replay_body(body, receive, more=more)
         if more:
             await self.app(scope, replay, send)
             return
@@ -396,17 +397,3 @@ async def _read(receive: Receive) -> tuple[bytes, bool]:
         more = bool(message.get("more_body", False))
         if not more or size > MAX_FAST_BODY:
             return b"".join(chunks), more
-
-
-def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
-    """A receive that hands on the body read so far, then whatever the server sends."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": more}
-        return await receive()
-
-    return replay  # type: ignore[return-value]

@@ -118,7 +118,7 @@ class InputBoundary:
                 pass  # an upload streams to the file store, which enforces its own limits
             elif scope["method"] in _BODY_METHODS:
                 body = await self._read(receive)
-                receive = _replay(body, receive)
+                receive = replay(body, receive)
                 if body and _is_json(scope):
                     # Kept for the handler: the GraphQL endpoint reads its request from it
                     # instead of decoding the body a second time.
@@ -168,19 +168,20 @@ def _is_upload(path: str) -> bool:
     return len(parts) == 6 and parts[0] == "t" and parts[2] == "files"
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """Return a receive that hands the handler the body already read, then passes on
-    what the server sends next (such as the client's disconnect)."""
+def replay(body: bytes, receive: Receive, *, more: bool = False) -> Receive:
+    """Return a receive that hands the handler the body already read (``more``: and
+    that the rest follows), then passes on what the server sends next (the rest of the
+    body, or the client's disconnect)."""
     sent = False
 
-    async def replay() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": more}
         return await receive()
 
-    return replay
+    return replayed
 
 
 async def _refuse(scope: Scope, send: Send, refused: Refused) -> None:
