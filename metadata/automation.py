@@ -10,12 +10,14 @@ executes them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from metadata.calendar import DEFAULT_CALENDAR, STANDARD, Calendar, build_calendar
 from metadata.text import Text
 
 #: Record events a workflow can react to.
@@ -35,12 +37,21 @@ ACTION_KINDS = (
     "email",
     "webhook",
     "approval",
+    "update_parent",
+    "update_children",
 )
 #: Actions that may run before the save, inside the write's transaction.
 BEFORE_SAVE_ACTIONS = ("update", "score", "tags")
 #: Approval step modes: ``any`` approver decides for the step; ``all`` must approve
 #: (parallel approval).
 STEP_MODES = ("any", "all")
+#: What happens when an approval step's timeout passes.
+TIMEOUT_OUTCOMES = ("escalate", "approve", "reject")
+#: Who a workflow's record writes act as: the platform, or the person who caused the run
+#: (their permissions apply; a run with no such person acts as the platform).
+RUN_AS = ("system", "actor")
+#: What a time trigger does with records already past their moment when it starts.
+CATCH_UP = ("fire", "skip")
 
 _DURATION = re.compile(r"^(-?)(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -105,6 +116,39 @@ class Trigger:
     """record: run the actions inside the write's transaction, before it is saved."""
     secret_env: str | None = None
     """webhook: the environment variable holding the secret callers sign bodies with."""
+    repeat_every: str | None = None
+    """time: fire again this long after each firing, while the condition holds."""
+    repeat_times: int = 1
+    """time: at most this many firings per moment (the first included)."""
+    catch_up: str = "fire"
+    """time: records already past their moment when the workflow starts: fire them once
+    now (``fire``), or only fire for moments still to come (``skip``)."""
+    access: str = "edit"
+    """manual: who may start it on a record: those who can ``edit`` it, or ``read`` it
+    (claiming a lead from a public pool)."""
+    limit: str | None = None
+    """manual: a boolean expression that must hold for the person starting it (COUNT of
+    their records: "a rep holds at most 50 leads")."""
+    messages: Mapping[str, Text] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    """manual: the refusal shown when ``condition`` or ``limit`` does not hold."""
+
+    @property
+    def repeat_seconds(self) -> int:
+        return duration_seconds(self.repeat_every) if self.repeat_every else 0
+
+    def _extras(self, out: dict[str, Any]) -> dict[str, Any]:
+        if self.condition:
+            out["condition"] = self.condition
+        if self.kind == "time":
+            if self.repeat_every:
+                out["repeat"] = {"every": self.repeat_every, "times": self.repeat_times}
+            if self.catch_up != "fire":
+                out["catch_up"] = self.catch_up
+        if self.limit:
+            out["limit"] = self.limit
+        if self.messages:
+            out["messages"] = {k: v.to_json() for k, v in self.messages.items()}
+        return out
 
     def to_json(self) -> dict[str, Any]:
         if self.kind == "record":
@@ -115,19 +159,18 @@ class Trigger:
                 out["before_save"] = True
             return out
         if self.kind == "time":
-            out = {"at": {"field": self.field, "offset": self.offset}}
-            if self.condition:
-                out["condition"] = self.condition
-            return out
+            return self._extras({"at": {"field": self.field, "offset": self.offset}})
         if self.kind == "schedule":
-            return {"schedule": self.cron}
+            return self._extras({"schedule": self.cron})
         if self.kind == "manual":
             manual: dict[str, Any] = {}
             if self.label:
                 manual["label"] = self.label.to_json()
             if self.roles:
                 manual["roles"] = list(self.roles)
-            return {"manual": manual}
+            if self.access != "edit":
+                manual["access"] = self.access
+            return self._extras({"manual": manual})
         return {"webhook": {"secret_env": self.secret_env}}
 
 
@@ -153,6 +196,8 @@ class Workflow:
     actions: tuple[Action, ...]
     active: bool = True
     description: Text | None = None
+    run_as: str = "system"
+    """Whose permissions the record writes go through (RUN_AS)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"label": self.label.to_json()}
@@ -161,6 +206,8 @@ class Workflow:
         if self.object:
             out["object"] = self.object
         out["active"] = self.active
+        if self.run_as != "system":
+            out["run_as"] = self.run_as
         out["trigger"] = self.trigger.to_json()
         out["actions"] = [a.to_json() for a in self.actions]
         return out
@@ -184,19 +231,62 @@ class Approver:
 
 
 @dataclass(frozen=True)
+class Timeout:
+    """How long an approval step's tasks wait, and what happens then."""
+
+    after: str | None = None
+    """A duration such as 2d or 12h."""
+    workdays: int | None = None
+    """Working days by the tenant's calendar (holidays and 调休 counted)."""
+    then: str = "escalate"
+    """One of TIMEOUT_OUTCOMES."""
+    to: Approver | None = None
+    """escalate: who takes over; None: each approver's manager."""
+
+    def due(self, start: Any, calendar: Any, timezone: Any) -> Any:
+        """The moment a step opened at ``start`` times out (working days keep the local
+        time of day: submitted Friday 15:00, two working days later is Tuesday 15:00)."""
+        import datetime as dt
+
+        if self.workdays is not None:
+            local = start.astimezone(timezone)
+            day = calendar.add_workdays(local.date(), self.workdays)
+            moved = dt.datetime.combine(day, local.timetz())
+            return moved.astimezone(dt.UTC)
+        return start + dt.timedelta(seconds=duration_seconds(self.after or "0s"))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = (
+            {"workdays": self.workdays} if self.workdays is not None else {"after": self.after}
+        )
+        out["then"] = self.then
+        if self.to is not None:
+            out["to"] = self.to.to_json()
+        return out
+
+
+@dataclass(frozen=True)
 class ApprovalStep:
     name: str
     label: Text
     approvers: tuple[Approver, ...]
     mode: str = "any"
+    when: str | None = None
+    """A boolean expression: the step is skipped for records that do not meet it."""
+    timeout: Timeout | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "label": self.label.to_json(),
             "approvers": [a.to_json() for a in self.approvers],
             "mode": self.mode,
         }
+        if self.when:
+            out["when"] = self.when
+        if self.timeout:
+            out["timeout"] = self.timeout.to_json()
+        return out
 
 
 @dataclass(frozen=True)
@@ -239,13 +329,20 @@ class Automation:
 
     workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
     approvals: Mapping[str, ApprovalProcess] = field(default_factory=lambda: MappingProxyType({}))
+    calendars: Mapping[str, Calendar] = field(default_factory=lambda: MappingProxyType({}))
 
     def __bool__(self) -> bool:
-        return bool(self.workflows or self.approvals)
+        return bool(self.workflows or self.approvals or self.calendars)
+
+    @property
+    def calendar(self) -> Calendar:
+        """The tenant's working-day calendar: the one named ``standard``, or Monday to
+        Friday with no holidays."""
+        return self.calendars.get(STANDARD, DEFAULT_CALENDAR)
 
     def to_document(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key in ("workflows", "approvals"):
+        for key in ("workflows", "approvals", "calendars"):
             items = getattr(self, key)
             if items:
                 out[key] = {name: items[name].to_json() for name in sorted(items)}
@@ -273,6 +370,20 @@ def _names(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _trigger_extras(raw: Mapping[str, Any]) -> dict[str, Any]:
+    repeat = raw.get("repeat") or {}
+    return {
+        "condition": raw.get("condition"),
+        "repeat_every": repeat.get("every"),
+        "repeat_times": int(repeat.get("times", 1)),
+        "catch_up": raw.get("catch_up", "fire"),
+        "limit": raw.get("limit"),
+        "messages": MappingProxyType(
+            {k: Text.of(v) for k, v in (raw.get("messages") or {}).items()}
+        ),
+    }
+
+
 def build_trigger(raw: Mapping[str, Any]) -> Trigger:
     """Return the trigger of a validated document (its one kind is decided by its keys)."""
     if "on" in raw:
@@ -287,16 +398,18 @@ def build_trigger(raw: Mapping[str, Any]) -> Trigger:
             "time",
             field=raw["at"]["field"],
             offset=str(raw["at"].get("offset", "0d")),
-            condition=raw.get("condition"),
+            **_trigger_extras(raw),
         )
     if "schedule" in raw:
-        return Trigger("schedule", cron=raw["schedule"])
+        return Trigger("schedule", cron=raw["schedule"], **_trigger_extras(raw))
     if "manual" in raw:
         manual = raw["manual"] or {}
         return Trigger(
             "manual",
             roles=_names(manual.get("roles")),
             label=Text.of(manual["label"]) if manual.get("label") else None,
+            access=manual.get("access", "edit"),
+            **_trigger_extras(raw),
         )
     return Trigger("webhook", secret_env=raw["webhook"]["secret_env"])
 
@@ -307,6 +420,21 @@ def build_actions(raw: Any) -> tuple[Action, ...]:
         [(kind, options)] = item.items()
         out.append(Action(kind, _frozen(options)))
     return tuple(out)
+
+
+def _approver(raw: Mapping[str, Any]) -> Approver:
+    return Approver(user=raw.get("user"), role=raw.get("role"), manager=bool(raw.get("manager")))
+
+
+def _timeout(raw: Mapping[str, Any] | None) -> Timeout | None:
+    if not raw:
+        return None
+    return Timeout(
+        after=raw.get("after"),
+        workdays=raw.get("workdays"),
+        then=raw.get("then", "escalate"),
+        to=_approver(raw["to"]) if raw.get("to") else None,
+    )
 
 
 def build_automation(document: Mapping[str, Any]) -> Automation:
@@ -320,6 +448,7 @@ def build_automation(document: Mapping[str, Any]) -> Automation:
             actions=build_actions(raw.get("actions")),
             active=bool(raw.get("active", True)),
             description=Text.of(raw["description"]) if raw.get("description") else None,
+            run_as=raw.get("run_as", "system"),
         )
         for name, raw in (document.get("workflows") or {}).items()
     }
@@ -332,13 +461,10 @@ def build_automation(document: Mapping[str, Any]) -> Automation:
                 ApprovalStep(
                     name=step.get("name") or f"step_{i + 1}",
                     label=_label(step, step.get("name") or f"step_{i + 1}"),
-                    approvers=tuple(
-                        Approver(
-                            user=a.get("user"), role=a.get("role"), manager=bool(a.get("manager"))
-                        )
-                        for a in step["approvers"]
-                    ),
+                    approvers=tuple(_approver(a) for a in step["approvers"]),
                     mode=step.get("mode", "any"),
+                    when=step.get("when"),
+                    timeout=_timeout(step.get("timeout")),
                 )
                 for i, step in enumerate(raw["steps"])
             ),
@@ -350,7 +476,12 @@ def build_automation(document: Mapping[str, Any]) -> Automation:
         )
         for name, raw in (document.get("approvals") or {}).items()
     }
-    return Automation(MappingProxyType(workflows), MappingProxyType(approvals))
+    calendars = {
+        name: build_calendar(name, raw) for name, raw in (document.get("calendars") or {}).items()
+    }
+    return Automation(
+        MappingProxyType(workflows), MappingProxyType(approvals), MappingProxyType(calendars)
+    )
 
 
 #: A ``{{ expression }}`` placeholder in a notification or e-mail template.

@@ -49,7 +49,6 @@ class WorkflowSettings:
     max_attempts: int = 5
     retry_base: float = 2.0
     lease: float = 300.0
-    timer_horizon: float = 7 * 86400.0
     batch: int = 500
 
 
@@ -678,13 +677,6 @@ VARIABLES: tuple[Variable, ...] = (
         _float,
         "300",
         "Seconds a worker holds a run before another may take it over.",
-    ),
-    Variable(
-        "TESSERA_WORKFLOW_TIMER_HORIZON",
-        "workflows.timer_horizon",
-        _float,
-        "604800",
-        "How far back (seconds) a date trigger still fires for a moment it missed.",
     ),
     Variable(
         "TESSERA_EMAIL_URL",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     # loads the GraphQL engine, the identity layer or the file stores (issue 17).
     from runtime.graphql.cache import ActiveApis
     from runtime.security.identity import Identity
-    from runtime.security.principal import Principals
+    from runtime.security.principal import Principal, Principals
     from runtime.security.rate import RateLimiter
     from runtime.storage.files import FileStore
     from runtime.tenants import TenantService
@@ -115,6 +115,24 @@ class Platform:
             invalidation=self.invalidation,
             models=self.apis.models,
         )
+
+    def member_principal(self, tenant: str, user_id: Any) -> Principal | None:
+        """A member's principal in ``tenant`` as their requests get it, or None if they
+        are not an active member (workflows that run as the person who started them)."""
+        from runtime.security.accounts import Caller
+        from runtime.security.principal import Forbidden
+
+        member = next(
+            (m for m in self.identity.members(tenant) if str(m.user.id) == str(user_id)), None
+        )
+        if member is None:
+            return None
+        user = member.user
+        caller = Caller(user_id=user.id, email=user.email, platform_admin=False, tenant=tenant)
+        try:
+            return self.principals.resolve(caller, tenant)
+        except Forbidden:
+            return None
 
     @functools.cached_property
     def files(self) -> FileStore:

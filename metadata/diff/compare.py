@@ -84,7 +84,7 @@ def compute_operations(old: Model, new: Model) -> tuple[list[Operation], list[Is
         if before is not None:
             _compare_object(before, after, out)
     _compare_permissions(old, new, out)
-    for section in ("workflows", "approvals"):
+    for section in ("workflows", "approvals", "calendars"):
         before, after = getattr(old.automation, section), getattr(new.automation, section)
         for name in sorted(set(before) | set(after)):
             if before.get(name) != after.get(name):

@@ -70,6 +70,9 @@ class Function:
     """The last parameter may repeat."""
     prior: bool = False
     """Needs the record's previous values (validation rules and triggers only)."""
+    engine: bool = False
+    """Needs what only the workflow engine knows: the person acting or the tenant's
+    working-day calendar (workflow and approval expressions only, never SQL)."""
 
 
 FUNCTIONS: dict[str, Function] = {
@@ -90,8 +93,35 @@ FUNCTIONS: dict[str, Function] = {
     "TODAY": Function((), DATE, "today in the tenant's time zone"),
     "NOW": Function((), DATETIME, "the current moment (a datetime, UTC)"),
     "DATEVALUE": Function((TEXT,), DATE, "a date written 'YYYY-MM-DD'"),
-    "ADDDAYS": Function((DATE, NUMBER), DATE, "the date n days later (n truncated)"),
+    "ADDDAYS": Function(
+        ("moment", NUMBER), "T", "the date (or datetime) n days later (n truncated)"
+    ),
+    "ADDHOURS": Function((DATETIME, NUMBER), DATETIME, "the datetime n hours later"),
     "DATEDIFF": Function((DATE, DATE), NUMBER, "days from the first date to the second"),
+    "ADDWORKDAYS": Function(
+        (DATE, NUMBER),
+        DATE,
+        "the date n working days later, by the tenant's calendar (holidays and 调休)",
+        engine=True,
+    ),
+    "WORKDAYS": Function(
+        (DATE, DATE),
+        NUMBER,
+        "working days after the first date up to the second, by the tenant's calendar",
+        engine=True,
+    ),
+    "USERID": Function((), ID, "the id of the person acting (null for the system)", engine=True),
+    "ROLE": Function((), TEXT, "the role of the person acting ('' without one)", engine=True),
+    "ISMEMBER": Function(
+        (TEXT,), BOOLEAN, "true when the person acting holds the role or one above it", engine=True
+    ),
+    "COUNT": Function(
+        (TEXT, BOOLEAN),
+        NUMBER,
+        "how many live records of an object the person acting owns that meet a condition: "
+        "COUNT('lead', status = 'assigned')",
+        engine=True,
+    ),
     "YEAR": Function((DATE,), NUMBER, "the year"),
     "MONTH": Function((DATE,), NUMBER, "the month, 1-12"),
     "DAY": Function((DATE,), NUMBER, "the day of the month"),
@@ -102,16 +132,23 @@ FUNCTIONS: dict[str, Function] = {
 
 
 def check(
-    text: str, model: Model, obj: str, *, expect: str | None = None, prior: bool = False
+    text: str,
+    model: Model,
+    obj: str,
+    *,
+    expect: str | None = None,
+    prior: bool = False,
+    engine: bool = False,
 ) -> Typed:
     """Parse and type ``text`` as an expression over records of ``obj``.
 
     ``expect`` is the type the result must have (a validation rule's condition is
     ``boolean``). ``prior`` allows ISCHANGED and PRIORVALUE, which need the values a
-    record had before the write being checked.
+    record had before the write being checked. ``engine`` allows the functions only the
+    workflow engine can evaluate (the person acting, counts, working days).
     """
     tree = parse(text)
-    typed = _Checker(text, model, prior).check(tree, model.objects[obj])
+    typed = _Checker(text, model, prior, engine).check(tree, model.objects[obj])
     if expect is not None and typed.type not in (expect, NULL):
         raise ExpressionError(
             f"the expression gives a {typed.type}, but a {expect} is needed here", 0, text
@@ -120,10 +157,13 @@ def check(
 
 
 class _Checker:
-    def __init__(self, text: str, model: Model, prior: bool) -> None:
+    def __init__(self, text: str, model: Model, prior: bool, engine: bool = False) -> None:
         self.text = text
         self.model = model
         self.prior = prior
+        self.engine = engine
+        self.expanding: list[str] = []
+        """The formulas being expanded, outermost first (a cycle is refused)."""
 
     def error(self, node: Node, message: str) -> ExpressionError:
         return ExpressionError(message, node.position, self.text)
@@ -176,10 +216,36 @@ class _Checker:
                     )
                 current = target
         f = hops[-1][1]
+        if f.type == "formula":
+            return self.formula(node, hops[-1][0], f, tuple(hops))
         kind = FIELD_TYPES.get(f.type)
         if kind is None:
             raise self.error(node, f"{f.type} fields cannot be used in expressions yet")
         return Typed(node, kind, hops=tuple(hops))
+
+    def formula(
+        self, node: FieldRef, owner: ObjectDef, f: Field, hops: tuple[tuple[ObjectDef, Field], ...]
+    ) -> Typed:
+        """A reference to a formula: its expression, checked over the record that holds it,
+        becomes the reference's one argument (SQL and the evaluator compute it in place)."""
+        name = f"{owner.name}.{f.name}"
+        if name in self.expanding:
+            path = " → ".join([*self.expanding[self.expanding.index(name) :], name])
+            raise self.error(node, f"formulas refer to each other in a cycle: {path}")
+        self.expanding.append(name)
+        try:
+            text = f.option("expression")
+            inner = _Checker(text, self.model, False, False)
+            inner.expanding = self.expanding
+            try:
+                typed = inner.check(parse(text), owner)
+            except ExpressionError as exc:
+                if "cycle" in exc.message:
+                    raise self.error(node, exc.message) from None
+                raise self.error(node, f"formula {name} does not check: {exc.message}") from None
+        finally:
+            self.expanding.pop()
+        return Typed(node, f.option("returns") or typed.type, (typed,), hops=hops)
 
     def binary(self, node: Binary, obj: ObjectDef) -> Typed:
         left, right = self.check(node.left, obj), self.check(node.right, obj)
@@ -218,6 +284,14 @@ class _Checker:
         if fn is None:
             known = ", ".join(sorted(FUNCTIONS))
             raise self.error(node, f"there is no function {node.name}; functions: {known}")
+        if fn.engine and not self.engine:
+            raise self.error(
+                node,
+                f"{node.name} needs the workflow engine (the person acting or the tenant's "
+                "calendar), so it works in workflow and approval expressions only",
+            )
+        if node.name == "COUNT":
+            return self.count(node)
         if fn.prior and not self.prior:
             raise self.error(
                 node,
@@ -245,7 +319,11 @@ class _Checker:
                 shared = typed.type
             else:
                 typed = self.check(arg, obj)
-                if param == "T":
+                if param == "moment":
+                    if typed.type not in (DATE, DATETIME, NULL):
+                        raise self.error(arg, f"{node.name} needs a date or datetime here")
+                    shared = typed.type
+                elif param == "T":
                     shared = self.unify(
                         Typed(arg, shared), typed, f"{node.name}'s values must be of one type"
                     )
@@ -256,6 +334,21 @@ class _Checker:
         typed_call = Typed(node, result, tuple(args))
         _CONSTANT_CHECKS.get(node.name, lambda *_: None)(self, typed_call)
         return typed_call
+
+    def count(self, node: Call) -> Typed:
+        """COUNT('object', condition): the condition is checked over that object."""
+        if len(node.args) != 2:
+            raise self.error(node, "COUNT takes an object's name and a condition")
+        name = node.args[0]
+        if not (isinstance(name, Literal) and isinstance(name.value, str)):
+            raise self.error(name, "COUNT's first argument is an object's name written out")
+        target = self.model.objects.get(name.value)
+        if target is None:
+            known = ", ".join(sorted(self.model.objects))
+            raise self.error(name, f"there is no object {name.value!r}; objects: {known}")
+        condition = self.check(node.args[1], target)
+        self.want(condition, BOOLEAN, "COUNT's condition must be a boolean")
+        return Typed(node, NUMBER, (Typed(name, TEXT), condition))
 
 
 def _literal_type(value: Any) -> str:
@@ -298,7 +391,18 @@ def _text_of(checker: _Checker, call: Typed) -> None:
         )
 
 
+def _role_name(checker: _Checker, call: Typed) -> None:
+    arg = call.args[0].node
+    if not (isinstance(arg, Literal) and isinstance(arg.value, str)):
+        raise checker.error(arg, "ISMEMBER takes a role's name written out, such as 'sales_rep'")
+    roles = checker.model.security.roles
+    if arg.value not in roles:
+        known = ", ".join(sorted(roles)) or "none"
+        raise checker.error(arg, f"there is no role {arg.value!r}; roles: {known}")
+
+
 _CONSTANT_CHECKS: dict[str, Callable[[_Checker, Typed], None]] = {
+    "ISMEMBER": _role_name,
     "ROUND": _round_digits,
     "DATEVALUE": _date_text,
     "TEXT": _text_of,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metadata.expressions.checker import BOOLEAN, DATE, FIELD_TYPES, NUMBER, Typed, check
+from metadata.expressions.checker import BOOLEAN, DATE, DATETIME, FIELD_TYPES, NUMBER, Typed, check
 from metadata.expressions.syntax import ExpressionError
 from metadata.model import Field, Model, ObjectDef
 
@@ -61,9 +61,9 @@ def check_rollup(model: Model, obj: str, f: Field) -> Rollup:
         if target is None:
             raise RollupProblem("field", f"{child_name} has no field {name!r}")
         kind = FIELD_TYPES.get(target.type, "")
-        allowed = (NUMBER,) if function == "sum" else (NUMBER, DATE)
+        allowed = (NUMBER,) if function == "sum" else (NUMBER, DATE, DATETIME)
         if kind not in allowed or target.computed:
-            what = "numbers" if function == "sum" else "numbers or dates"
+            what = "numbers" if function == "sum" else "numbers, dates or datetimes"
             raise RollupProblem(
                 "field", f"{function} takes stored {what}; {child_name}.{name} is {target.type}"
             )

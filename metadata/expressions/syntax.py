@@ -29,6 +29,7 @@ class ExpressionError(ValueError):
         self.position = position
         self.text = text
         self.column = position + 1
+        self.message = message
         super().__init__(f"column {self.column}: {message}")
 
     def caret(self) -> str:

@@ -110,6 +110,7 @@ def render_pack_doc(pack: Pack) -> str:
         "sharing_rules": "Sharing rules",
         "workflows": "Workflows",
         "approvals": "Approval processes",
+        "calendars": "Working-day calendars",
         "layouts": "Layouts",
         "list_views": "List views",
     }

@@ -53,6 +53,7 @@ NAMED_SECTIONS = (
     "sharing_rules",
     "workflows",
     "approvals",
+    "calendars",
     "layouts",
     "list_views",
 )

@@ -30,7 +30,7 @@ PREFIX_PATTERN = r"^[a-z][a-z0-9]{1,11}$"
 SECTION_FILES: dict[str, tuple[str, ...]] = {
     "objects.yaml": ("objects",),
     "security.yaml": ("roles", "permission_sets", "sharing_rules"),
-    "automation.yaml": ("workflows", "approvals"),
+    "automation.yaml": ("workflows", "approvals", "calendars"),
     "layouts.yaml": ("layouts", "list_views"),
 }
 MANIFEST_FILE = "pack.yaml"

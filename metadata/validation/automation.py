@@ -18,11 +18,21 @@ from metadata.cron import CronError, parse_cron
 from metadata.errors import Issue, pointer
 from metadata.expressions import ExpressionError, check
 from metadata.expressions.checker import BOOLEAN, FIELD_TYPES, NULL, NUMBER
+from metadata.expressions.moments import moment_type
 from metadata.model import Model
 from metadata.source import Document
 
 #: Actions that need a record to act on (everything but creating, telling and calling).
-_RECORD_ACTIONS = ("update", "assign", "pool", "score", "tags", "approval")
+_RECORD_ACTIONS = (
+    "update",
+    "assign",
+    "pool",
+    "score",
+    "tags",
+    "approval",
+    "update_parent",
+    "update_children",
+)
 _NUMBER_TYPES = ("integer", "decimal", "currency", "percent")
 
 
@@ -49,7 +59,7 @@ class _Checker:
             self.add(where, "an expression needs the workflow's object", "invalid_expression")
             return None
         try:
-            return check(text, self.model, obj, expect=expect, prior=prior).type
+            return check(text, self.model, obj, expect=expect, prior=prior, engine=True).type
         except ExpressionError as exc:
             self.add(where, f"{exc} in: {text}", "invalid_expression")
             return None
@@ -63,6 +73,16 @@ class _Checker:
             "unknown_object",
         )
         return False
+
+    def moment(self, obj: str, name: str, where: list[str | int]) -> None:
+        if moment_type(self.model, obj, name) is None:
+            self.add(
+                where,
+                f"{obj}.{name} is no moment; a time trigger counts from a date or datetime "
+                "field, created_at or updated_at, a formula giving one, or a roll-up's min "
+                "or max of one",
+                "invalid_field",
+            )
 
     def role(self, name: str, where: list[str | int]) -> None:
         if name not in self.roles:
@@ -140,6 +160,12 @@ class _Checker:
             if action.kind == "update":
                 assert obj is not None
                 self.values(obj, o, obj, here)
+            elif action.kind == "update_parent":
+                assert obj is not None
+                self.update_parent(o, obj, here)
+            elif action.kind == "update_children":
+                assert obj is not None
+                self.update_children(o, obj, here)
             elif action.kind == "create":
                 if self.object(o["object"], [*here, "object"]):
                     self.values(o["object"], o["values"], obj, [*here, "values"])
@@ -213,7 +239,48 @@ class _Checker:
                         "invalid_action",
                     )
 
+    def update_parent(self, o: Mapping[str, Any], obj: str, where: list[str | int]) -> None:
+        link = self.field(
+            obj, o["on"], [*where, "on"], ("lookup", "master_detail", "polymorphic_lookup")
+        )
+        if link is None:
+            return
+        targets = link.targets if link.type == "polymorphic_lookup" else (link.target,)
+        # A polymorphic lookup's targets that have every field are updated (the others
+        # are skipped when the run meets one); at least one must.
+        having = [t for t in targets if set(o["values"]) <= set(self.model.objects[t].fields)]
+        if not having:
+            self.add(
+                [*where, "values"],
+                f"no object {o['on']} can point to ({', '.join(targets)}) has every field of "
+                + ", ".join(sorted(o["values"])),
+                "unknown_field",
+            )
+            return
+        for target in having:
+            self.values(target, o["values"], obj, [*where, "values"])
+
+    def update_children(self, o: Mapping[str, Any], obj: str, where: list[str | int]) -> None:
+        child = o["object"]
+        if not self.object(child, [*where, "object"]):
+            return
+        via = self.field(child, o["via"], [*where, "via"], ("lookup", "master_detail"))
+        if via is not None and via.target != obj:
+            self.add(
+                [*where, "via"],
+                f"{child}.{o['via']} points to {via.target}, not {obj}",
+                "invalid_field",
+            )
+            return
+        if o.get("where"):
+            self.expression(o["where"], child, [*where, "where"], expect=BOOLEAN)
+        self.values(child, o["values"], child, [*where, "values"])
+
     def assign(self, o: Mapping[str, Any], obj: str | None, where: list[str | int]) -> None:
+        if o.get("open"):
+            self.expression(o["open"], obj, [*where, "open"], expect=BOOLEAN)
+        if o.get("strategy") == "least_loaded" and not (o.get("role") or o.get("users")):
+            self.add(where, "least_loaded needs a role or users", "invalid_action")
         strategy = o.get("strategy", "round_robin")
         if strategy == "user" and not o.get("user"):
             self.add(where, "strategy user needs user: <e-mail>", "invalid_action")
@@ -264,11 +331,13 @@ class _Checker:
                             )
             elif t.kind == "time":
                 assert w.object is not None and t.field is not None
-                self.field(w.object, t.field, [*base, "trigger", "at", "field"], _DATES)
-                try:
-                    duration_seconds(t.offset)
-                except ValueError as exc:
-                    self.add([*base, "trigger", "at", "offset"], str(exc), "invalid_duration")
+                self.moment(w.object, t.field, [*base, "trigger", "at", "field"])
+                for key, text in (("at", t.offset), ("repeat", t.repeat_every)):
+                    try:
+                        if text:
+                            duration_seconds(text)
+                    except ValueError as exc:
+                        self.add([*base, "trigger", key], str(exc), "invalid_duration")
                 if t.condition:
                     self.expression(
                         t.condition, w.object, [*base, "trigger", "condition"], expect=BOOLEAN
@@ -278,17 +347,23 @@ class _Checker:
                     parse_cron(t.cron or "")
                 except CronError as exc:
                     self.add([*base, "trigger", "schedule"], str(exc), "invalid_schedule")
-                if w.object is not None:
+                if t.condition and w.object is None:
                     self.add(
-                        [*base, "object"],
-                        "a scheduled workflow has no record; use a time trigger (at:) to "
-                        "act on records",
-                        "invalid_trigger",
+                        [*base, "trigger", "condition"],
+                        "a condition picks records: give the workflow an object",
+                        "missing_object",
                     )
-                    continue
+                elif t.condition:
+                    self.expression(
+                        t.condition, w.object, [*base, "trigger", "condition"], expect=BOOLEAN
+                    )
             elif t.kind == "manual":
                 for i, role in enumerate(t.roles):
                     self.role(role, [*base, "trigger", "manual", "roles", i])
+                for key in ("condition", "limit"):
+                    text = getattr(t, key)
+                    if text:
+                        self.expression(text, w.object, [*base, "trigger", key], expect=BOOLEAN)
             self.actions(w.actions, w.object, [*base, "actions"])
 
     def approvals(self) -> None:
@@ -310,16 +385,45 @@ class _Checker:
                 for j, approver in enumerate(step.approvers):
                     if approver.role:
                         self.role(approver.role, [*base, "steps", i, "approvers", j, "role"])
+                if step.when:
+                    self.expression(
+                        step.when, p.object, [*base, "steps", i, "when"], expect=BOOLEAN
+                    )
+                timeout = step.timeout
+                if timeout is not None:
+                    here = [*base, "steps", i, "timeout"]
+                    if timeout.after:
+                        try:
+                            duration_seconds(timeout.after)
+                        except ValueError as exc:
+                            self.add([*here, "after"], str(exc), "invalid_duration")
+                    if timeout.to is not None and timeout.then != "escalate":
+                        self.add([*here, "to"], "to: is for then: escalate", "invalid_timeout")
+                    if timeout.to is not None and timeout.to.role:
+                        self.role(timeout.to.role, [*here, "to", "role"])
             for key in ("on_approve", "on_reject", "on_recall"):
                 self.actions(getattr(p, key), p.object, [*base, key])
 
 
-_DATES = ("date", "datetime")
+def _check_calendars(checker: _Checker) -> None:
+    for name, calendar in checker.model.automation.calendars.items():
+        for key, i, text in calendar.unreadable:
+            checker.add(["calendars", name, key, i], f"{text!r} is not a date", "invalid_date")
+        clash = sorted(calendar.holidays & calendar.workdays)
+        if clash:
+            checker.add(
+                ["calendars", name, "workdays"],
+                "a day cannot be both a holiday and a working day: "
+                + ", ".join(d.isoformat() for d in clash),
+                "invalid_calendar",
+            )
 
 
 def check_automation(doc: Document, model: Model) -> list[Issue]:
-    """Return a problem for each workflow or approval process that does not check."""
+    """Return a problem for each workflow, approval process or calendar that does not
+    check."""
     checker = _Checker(doc, model)
     checker.workflows()
     checker.approvals()
+    _check_calendars(checker)
     return checker.issues

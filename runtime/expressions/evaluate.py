@@ -13,12 +13,14 @@ there is no such live record.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from metadata.calendar import DEFAULT_CALENDAR, Calendar
 from metadata.expressions.checker import DATE, DATETIME, ID, TEXT, Typed
 from metadata.expressions.syntax import Binary, Call, FieldRef, Literal, Unary
 
@@ -38,6 +40,36 @@ class Scope:
     """The record before the write; None when it is being created."""
     now: dt.datetime | None = None
     """The moment NOW() gives; None: the clock's."""
+    calendar: Calendar = DEFAULT_CALENDAR
+    """The tenant's working days (ADDWORKDAYS, WORKDAYS)."""
+    caller: Caller | None = None
+    """The person acting (USERID, ROLE, ISMEMBER, COUNT); None: the system."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person an expression is evaluated for, as the engine knows them."""
+
+    user_id: Any = None
+    facts: Callable[[], tuple[str | None, frozenset[str]]] = field(
+        default=lambda: (None, frozenset())
+    )
+    """Reads their role and the roles ISMEMBER is true for (theirs and those below it):
+    only when an expression asks, since it costs a read of the tenant's members."""
+    count: Callable[[str, Typed], int] = field(default=lambda _obj, _condition: 0)
+    """Counts the live records of an object they own that meet a condition."""
+
+    @functools.cached_property
+    def _facts(self) -> tuple[str | None, frozenset[str]]:
+        return self.facts()
+
+    @property
+    def role(self) -> str | None:
+        return self._facts[0]
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self._facts[1]
 
 
 def evaluate(typed: Typed, scope: Scope) -> Any:
@@ -79,11 +111,17 @@ class _Evaluator:
         if isinstance(node, Literal):
             return node.value
         if isinstance(node, FieldRef):
+            if t.hops[-1][1].type == "formula":
+                return self.formula(t)
             return self.field(t, self.scope.record)
         if isinstance(node, Call) and node.name == "ISNEW":
             return self.scope.prior is None
         if isinstance(node, Call) and node.name in ("ISCHANGED", "PRIORVALUE"):
             return self.prior(node.name, t)
+        if isinstance(node, Call) and node.name == "COUNT":
+            # The condition is over the counted object's records, counted in SQL.
+            caller, obj = self.scope.caller, t.args[0].node.value  # type: ignore[attr-defined]
+            return Decimal(caller.count(obj, t.args[1]) if caller else 0)
         if isinstance(node, Call) and node.name == "IF":
             # Only the branch taken is evaluated, as in SQL's CASE.
             condition = self.eval(t.args[0])
@@ -107,6 +145,16 @@ class _Evaluator:
             if i < len(t.hops) - 1:
                 record = self.scope.load(f.target, value) if value is not None else None  # type: ignore[arg-type]
         return value
+
+    def formula(self, t: Typed) -> Any:
+        """A formula field: its expression, evaluated on the record that holds it."""
+        record: Record | None = self.scope.record
+        for _, f in t.hops[:-1]:
+            value = record.get(f.name) if record is not None else None
+            record = self.scope.load(f.target, value) if value is not None else None  # type: ignore[arg-type]
+        if record is None:
+            return None
+        return _Evaluator(replace(self.scope, record=record, prior=None)).eval(t.args[0])
 
     def prior(self, name: str, t: Typed) -> Any:
         now = self.field(t.args[0], self.scope.record)
@@ -165,6 +213,14 @@ class _Evaluator:
             return self.scope.now or dt.datetime.now(dt.UTC)
         if name == "DATEVALUE":
             return dt.date.fromisoformat(a[0])
+        caller = self.scope.caller
+        if name == "USERID":
+            return caller.user_id if caller else None
+        if name == "ROLE":
+            return (caller.role or "") if caller else ""
+        if name == "ISMEMBER":
+            return caller is not None and a[0] in caller.roles
+
         if any(v is None for v in a):
             return None
         if name == "LEN":
@@ -197,6 +253,12 @@ class _Evaluator:
                 return None
         if name == "ADDDAYS":
             return a[0] + dt.timedelta(days=int(a[1]))
+        if name == "ADDHOURS":
+            return _moment(a[0]) + dt.timedelta(hours=float(a[1]))
+        if name == "ADDWORKDAYS":
+            return self.scope.calendar.add_workdays(a[0], int(a[1]))
+        if name == "WORKDAYS":
+            return Decimal(self.scope.calendar.workdays_between(a[0], a[1]))
         if name == "DATEDIFF":
             return Decimal((a[1] - a[0]).days)
         if name == "YEAR":

@@ -17,7 +17,7 @@ import itertools
 from decimal import Decimal
 from typing import Any, Protocol
 
-from metadata.expressions.checker import BOOLEAN, DATE, ID, NUMBER, TEXT, Typed
+from metadata.expressions.checker import BOOLEAN, DATE, DATETIME, ID, NUMBER, TEXT, Typed
 from metadata.expressions.syntax import Binary, Call, ExpressionError, FieldRef, Literal, Unary
 from runtime.sql.dialect import SqlDialect
 
@@ -74,17 +74,23 @@ class _Compiler:
 
     def field(self, t: Typed, alias: str) -> str:
         """The first hop reads ``alias``; each further hop is a scalar subquery on the
-        lookup's target, which yields null for a missing or soft-deleted record."""
+        lookup's target, which yields null for a missing or soft-deleted record. A
+        formula is its expression, computed on the row that holds it."""
+        formula = t.hops[-1][1].type == "formula"
         (_, first), *rest = t.hops
+        if not rest:
+            return self.sql(t.args[0], alias) if formula else f'{alias}."{first.name}"'
         current = f'{alias}."{first.name}"'
         rows = getattr(self.b, "rows", None)
-        for obj, f in rest:
+        for i, (obj, f) in enumerate(rest):
             inner = f"x{next(self._aliases)}"
+            last = i == len(rest) - 1
+            value = self.sql(t.args[0], inner) if last and formula else f'{inner}."{f.name}"'
             # A reader's row predicate applies along the path too: a formula never shows
             # a value of a record the reader cannot see.
             visible = rows(obj.name, inner) if rows is not None else None
             current = (
-                f'(SELECT {inner}."{f.name}" FROM {self.d.table(obj.name)} {inner} '
+                f"(SELECT {value} FROM {self.d.table(obj.name)} {inner} "
                 f'WHERE {inner}."id" = {current} AND {inner}."deleted_at" IS NULL'
                 + (f" AND {visible})" if visible else ")")
             )
@@ -151,7 +157,11 @@ class _Compiler:
             assert isinstance(literal, Literal)
             return self.value(dt.date.fromisoformat(literal.value), DATE)
         if name == "ADDDAYS":
+            if kind == DATETIME:
+                return d.add_seconds(a[0], f"(CAST({a[1]} AS INTEGER) * 86400)")
             return d.add_days(a[0], a[1])
+        if name == "ADDHOURS":
+            return d.add_seconds(a[0], f"({a[1]} * 3600)")
         if name == "DATEDIFF":
             return d.days_between(a[0], a[1])
         if name in ("YEAR", "MONTH", "DAY"):

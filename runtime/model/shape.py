@@ -137,13 +137,19 @@ class ApiShape:
         )
 
     def typed(
-        self, text: str, obj: str, *, expect: str | None = None, prior: bool = False
+        self,
+        text: str,
+        obj: str,
+        *,
+        expect: str | None = None,
+        prior: bool = False,
+        engine: bool = False,
     ) -> Typed:
         """Return expression ``text`` over ``obj`` parsed and typed against the complete
         model (metadata validation already accepted it; this is only its typed form)."""
         return self._remember(
-            ("typed", text, obj, expect, prior),
-            lambda: check(text, self.complete, obj, expect=expect, prior=prior),
+            ("typed", text, obj, expect, prior, engine),
+            lambda: check(text, self.complete, obj, expect=expect, prior=prior, engine=engine),
         )
 
     def _remember(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:

@@ -108,6 +108,7 @@ def _build_engine(settings: Settings, app: Celery) -> Engine:
         wake,
         clock=SystemClock(settings.clock_offset),
         outbound=OutboundPolicy(settings.outbound_allow, settings.outbound_timeout),
+        principal_of=platform.member_principal,
     )
 
 

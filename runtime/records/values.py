@@ -43,10 +43,13 @@ def coerce(obj: str, f: Field, value: Any) -> dict[str, Any]:
     return kind.to_columns(f, read)
 
 
-def compile_values(shape: ApiShape, source: str, exprs: Mapping[str, str]) -> dict[str, Typed]:
+def compile_values(
+    shape: ApiShape, source: str, exprs: Mapping[str, str], *, engine: bool = False
+) -> dict[str, Typed]:
     """Type each field's expression over records of ``source`` (metadata validation
-    already checked them; the shape remembers their typed form)."""
-    return {name: shape.typed(text, source) for name, text in exprs.items()}
+    already checked them; the shape remembers their typed form). ``engine``: workflow
+    actions, which may use the functions only the engine evaluates."""
+    return {name: shape.typed(text, source, engine=engine) for name, text in exprs.items()}
 
 
 def compute(model: Model, target: str, typed: Mapping[str, Typed], scope: Scope) -> dict[str, Any]:

@@ -292,6 +292,10 @@ class SqlDialect(ABC):
     def days_between(self, start: str, end: str) -> str: ...
 
     @abstractmethod
+    def add_seconds(self, moment: str, seconds: str) -> str:
+        """A datetime ``seconds`` (a number, may be fractional or negative) later."""
+
+    @abstractmethod
     def date_part(self, sql: str, part: str) -> str:
         """``YEAR``, ``MONTH`` or ``DAY`` of a date, as an integer."""
 

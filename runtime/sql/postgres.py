@@ -69,6 +69,9 @@ class Postgres(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"({end} - {start})"
 
+    def add_seconds(self, moment: str, seconds: str) -> str:
+        return f"({moment} + CAST({seconds} AS double precision) * interval '1 second')"
+
     def date_part(self, sql: str, part: str) -> str:
         return f"CAST(EXTRACT({part} FROM {sql}) AS integer)"
 

@@ -62,6 +62,13 @@ class Sqlite(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
 
+    def add_seconds(self, moment: str, seconds: str) -> str:
+        # Stored as UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'; strftime keeps milliseconds.
+        return (
+            f"strftime('%Y-%m-%d %H:%M:%f', {moment}, "
+            f"CAST(CAST({seconds} AS REAL) AS TEXT) || ' seconds')"
+        )
+
     def date_part(self, sql: str, part: str) -> str:
         code = {"YEAR": "%Y", "MONTH": "%m", "DAY": "%d"}[part]
         return f"CAST(strftime('{code}', {sql}) AS INTEGER)"

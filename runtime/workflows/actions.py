@@ -11,21 +11,17 @@ transaction together with the step's state, so it happens exactly once.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select
 
 from metadata.automation import SECRET_ENV_PREFIX, Action, placeholders
 from metadata.expressions.checker import BOOLEAN
 from metadata.kinds.references import PolymorphicLookupKind
-from metadata.model import Model
 from metadata.text import Text
 from runtime import outbound
 from runtime.expressions.evaluate import Scope, evaluate
@@ -38,78 +34,25 @@ from runtime.records.values import (
     compile_values,
     compute,
 )
-from runtime.records.writer import Writer
 from runtime.security.identity import MemberInfo
-from runtime.security.principal import Principal
-from runtime.security.scope import SqlScope
-from runtime.sql.dialect import dialect_for
 from runtime.storage.ids import new_id
-from runtime.storage.records import read_record
-from runtime.storage.tables import system_table
 from runtime.storage.workflow_tables import CURSORS, NOTIFICATIONS
-from runtime.workflows import approvals
-from runtime.workflows.directory import Directory
+from runtime.workflows import approvals, related
+from runtime.workflows.run_scope import RunScope
 
 #: Actions whose effect is a database write, done in the step's own transaction.
-DATABASE_ACTIONS = ("update", "create", "assign", "pool", "score", "tags", "notify", "approval")
-
-
-@dataclass
-class RunScope:
-    """What every action of one run sees."""
-
-    tenant: str
-    shape: ApiShape
-    """The tenant's model as the platform sees it (every object and field)."""
-    schema: str | None
-    dialect: str
-    timezone: str
-    run: Any
-    """The run's row."""
-    members: Callable[[], list[MemberInfo]]
-    """Reads the tenant's members (a control-plane query): only assignment, recipients and
-    approvals need them, so most runs never call it."""
-    payload: dict[str, Any] = field(default_factory=dict)
-    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    """The engine's clock when the run started (tests set it)."""
-
-    @functools.cached_property
-    def directory(self) -> Directory:
-        return Directory(self.members())
-
-    @property
-    def model(self) -> Model:
-        return self.shape.complete
-
-    @property
-    def today(self) -> dt.date:
-        return self.now.astimezone(ZoneInfo(self.timezone)).date()
-
-    def writer(self, conn: Connection, obj: str) -> Writer:
-        scope = SqlScope(
-            shape=self.shape,
-            dialect=dialect_for(self.dialect, self.schema),
-            principal=Principal.system(self.tenant, actor=f"workflow:{self.run.workflow}"),
-            today=self.today,
-            request_id=getattr(self.run, "request_id", None),
-        )
-        s = self.shape.objects[obj]
-        return Writer(
-            scope, conn, s, self.schema, self.timezone, origin=(self.run.id, self.run.depth + 1)
-        )
-
-    def read(
-        self, conn: Connection, obj: str, record_id: Any, *, lock: bool = False
-    ) -> dict[str, Any] | None:
-        return read_record(
-            conn, self.shape.table(obj, self.schema, self.dialect), record_id, lock=lock
-        )
-
-    def scope(self, conn: Connection, record: Mapping[str, Any]) -> Scope:
-        return Scope(record=record, today=self.today, load=lambda obj, i: self.read(conn, obj, i))
-
-    def system(self, name: str) -> Any:
-        return system_table(self.schema, name)
+DATABASE_ACTIONS = (
+    "update",
+    "create",
+    "assign",
+    "pool",
+    "score",
+    "tags",
+    "notify",
+    "approval",
+    "update_parent",
+    "update_children",
+)
 
 
 def render(template: Any, shape: ApiShape, obj: str | None, scope: Scope | None) -> Text:
@@ -119,7 +62,8 @@ def render(template: Any, shape: ApiShape, obj: str | None, scope: Scope | None)
     for language, body in text.to_json().items():
         result = body
         for expr in placeholders(body):
-            value = evaluate(shape.typed(expr, obj), scope) if obj and scope is not None else None
+            typed = shape.typed(expr, obj, engine=True) if obj else None
+            value = evaluate(typed, scope) if typed is not None and scope is not None else None
             result = result.replace("{{" + expr + "}}", _display(value), 1)
             result = result.replace("{{ " + expr + " }}", _display(value), 1)
         out[language] = result
@@ -165,7 +109,7 @@ def perform(
             if other is None:
                 return {"skipped": f"{o['on']} is empty or deleted"}
             f = model.objects[target].fields[o["field"]]
-            amount = evaluate(rs.shape.typed(o["add"], obj), scope)
+            amount = evaluate(rs.typed(o["add"], obj), scope)
             values = add_score(target, f, other.get(f.name), amount)
             rs.writer(conn, target).update(other["id"], values, None, path, known=other)
             return {"scored": str(other["id"]), "object": target, "add": str(amount)}
@@ -177,11 +121,16 @@ def perform(
             return {"set": sorted(values)} | (
                 {"owner": str(values["owner"])} if values.get("owner") else {}
             )
+        if action.kind == "update_parent":
+            assert obj is not None and record is not None
+            return related.update_parent(conn, rs, o, obj, record, scope, path)
+        if action.kind == "update_children":
+            assert obj is not None and record is not None
+            return related.update_children(conn, rs, o, obj, record, path)
         if action.kind == "create":
             target = o["object"]
-            values = compute(
-                model, target, compile_values(rs.shape, obj or target, o["values"]), scope
-            )
+            typed = compile_values(rs.shape, obj or target, o["values"], engine=True)
+            values = compute(model, target, typed, scope)
             if record is not None and record.get("owner") is not None:
                 values.setdefault("owner", record["owner"])
             new = rs.writer(conn, target).insert(values, path)
@@ -240,9 +189,9 @@ def _record_change(
     model, o = rs.model, action.options
     definition = model.objects[obj]
     if action.kind == "update":
-        return compute(model, obj, compile_values(rs.shape, obj, o), scope)
+        return compute(model, obj, compile_values(rs.shape, obj, o, engine=True), scope)
     if action.kind == "score":
-        amount = evaluate(rs.shape.typed(o["add"], obj), scope)
+        amount = evaluate(rs.typed(o["add"], obj), scope)
         f = definition.fields[o["field"]]
         return add_score(obj, f, record.get(f.name), amount)
     if action.kind == "tags":
@@ -279,7 +228,7 @@ def choose_owner(
         return rs.directory.by_email(o["user"])
     group_name, candidates = "all", []
     for j, rule in enumerate(o.get("rules") or ()):
-        if evaluate(rs.shape.typed(rule["when"], obj, expect=BOOLEAN), scope) is True:
+        if evaluate(rs.typed(rule["when"], obj, expect=BOOLEAN), scope) is True:
             group_name = f"rule{j}"
             candidates = _group(rs, rule)
             break

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from metadata.model import Model
@@ -14,6 +15,7 @@ from runtime.model.active import ActiveModels
 from runtime.model.shape import ApiShape
 from runtime.outbound import OutboundPolicy
 from runtime.security.identity import Identity
+from runtime.security.principal import Principal
 from runtime.settings import WorkflowSettings
 from runtime.tenants import TenantService
 
@@ -33,6 +35,7 @@ class EngineBasis:
         wake: Callable[[str, float], None],
         clock: Clock | None = None,
         outbound: OutboundPolicy | None = None,
+        principal_of: Callable[[str, Any], Principal | None] | None = None,
     ) -> None:
         self.service, self.models, self.identity = service, models, identity
         self.backend = service.backend
@@ -43,6 +46,9 @@ class EngineBasis:
         """Every moment the engine judges by (due dates, schedules, leases, retries)."""
         self.outbound = outbound or OutboundPolicy()
         """What webhooks may reach (internal addresses are refused unless allowed)."""
+        self.principal_of = principal_of
+        """(tenant, user id) → that member's principal, or None if they are not an active
+        member: what workflows that run as the actor write with."""
 
     def _now(self) -> dt.datetime:
         return self.clock.now()

@@ -62,6 +62,10 @@ class Execution(EngineBasis):
         w = model.automation.workflows.get(name)
         return (w.object, w.actions) if w else None
 
+    def _run_as(self, model: Model, name: str) -> str:
+        w = model.automation.workflows.get(name)
+        return w.run_as if w else "system"
+
     def work(self, tenant: str) -> Drained:
         """Claim and run ``tenant``'s ready runs one after another until none is ready or
         this wake-up's share is used up (then wake another to go on); schedule a wake-up
@@ -150,6 +154,11 @@ class Execution(EngineBasis):
             members=lambda: self.identity.members(tenant),
             payload=json.loads(run.payload or "{}"),
             now=self._now(),
+            principal_of=(lambda user: self.principal_of(tenant, user))
+            if self.principal_of
+            else None,
+            run_as=self._run_as(shape.complete, run.workflow),
+            batch=self.settings.batch,
         )
         todo = [p for p in range(len(actions)) if p not in done]
         if not todo:

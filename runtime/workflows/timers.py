@@ -12,17 +12,19 @@ import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, or_, select, tuple_, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from metadata.automation import Workflow, duration_seconds
 from metadata.cron import parse_cron
 from metadata.expressions.checker import BOOLEAN
+from metadata.expressions.moments import moment_type
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.model.shape import ApiShape
 from runtime.storage.records import read_record
 from runtime.storage.tables import system_table
 from runtime.storage.workflow_tables import CURSORS, RUNS
 from runtime.workflows.basis import EngineBasis
+from runtime.workflows.moments import TimerClock, TimerScan, moments_page, read_records
 from runtime.workflows.runs import create_run
 
 # One logger for the whole engine, whichever part writes (operators filter on it).
@@ -39,7 +41,8 @@ class Timers(EngineBasis):
     # -- time, schedules, sweeping -------------------------------------------------------
 
     def scan_timers(self, tenant: str, now: dt.datetime | None = None) -> int:
-        """Create runs for records whose moment (date field + offset) has come.
+        """Create runs for records whose moment (a moment field + offset, and for a
+        repeating trigger every ``repeat.every`` after it) has come.
 
         Each time workflow keeps a cursor: the moment up to which records have been
         scanned, and the wall-clock time of that scan. A scan reads, in pages ordered by
@@ -60,42 +63,52 @@ class Timers(EngineBasis):
         self, tenant: str, shape: ApiShape, tz: dt.tzinfo, w: Workflow, now: dt.datetime
     ) -> int:
         assert w.object is not None and w.trigger.field is not None
-        model = shape.complete
-        f = model.objects[w.object].fields[w.trigger.field]
+        t = w.trigger
+        clock = TimerClock(
+            field=shape.complete.objects[w.object].field(t.field),
+            kind=moment_type(shape.complete, w.object, t.field) or "datetime",
+            tz=tz,
+            offset=dt.timedelta(seconds=duration_seconds(t.offset)),
+            every=dt.timedelta(seconds=t.repeat_seconds),
+            times=t.repeat_times if t.repeat_every else 1,
+        )
         schema = self._schema(tenant)
         cursors = system_table(schema, CURSORS)
-        key = f"timer:{w.name}:{f.name}:{w.trigger.offset}"
-        due = now - dt.timedelta(seconds=duration_seconds(w.trigger.offset))
-        oldest = due - dt.timedelta(seconds=self.settings.timer_horizon)
-
-        def bound(moment: dt.datetime) -> Any:
-            # A date's moment is the start of that day where the tenant is.
-            return moment.astimezone(tz).date() if f.type == "date" else moment
-
-        condition = (
-            shape.typed(w.trigger.condition, w.object, expect=BOOLEAN)
-            if w.trigger.condition
-            else None
-        )
+        key = f"timer:{w.name}:{t.field}:{t.offset}"
+        if t.repeat_every:
+            key += f":{t.repeat_every}x{t.repeat_times}"
+        due = now - clock.offset
         with self.backend.read_tenant(tenant) as conn:
             saved = conn.execute(select(cursors.c.value).where(cursors.c.key == key)).scalar()
         cursor = json.loads(saved) if saved else None
         # The wall clock, not the engine's: updated_at is written by servers on theirs.
         scanned_at = dt.datetime.now(dt.UTC)
         made = 0
-        low = bound(max(oldest, dt.datetime.fromisoformat(cursor["due"]))) if cursor else None
-        high = bound(due)
-        if low is None or low < high:
-            made += self._timer_pages(
-                tenant, shape, w, f, condition, now, tz, bound(oldest), low, high
+        if cursor is None and t.catch_up == "skip":
+            # Starting now: what was due before is left alone, for good.
+            floor: dt.datetime | None = due
+        else:
+            floor = (
+                dt.datetime.fromisoformat(cursor["floor"])
+                if cursor and cursor.get("floor")
+                else None
             )
-        if cursor:
-            # Records changed since the last scan whose moment had already passed then.
-            since = dt.datetime.fromisoformat(cursor["scanned_at"]) - TIMER_CLOCK_SKEW
-            made += self._timer_pages(
-                tenant, shape, w, f, condition, now, tz, bound(oldest), None, low or high, since
-            )
-        value = json.dumps({"due": due.isoformat(), "scanned_at": scanned_at.isoformat()})
+            low = dt.datetime.fromisoformat(cursor["due"]) if cursor else None
+            scan = TimerScan(w, clock, now, floor, low)
+            if low is None or low < due:
+                # Moments that came due since the last scan (a repeat's later firings
+                # too: their first moment lies up to a span further back).
+                made += self._timer_pages(tenant, shape, scan, low and low - clock.span, due)
+            if cursor:
+                since = dt.datetime.fromisoformat(cursor["scanned_at"]) - TIMER_CLOCK_SKEW
+                made += self._timer_pages(tenant, shape, scan, None, low or due, since)
+        value = json.dumps(
+            {
+                "due": due.isoformat(),
+                "scanned_at": scanned_at.isoformat(),
+                "floor": floor.isoformat() if floor else None,
+            }
+        )
         with self.backend.begin_tenant(tenant) as conn:
             changed = conn.execute(
                 update(cursors).where(cursors.c.key == key).values(value=value)
@@ -108,80 +121,85 @@ class Timers(EngineBasis):
         self,
         tenant: str,
         shape: ApiShape,
-        w: Workflow,
-        f: Any,
-        condition: Any,
-        now: dt.datetime,
-        tz: dt.tzinfo,
-        oldest: Any,
-        low: Any,
-        high: Any,
+        scan: TimerScan,
+        low: dt.datetime | None,
+        high: dt.datetime,
         changed_since: dt.datetime | None = None,
     ) -> int:
-        """Create runs for every record with ``oldest < moment``, ``low < moment <= high``
-        (``low`` None: no lower bound beyond ``oldest``) and, if given, changed since
-        ``changed_since``; one transaction per page of ``batch`` records."""
+        """Create runs for every record whose moment is in (``low``, ``high``] (``low``
+        None: no lower bound) and, if given, that changed since ``changed_since``; one
+        transaction per page of ``batch`` records."""
+        w, clock = scan.workflow, scan.clock
+        assert w.object is not None
         schema = self._schema(tenant)
         made = 0
         after: tuple[Any, Any] | None = None
-        today = now.astimezone(tz).date()
+        condition = (
+            shape.typed(w.trigger.condition, w.object, expect=BOOLEAN, engine=True)
+            if w.trigger.condition
+            else None
+        )
         while True:
             page: list[uuid.UUID] = []
             with self.backend.begin_tenant(tenant) as conn:
-                table = shape.table(w.object, schema, conn.dialect.name)
-                column = table.c[f.name]
-                where = [table.c.deleted_at.is_(None), column > oldest, column <= high]
-                if low is not None:
-                    where.append(column > low)
-                if changed_since is not None:
-                    where.append(table.c.updated_at >= changed_since)
-                if after is not None:
-                    where.append(tuple_(column, table.c.id) > tuple_(*after))
-                rows = conn.execute(
-                    select(table)
-                    .where(*where)
-                    .order_by(column, table.c.id)
-                    .limit(self.settings.batch)
-                ).all()
-                for row in rows:
-                    record = dict(row._mapping)
-                    moment = record[f.name]
-                    if condition is not None:
-                        scope = Scope(
-                            record=record,
-                            today=today,
-                            load=lambda o, i, c=conn: read_record(
-                                c, shape.table(o, schema, c.dialect.name), i
-                            ),
-                        )
-                        if evaluate(condition, scope) is not True:
-                            continue
+                found = moments_page(
+                    conn,
+                    shape,
+                    schema,
+                    tenant,
+                    w.object,
+                    clock,
+                    low,
+                    high,
+                    changed_since,
+                    after,
+                    self.settings.batch,
+                    scan.now.astimezone(clock.tz).date(),
+                )
+                judge = self._judge(conn, shape, schema, scan.now, clock.tz)
+                records = read_records(
+                    conn, shape.table(w.object, schema, conn.dialect.name), [i for i, _, _ in found]
+                )
+                for record_id, _raw, moment in found:
+                    record = records.get(str(record_id))
+                    fire = scan.occurrence(moment, fresh=changed_since is None)
+                    if record is None or fire is None:
+                        continue
+                    if condition is not None and evaluate(condition, judge(record)) is not True:
+                        continue
+                    k, at = fire
+                    dedupe = f"t:{w.name}:{record_id}:{moment.isoformat()}"
                     run_id = create_run(
                         conn,
                         schema,
                         workflow=w.name,
                         cause="time",
-                        dedupe=f"t:{w.name}:{record['id']}:{moment.isoformat()}",
+                        dedupe=dedupe + (f":{k}" if clock.times > 1 else ""),
                         obj=w.object,
-                        record_id=record["id"],
-                        payload={"field": f.name, "moment": moment.isoformat()},
-                        now=now,
+                        record_id=record_id,
+                        payload={
+                            "field": clock.field.name,
+                            "moment": moment.isoformat(),
+                            "at": at.isoformat(),
+                            "occurrence": k + 1,
+                        },
+                        now=scan.now,
                     )
                     if run_id is not None:
                         page.append(run_id)
             # Each page's runs start as soon as it commits, while later pages are read.
             self._wake_for(tenant, len(page))
             made += len(page)
-            if len(rows) < self.settings.batch:
+            if len(found) < self.settings.batch:
                 break
-            last = rows[-1]._mapping
-            after = (last[f.name], last["id"])
+            after = (found[-1][1], found[-1][0])
         return made
 
     def fire_schedules(self, tenant: str, now: dt.datetime | None = None) -> int:
         """Create a run for each cron workflow whose next time has come, reading the cron
         in the tenant's time zone (missed times while no worker ran are fired once, not
-        once each)."""
+        once each). A workflow with an object runs once per record meeting its condition:
+        see ``_fire_each``."""
         now = now or self._now()
         shape, timezone = self._shape(tenant)
         tz = ZoneInfo(timezone)
@@ -189,7 +207,11 @@ class Timers(EngineBasis):
         schema = self._schema(tenant)
         cursors = system_table(schema, CURSORS)
         made: list[uuid.UUID] = []
+        each = 0
         for w in model.automation.triggered_by("schedule"):
+            # A firing over records left half done (the beat stopped mid-way) is finished
+            # before the next one is considered.
+            each += self._fire_each(tenant, shape, w, now)
             cron = parse_cron(w.trigger.cron or "")
             key = f"cron:{w.name}:{w.trigger.cron}"
             with self.backend.begin_tenant(tenant) as conn:
@@ -208,6 +230,14 @@ class Timers(EngineBasis):
                 conn.execute(
                     update(cursors).where(cursors.c.key == key).values(value=fire.isoformat())
                 )
+                if w.object is not None:
+                    # The firing is recorded with the cursor, in one transaction: its
+                    # records are then taken page by page, each page with its runs.
+                    progress = {"at": fire.isoformat(), "after": None}
+                    conn.execute(
+                        insert(cursors).values(key=f"each:{w.name}", value=json.dumps(progress))
+                    )
+                    continue
                 run_id = create_run(
                     conn,
                     schema,
@@ -219,8 +249,92 @@ class Timers(EngineBasis):
                 )
                 if run_id is not None:
                     made.append(run_id)
+            if w.object is not None:
+                each += self._fire_each(tenant, shape, w, now)
         self._wake_for(tenant, len(made))
-        return len(made)
+        return len(made) + each
+
+    def _fire_each(self, tenant: str, shape: ApiShape, w: Workflow, now: dt.datetime) -> int:
+        """Go on with a firing over records: one transaction per page of records, which
+        creates their runs and moves the firing's progress past them. A beat that stops
+        mid-way leaves the progress where the last page committed, and the next tick
+        goes on from there; each run's dedupe key (firing, record) makes a page that is
+        done again create nothing twice."""
+        if w.object is None:
+            return 0
+        schema = self._schema(tenant)
+        cursors = system_table(schema, CURSORS)
+        key = f"each:{w.name}"
+        condition = (
+            shape.typed(w.trigger.condition, w.object, expect=BOOLEAN, engine=True)
+            if w.trigger.condition
+            else None
+        )
+        tz = ZoneInfo(self._shape(tenant)[1])
+        made = 0
+        while True:
+            page: list[uuid.UUID] = []
+            with self.backend.begin_tenant(tenant) as conn:
+                query = select(cursors.c.value).where(cursors.c.key == key)
+                saved = conn.execute(query.with_for_update()).scalar()
+                if saved is None:
+                    return made
+                progress = json.loads(saved)
+                at = dt.datetime.fromisoformat(progress["at"])
+                table = shape.table(w.object, schema, conn.dialect.name)
+                where = [table.c.deleted_at.is_(None)]
+                if progress["after"]:
+                    where.append(table.c.id > uuid.UUID(progress["after"]))
+                rows = conn.execute(
+                    select(table).where(*where).order_by(table.c.id).limit(self.settings.batch)
+                ).all()
+                scope_of = self._judge(conn, shape, schema, now, tz)
+                for row in rows:
+                    record = dict(row._mapping)
+                    if condition is not None and evaluate(condition, scope_of(record)) is not True:
+                        continue
+                    run_id = create_run(
+                        conn,
+                        schema,
+                        workflow=w.name,
+                        cause="schedule",
+                        dedupe=f"c:{w.name}:{at.isoformat()}:{record['id']}",
+                        obj=w.object,
+                        record_id=record["id"],
+                        payload={"at": at.isoformat(), "local": at.astimezone(tz).isoformat()},
+                        now=now,
+                    )
+                    if run_id is not None:
+                        page.append(run_id)
+                if len(rows) < self.settings.batch:
+                    conn.execute(delete(cursors).where(cursors.c.key == key))
+                else:
+                    progress["after"] = str(rows[-1].id)
+                    conn.execute(
+                        update(cursors)
+                        .where(cursors.c.key == key)
+                        .values(value=json.dumps(progress))
+                    )
+            self._wake_for(tenant, len(page))
+            made += len(page)
+
+    def _judge(
+        self, conn: Any, shape: ApiShape, schema: str | None, now: dt.datetime, tz: dt.tzinfo
+    ) -> Any:
+        """Return record → the scope a trigger condition is judged in."""
+        calendar = shape.complete.automation.calendar
+        today = now.astimezone(tz).date()
+
+        def scope_of(record: dict[str, Any]) -> Scope:
+            return Scope(
+                record=record,
+                today=today,
+                now=now,
+                calendar=calendar,
+                load=lambda o, i: read_record(conn, shape.table(o, schema, conn.dialect.name), i),
+            )
+
+        return scope_of
 
     def sweep(self, tenant: str, now: dt.datetime | None = None) -> int:
         """Wake a worker if any run is ready: its wake-up was lost, its worker died (the

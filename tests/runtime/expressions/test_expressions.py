@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from metadata.errors import MetadataError
 from metadata.expressions import ExpressionError, check
 from metadata.expressions.checker import BOOLEAN, DATE, NUMBER
 from metadata.validation import validate_text
@@ -26,6 +27,7 @@ objects:
       industry: {type: picklist, values: [manufacturing, retail]}
       founded: {type: date}
       parent: {type: lookup, to: account, related_name: children}
+      title: {type: formula, returns: text, expression: "name & ' (' & TEXT(founded) & ')'"}
   deal:
     fields:
       name: {type: text}
@@ -38,6 +40,8 @@ objects:
       signed_at: {type: datetime}
       reviewed_at: {type: datetime}
       account: {type: lookup, to: account}
+      net: {type: formula, returns: number, expression: "amount * (1 - discount / 100)"}
+      net_twice: {type: formula, returns: number, expression: "net * 2"}
 """
 TODAY = dt.date(2026, 11, 23)
 
@@ -81,6 +85,15 @@ EXPRESSIONS = [
     "signed_at < reviewed_at",
     "signed_at = reviewed_at",
     "IF(reviewed_at > signed_at, 'reviewed after', 'not after')",
+    # Formulas referring to formulas, here and through a lookup.
+    "net_twice + 1",
+    "account.title",
+    "account.parent.title & '/' & TEXT(close_date)",
+    # Datetime arithmetic.
+    "ADDHOURS(signed_at, 36) > reviewed_at",
+    "ADDHOURS(signed_at, -0.5) < signed_at",
+    "ADDDAYS(signed_at, 2) < NOW()",
+    "ADDDAYS(signed_at, 1) = ADDHOURS(signed_at, 24)",
 ]
 
 
@@ -222,6 +235,57 @@ def test_some_values_the_engine_must_get_right(crm):
     assert _sql_value(service, model, check("account.name", model, "deal"), orphan_id) is None
 
 
+def test_formulas_refer_to_formulas_but_never_in_a_cycle():
+    model = validate_text(META).model
+    record = {"amount": Decimal("100"), "discount": Decimal("10")}
+    assert evaluate(check("net_twice", model, "deal"), Scope(record, TODAY)) == Decimal("180")
+    cyclic = META.replace('"net * 2"', '"net_thrice / 3"').replace(
+        "      net_twice:",
+        '      net_thrice: {type: formula, returns: number, expression: "net_twice * 3"}\n'
+        "      net_twice:",
+    )
+    with pytest.raises(MetadataError) as caught:
+        validate_text(cyclic)
+    report = caught.value.report()
+    assert "cycle: deal.net_twice → deal.net_thrice → deal.net_twice" in report, report
+
+
+def test_engine_functions_know_the_caller_and_the_calendar():
+    from metadata.calendar import Calendar
+    from runtime.expressions.evaluate import Caller
+
+    model = validate_text(META + "roles:\n  boss: {}\n  rep: {reports_to: boss}\n").model
+    # 2026-10-01..07 is a holiday; Sunday 2026-09-27 and Saturday 2026-10-10 are worked.
+    calendar = Calendar(
+        holidays=frozenset(dt.date(2026, 10, d) for d in range(1, 8)),
+        workdays=frozenset({dt.date(2026, 9, 27), dt.date(2026, 10, 10)}),
+    )
+    counted: list[str] = []
+    caller = Caller(
+        user_id="u1",
+        facts=lambda: ("boss", frozenset({"rep", "boss"})),
+        count=lambda obj, condition: counted.append(obj) or 7,
+    )
+
+    def value(text: str, record: dict[str, Any]) -> Any:
+        typed = check(text, model, "deal", engine=True)
+        return evaluate(typed, Scope(record, TODAY, calendar=calendar, caller=caller))
+
+    sept30 = {"close_date": dt.date(2026, 9, 30)}
+    assert value("ADDWORKDAYS(close_date, 1)", sept30) == dt.date(2026, 10, 8)
+    assert value("ADDWORKDAYS(close_date, 3)", sept30) == dt.date(2026, 10, 10)
+    assert value("ADDWORKDAYS(close_date, -2)", sept30) == dt.date(2026, 9, 28)
+    assert value("WORKDAYS(close_date, DATEVALUE('2026-10-12'))", sept30) == 4
+    assert value("COUNT('account', industry = 'retail') < 10", {}) is True
+    assert counted == ["account"]
+    assert value("ROLE() = 'boss' AND ISMEMBER('rep') AND ISMEMBER('boss')", {}) is True
+    assert str(value("USERID()", {})) == "u1"
+    with pytest.raises(ExpressionError, match="there is no role 'chief'"):
+        check("ISMEMBER('chief')", model, "deal", engine=True)
+    with pytest.raises(ExpressionError, match="there is no object 'leed'"):
+        check("COUNT('leed', TRUE) > 1", model, "deal", engine=True)
+
+
 def test_prior_values_in_rules():
     model = validate_text(META).model
     rule = check(
@@ -260,6 +324,9 @@ def test_prior_values_in_rules():
         ("ROUND(amount, quantity)", 15, "written out"),
         ("DATEVALUE('2026-02-30')", 11, "not a date"),
         ("TEXT(amount)", 6, "cannot be shown yet"),
+        ("ADDWORKDAYS(close_date, 2)", 1, "workflow engine"),
+        ("COUNT('deal', won)", 1, "workflow engine"),
+        ("ADDDAYS(name, 2)", 9, "date or datetime"),
         ("", 1, "empty"),
     ],
 )
