@@ -28,17 +28,18 @@ from graphql import (
     GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
-    GraphQLObjectType,
     GraphQLString,
 )
 from sqlalchemy import Connection, select, update
 
+from runtime.graphql.automation_types import ABSENCE, APPROVAL, NOTIFICATION, RUN, TASK, iso
 from runtime.graphql.compiler.context import Context, QueryError
-from runtime.graphql.scalars import JSONScalar
 from runtime.query.filters import col
 from runtime.security.identity import MemberInfo
+from runtime.storage.records import read_record
 from runtime.storage.tables import system_table
 from runtime.storage.workflow_tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS, RUNS, STEPS
+from runtime.workflows import absences, manual
 from runtime.workflows import approvals as flow_approvals
 from runtime.workflows.directory import Directory
 from runtime.workflows.runs import create_run
@@ -56,99 +57,6 @@ class AutomationHooks:
 def _nn(t: Any) -> Any:
     return GraphQLNonNull(t)
 
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return str(value)
-
-
-STEP = GraphQLObjectType(
-    "WorkflowStep",
-    {
-        "position": GraphQLField(_nn(GraphQLInt)),
-        "action": GraphQLField(_nn(GraphQLString)),
-        "status": GraphQLField(_nn(GraphQLString), description="done, skipped or failed"),
-        "attempts": GraphQLField(_nn(GraphQLInt)),
-        "detail": GraphQLField(JSONScalar, description="What the step did."),
-        "error": GraphQLField(GraphQLString),
-        "finishedAt": GraphQLField(GraphQLString),
-    },
-    description="One action of a run, as far as it got.",
-)
-RUN = GraphQLObjectType(
-    "WorkflowRun",
-    {
-        "id": GraphQLField(_nn(GraphQLID)),
-        "workflow": GraphQLField(_nn(GraphQLString)),
-        "cause": GraphQLField(
-            _nn(GraphQLString), description="record, time, schedule, manual, webhook, approval"
-        ),
-        "status": GraphQLField(
-            _nn(GraphQLString), description="queued, running, succeeded, failed (will retry), dead"
-        ),
-        "attempts": GraphQLField(_nn(GraphQLInt)),
-        "error": GraphQLField(GraphQLString),
-        "objectName": GraphQLField(GraphQLString),
-        "recordId": GraphQLField(GraphQLID),
-        "payload": GraphQLField(JSONScalar),
-        "createdAt": GraphQLField(GraphQLString),
-        "startedAt": GraphQLField(GraphQLString),
-        "finishedAt": GraphQLField(GraphQLString),
-        "nextAttemptAt": GraphQLField(GraphQLString),
-        "steps": GraphQLField(_nn(GraphQLList(_nn(STEP)))),
-    },
-    description="One execution of a workflow (or of an approval outcome's actions).",
-)
-TASK = GraphQLObjectType(
-    "ApprovalTask",
-    lambda: {
-        "id": GraphQLField(_nn(GraphQLID)),
-        "step": GraphQLField(_nn(GraphQLInt)),
-        "userId": GraphQLField(GraphQLID),
-        "role": GraphQLField(GraphQLString),
-        "status": GraphQLField(
-            _nn(GraphQLString), description="pending, approved, rejected or cancelled"
-        ),
-        "comment": GraphQLField(GraphQLString),
-        "decidedBy": GraphQLField(GraphQLID),
-        "decidedAt": GraphQLField(GraphQLString),
-        "approval": GraphQLField(APPROVAL),
-    },
-)
-APPROVAL: GraphQLObjectType = GraphQLObjectType(
-    "Approval",
-    lambda: {
-        "id": GraphQLField(_nn(GraphQLID)),
-        "process": GraphQLField(_nn(GraphQLString)),
-        "label": GraphQLField(JSONScalar, description="The process's label, {en, zh-CN}."),
-        "objectName": GraphQLField(_nn(GraphQLString)),
-        "recordId": GraphQLField(_nn(GraphQLID)),
-        "status": GraphQLField(
-            _nn(GraphQLString), description="pending, approved, rejected or recalled"
-        ),
-        "step": GraphQLField(_nn(GraphQLInt)),
-        "stepName": GraphQLField(GraphQLString),
-        "submittedBy": GraphQLField(GraphQLID),
-        "comment": GraphQLField(GraphQLString),
-        "submittedAt": GraphQLField(GraphQLString),
-        "decidedAt": GraphQLField(GraphQLString),
-        "tasks": GraphQLField(_nn(GraphQLList(_nn(TASK)))),
-    },
-)
-NOTIFICATION = GraphQLObjectType(
-    "Notification",
-    {
-        "id": GraphQLField(_nn(GraphQLID)),
-        "message": GraphQLField(_nn(JSONScalar), description="{en, zh-CN}"),
-        "objectName": GraphQLField(GraphQLString),
-        "recordId": GraphQLField(GraphQLID),
-        "createdAt": GraphQLField(GraphQLString),
-        "readAt": GraphQLField(GraphQLString),
-    },
-)
 
 _ID = GraphQLArgument(_nn(GraphQLID))
 _COMMENT = GraphQLArgument(GraphQLString)
@@ -175,6 +83,9 @@ def query_fields() -> dict[str, GraphQLField]:
             _nn(GraphQLList(_nn(APPROVAL))),
             {"objectName": GraphQLArgument(_nn(GraphQLString)), "recordId": _ID},
             description="A record's approvals, newest first (if you can read it).",
+        ),
+        "myAbsences": GraphQLField(
+            _nn(GraphQLList(_nn(ABSENCE))), description="Your current and coming absences."
         ),
         "notifications": GraphQLField(
             _nn(GraphQLList(_nn(NOTIFICATION))),
@@ -204,6 +115,20 @@ def mutation_fields() -> dict[str, GraphQLField]:
         "approveTask": GraphQLField(_nn(APPROVAL), {"id": _ID, "comment": _COMMENT}),
         "rejectTask": GraphQLField(_nn(APPROVAL), {"id": _ID, "comment": _COMMENT}),
         "recallApproval": GraphQLField(_nn(APPROVAL), {"id": _ID, "comment": _COMMENT}),
+        "setAway": GraphQLField(
+            _nn(ABSENCE),
+            {
+                "from": GraphQLArgument(_nn(GraphQLString), description="ISO 8601, with a zone."),
+                "until": GraphQLArgument(_nn(GraphQLString)),
+                "delegate": GraphQLArgument(
+                    GraphQLString, description="E-mail of the member deciding your approvals."
+                ),
+            },
+            description="Be away for a period (replacing absences it overlaps).",
+        ),
+        "backFromAway": GraphQLField(
+            _nn(GraphQLInt), description="End your current and coming absences."
+        ),
         "markNotificationsRead": GraphQLField(
             _nn(GraphQLInt),
             {"ids": GraphQLArgument(_nn(GraphQLList(_nn(GraphQLID))))},
@@ -216,13 +141,23 @@ QUERIES = frozenset(query_fields())
 MUTATIONS = frozenset(mutation_fields())
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class Resolver:
     """Resolves automation roots for one request on one connection."""
 
     def __init__(
-        self, ctx: Context, conn: Connection, schema: str | None, hooks: AutomationHooks | None
+        self,
+        ctx: Context,
+        conn: Connection,
+        schema: str | None,
+        hooks: AutomationHooks | None,
+        timezone: str = "UTC",
     ) -> None:
         self.ctx, self.conn, self.schema, self.hooks = ctx, conn, schema, hooks
+        self.timezone = timezone
         self.principal = ctx.principal
         self.model = ctx.shape.complete
         self.started: list[uuid.UUID] = []
@@ -263,10 +198,10 @@ class Resolver:
             "objectName": row.object,
             "recordId": str(row.record_id) if row.record_id else None,
             "payload": json.loads(row.payload or "{}"),
-            "createdAt": _iso(row.created_at),
-            "startedAt": _iso(row.started_at),
-            "finishedAt": _iso(row.finished_at),
-            "nextAttemptAt": _iso(row.next_attempt_at),
+            "createdAt": iso(row.created_at),
+            "startedAt": iso(row.started_at),
+            "finishedAt": iso(row.finished_at),
+            "nextAttemptAt": iso(row.next_attempt_at),
             "steps": [
                 {
                     "position": s.position,
@@ -275,7 +210,7 @@ class Resolver:
                     "attempts": s.attempts,
                     "detail": json.loads(s.detail) if s.detail else None,
                     "error": s.error,
-                    "finishedAt": _iso(s.finished_at),
+                    "finishedAt": iso(s.finished_at),
                 }
                 for s in rows
             ],
@@ -298,8 +233,9 @@ class Resolver:
             else None,
             "submittedBy": str(a.submitted_by) if a.submitted_by else None,
             "comment": a.comment,
-            "submittedAt": _iso(a.submitted_at),
-            "decidedAt": _iso(a.decided_at),
+            "submittedAt": iso(a.submitted_at),
+            "decidedAt": iso(a.decided_at),
+            "changes": json.loads(a.changes) if a.changes else None,
             "tasks": [],
         }
         if with_tasks:
@@ -321,8 +257,59 @@ class Resolver:
             "status": t.status,
             "comment": t.comment,
             "decidedBy": str(t.decided_by) if t.decided_by else None,
-            "decidedAt": _iso(t.decided_at),
+            "decidedAt": iso(t.decided_at),
+            "dueAt": iso(t.due_at),
+            "delegatedFrom": str(t.delegated_from) if t.delegated_from else None,
+            "escalatedFrom": str(t.escalated_from) if t.escalated_from else None,
         }
+
+    @staticmethod
+    def absence_json(a: Any) -> dict[str, Any]:
+        return {
+            "id": str(a.id),
+            "from": iso(a.starts_at),
+            "until": iso(a.ends_at),
+            "delegateId": str(a.delegate_id) if a.delegate_id else None,
+        }
+
+    def _away(self, args: dict[str, Any]) -> dict[str, Any]:
+        me = self.principal.user_id
+        if me is None:
+            raise QueryError("only a member can be away", "FORBIDDEN")
+        moments = []
+        for key in ("from", "until"):
+            try:
+                moment = dt.datetime.fromisoformat(str(args[key]).replace("Z", "+00:00"))
+            except ValueError:
+                raise QueryError(
+                    f"{args[key]!r} is not a date and time (ISO 8601)", field=[key]
+                ) from None
+            if moment.tzinfo is None:
+                raise QueryError(f"{args[key]!r} has no time zone", field=[key])
+            moments.append(moment)
+        if moments[1] <= moments[0]:
+            raise QueryError("until must be after from", field=["until"])
+        delegate = None
+        if args.get("delegate"):
+            member = next(
+                (
+                    m
+                    for m in self._directory().active()
+                    if m.user.email == str(args["delegate"]).strip().lower()
+                ),
+                None,
+            )
+            if member is None or member.user.id == me:
+                raise QueryError(
+                    f"{args['delegate']!r} is not another active member of this tenant",
+                    field=["delegate"],
+                )
+            delegate = member.user.id
+        absence_id = absences.set_away(self.conn, self.schema, me, *moments, delegate)
+        [row] = [
+            a for a in absences.mine(self.conn, self.schema, me, moments[0]) if a.id == absence_id
+        ]
+        return self.absence_json(row)
 
     def _readable(self, obj: str, record_id: uuid.UUID, *, edit: bool = False) -> None:
         if obj not in self.ctx.shape.objects:
@@ -399,9 +386,11 @@ class Resolver:
                 .order_by(approvals.c.submitted_at.desc())
             ).all()
             return [self.approval_json(r.id) for r in rows]
-        # notifications
         if me is None:
             return []
+        if name == "myAbsences":
+            return [self.absence_json(a) for a in absences.mine(self.conn, self.schema, me, _now())]
+        # notifications
         notes = self._t(NOTIFICATIONS)
         q = select(notes).where(notes.c.user_id == me)
         if args.get("unreadOnly"):
@@ -413,8 +402,8 @@ class Resolver:
                 "message": json.loads(n.message),
                 "objectName": n.object,
                 "recordId": str(n.record_id) if n.record_id else None,
-                "createdAt": _iso(n.created_at),
-                "readAt": _iso(n.read_at),
+                "createdAt": iso(n.created_at),
+                "readAt": iso(n.read_at),
             }
             for n in self.conn.execute(q.order_by(notes.c.created_at.desc()).limit(first))
         ]
@@ -470,6 +459,7 @@ class Resolver:
                     p.user_id,
                     comment=args.get("comment"),
                     today=self.ctx.today or dt.date.today(),
+                    timezone=self.timezone,
                 )
                 return self.approval_json(approval_id)
             if name in ("approveTask", "rejectTask"):
@@ -483,10 +473,17 @@ class Resolver:
                     p.role,
                     "approved" if name == "approveTask" else "rejected",
                     args.get("comment"),
+                    timezone=self.timezone,
                 )
                 if run_id:
                     self.started.append(run_id)
                 return self.approval_json(approval_id)
+            if name == "setAway":
+                return self._away(args)
+            if name == "backFromAway":
+                if p.user_id is None:
+                    return 0
+                return absences.back(self.conn, self.schema, p.user_id, _now())
             if name == "recallApproval":
                 approval_id = self._uuid(args["id"], "id")
                 run_id = flow_approvals.recall(
@@ -534,7 +531,33 @@ class Resolver:
                 )
         record_id = self._uuid(args["id"], "id")
         assert w.object is not None
-        self._readable(w.object, record_id, edit=True)
+        self._readable(w.object, record_id, edit=w.trigger.access == "edit")
+        if w.trigger.condition or w.trigger.limit:
+            shape = self.ctx.shape
+            table = shape.table(w.object, self.schema, self.conn.dialect.name)
+            record = read_record(self.conn, table, record_id, lock=True) or {}
+            now = dt.datetime.now(dt.UTC)
+            try:
+                manual.judge(
+                    self.conn,
+                    shape,
+                    self.schema,
+                    p.tenant,
+                    w,
+                    record,
+                    p.user_id,
+                    lambda: p.role,
+                    now,
+                    self.ctx.today or now.date(),
+                )
+            except manual.Refused as exc:
+                raise QueryError(
+                    exc.messages["en"],
+                    exc.code,
+                    field=["id"],
+                    zh=exc.messages.get("zh-CN"),
+                    extra={"messages": exc.messages},
+                ) from None
         run_id = create_run(
             self.conn,
             self.schema,

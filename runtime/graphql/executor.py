@@ -287,7 +287,7 @@ def _automation(
     assert root is not None
     name = nodes[0].name.value
     try:
-        value = Resolver(ctx, conn, schema_name, request.hooks).query(
+        value = Resolver(ctx, conn, schema_name, request.hooks, request.timezone).query(
             name, ctx.arguments(root.fields[name], nodes[0])
         )
     except QueryError as exc:

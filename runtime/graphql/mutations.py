@@ -184,7 +184,7 @@ def run_mutations(
                     continue
                 args = ctx.arguments(root.fields[name], node)
                 if name in MUTATIONS:
-                    resolver = Resolver(ctx, conn, schema, request.hooks)
+                    resolver = Resolver(ctx, conn, schema, request.hooks, request.timezone)
                     try:
                         value = resolver.mutate(name, args)
                     except RecordError as exc:

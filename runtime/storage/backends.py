@@ -232,6 +232,11 @@ class Backend(ABC):
 ADDED_COLUMNS = (
     (naming.OUTBOX_TABLE, "request_id"),
     ("_tessera_runs", "request_id"),
+    ("_tessera_approvals", "snapshot"),
+    ("_tessera_approvals", "changes"),
+    ("_tessera_approval_tasks", "due_at"),
+    ("_tessera_approval_tasks", "delegated_from"),
+    ("_tessera_approval_tasks", "escalated_from"),
 )
 
 
@@ -268,6 +273,10 @@ def _upgrade_system_tables(conn: Connection, schema: str | None) -> None:
         kind = column.type.compile(dialect=conn.dialect)
         target = f'"{schema}"."{table_name}"' if schema else f'"{table_name}"'
         conn.exec_driver_sql(f'ALTER TABLE {target} ADD COLUMN "{column_name}" {kind}')
+    # Indexes added to tables that already existed (create_all made only new tables').
+    for table in metadata.sorted_tables:
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            index.create(conn, checkfirst=True)
     state = metadata.tables[_qualified(schema, naming.STATE_TABLE)]
     fingerprint = storage_fingerprint(conn.dialect.name)
     done = conn.execute(

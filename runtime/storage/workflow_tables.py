@@ -29,9 +29,11 @@ APPROVALS = "_tessera_approvals"
 APPROVAL_TASKS = "_tessera_approval_tasks"
 NOTIFICATIONS = "_tessera_notifications"
 CURSORS = "_tessera_cursors"
+ABSENCES = "_tessera_absences"
 
-#: Run states. queued → running → succeeded | failed (will retry) → dead (gave up).
-RUN_STATES = ("queued", "running", "succeeded", "failed", "dead")
+#: Run states. queued → running → succeeded | failed (will retry) → dead (gave up);
+#: refused: a manual run whose condition or limit no longer held when it ran.
+RUN_STATES = ("queued", "running", "succeeded", "failed", "dead", "refused")
 
 
 def add_workflow_tables(metadata: MetaData) -> None:
@@ -88,6 +90,10 @@ def add_workflow_tables(metadata: MetaData) -> None:
         Column("comment", Text),
         Column("submitted_at", UTCDateTime, nullable=False),
         Column("decided_at", UTCDateTime),
+        # The record's values when submitted (JSON), and for a resubmission what changed
+        # since the last rejected submission ([{field, before, after}]), for the approver.
+        Column("snapshot", Text),
+        Column("changes", Text),
     )
     Index("ix__tessera_approvals__record", approvals.c.object, approvals.c.record_id)
     tasks = Table(
@@ -103,8 +109,15 @@ def add_workflow_tables(metadata: MetaData) -> None:
         Column("decided_by", GUID),
         Column("created_at", UTCDateTime, nullable=False),
         Column("decided_at", UTCDateTime),
+        # When the step's timeout passes for this task (null: it waits for ever).
+        Column("due_at", UTCDateTime),
+        # The approver this task was meant for, while they are away and it went to
+        # their delegate; or whose task timed out into this one (escalated).
+        Column("delegated_from", GUID),
+        Column("escalated_from", GUID),
     )
     Index("ix__tessera_approval_tasks__approval", tasks.c.approval_id)
+    Index("ix__tessera_approval_tasks__due", tasks.c.status, tasks.c.due_at)
     Index("ix__tessera_approval_tasks__user", tasks.c.user_id, tasks.c.status)
     notes = Table(
         NOTIFICATIONS,
@@ -119,6 +132,19 @@ def add_workflow_tables(metadata: MetaData) -> None:
         Column("read_at", UTCDateTime),
     )
     Index("ix__tessera_notifications__user", notes.c.user_id, notes.c.created_at)
+    # Members away for a period (leave, a trade fair): assignment skips them, and their
+    # approval tasks go to their delegate, if they named one.
+    absences = Table(
+        ABSENCES,
+        metadata,
+        Column("id", GUID, primary_key=True),
+        Column("user_id", GUID, nullable=False),
+        Column("starts_at", UTCDateTime, nullable=False),
+        Column("ends_at", UTCDateTime, nullable=False),
+        Column("delegate_id", GUID),
+        Column("created_at", UTCDateTime, nullable=False),
+    )
+    Index("ix__tessera_absences__user", absences.c.user_id, absences.c.ends_at)
     Table(
         CURSORS,
         metadata,

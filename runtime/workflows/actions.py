@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from metadata.automation import SECRET_ENV_PREFIX, Action, placeholders
 from metadata.expressions.checker import BOOLEAN
@@ -38,6 +38,7 @@ from runtime.security.identity import MemberInfo
 from runtime.storage.ids import new_id
 from runtime.storage.workflow_tables import CURSORS, NOTIFICATIONS
 from runtime.workflows import approvals, related
+from runtime.workflows.absences import away
 from runtime.workflows.run_scope import RunScope
 
 #: Actions whose effect is a database write, done in the step's own transaction.
@@ -168,6 +169,8 @@ def perform(
                 rs.run.actor,
                 comment=None,
                 today=rs.today,
+                now=rs.now,
+                timezone=rs.timezone,
             )
             return {"approval": str(approval)}
     except RecordError as exc:
@@ -226,40 +229,95 @@ def choose_owner(
         return member
     if strategy == "user":
         return rs.directory.by_email(o["user"])
-    group_name, candidates = "all", []
+    group_name, spec = "all", o
     for j, rule in enumerate(o.get("rules") or ()):
         if evaluate(rs.typed(rule["when"], obj, expect=BOOLEAN), scope) is True:
-            group_name = f"rule{j}"
-            candidates = _group(rs, rule)
+            group_name, spec = f"rule{j}", rule
             break
-    else:
-        candidates = _group(rs, o)
+    # Inactive members are never in a group; members away now are skipped.
+    gone = away(conn, rs.schema, rs.now)
+    candidates = [m for m in _group(rs, spec) if str(m.user.id) not in gone]
     if not candidates:
         raise ActionError(f"nobody to assign {obj} {record['id']} to in group {group_name}")
-    return _next_in_turn(conn, rs, f"rr:{rs.run.workflow}:{position}:{group_name}", candidates)
+    if o.get("capacity") or strategy == "least_loaded":
+        load = _open_counts(conn, rs, o, obj, [m.user.id for m in candidates])
+        if o.get("capacity"):
+            candidates = [m for m in candidates if load[str(m.user.id)] < int(o["capacity"])]
+            if not candidates:
+                raise ActionError(
+                    f"everyone in group {group_name} already holds {o['capacity']} open {obj} "
+                    "records (the assignment's capacity)"
+                )
+        if strategy == "least_loaded":
+            # Fewest open records first; ties by e-mail, so the choice is repeatable.
+            return min(candidates, key=lambda m: (load[str(m.user.id)], m.user.email))
+    weights = {str(k).lower(): int(v) for k, v in (o.get("weights") or {}).items()}
+    key = f"rr:{rs.run.workflow}:{position}:{group_name}"
+    return _next_in_turn(conn, rs, key, candidates, weights)
 
 
 def _group(rs: RunScope, spec: Mapping[str, Any]) -> list[MemberInfo]:
     if spec.get("role"):
         return rs.directory.in_role(spec["role"])
-    return [rs.directory.by_email(e) for e in spec.get("users") or ()]
+    return [m for m in (rs.directory.by_email(e) for e in spec.get("users") or ()) if m.user.active]
+
+
+def _open_counts(
+    conn: Connection, rs: RunScope, o: Mapping[str, Any], obj: str, users: list[Any]
+) -> dict[str, int]:
+    """How many live (and, with ``open``, open) records of ``obj`` each user owns: one
+    grouped count."""
+    table = rs.shape.table(obj, rs.schema, rs.dialect)
+    query = (
+        select(table.c.owner, func.count())
+        .where(table.c.deleted_at.is_(None), table.c.owner.in_(users))
+        .group_by(table.c.owner)
+    )
+    counts = {str(u): 0 for u in users}
+    if not o.get("open"):
+        for owner, n in conn.execute(query):
+            counts[str(owner)] = n
+        return counts
+    # Open is an expression: judged per record (in SQL it would need the reader's scope).
+    condition = rs.typed(o["open"], obj, expect=BOOLEAN)
+    rows = conn.execute(
+        select(table).where(table.c.deleted_at.is_(None), table.c.owner.in_(users))
+    ).all()
+    for row in rows:
+        current = dict(row._mapping)
+        if evaluate(condition, rs.scope(conn, current)) is True:
+            counts[str(current["owner"])] += 1
+    return counts
 
 
 def _next_in_turn(
-    conn: Connection, rs: RunScope, key: str, candidates: list[MemberInfo]
+    conn: Connection,
+    rs: RunScope,
+    key: str,
+    candidates: list[MemberInfo],
+    weights: Mapping[str, int],
 ) -> MemberInfo:
-    """Round-robin: the candidate after the one chosen last time (by e-mail), kept in a
-    cursor row written in the step's transaction, so a retried step does not skip anyone
-    and concurrent runs (the row is locked on PostgreSQL) do not pick the same person."""
+    """Weighted round-robin: each candidate (by e-mail) takes ``weight`` turns in a row
+    (default 1), then the next. The position (e-mail and turn) is kept in a cursor row
+    written in the step's transaction, so a retried step does not skip anyone and
+    concurrent runs (the row is locked on PostgreSQL) do not pick the same person."""
     cursors = rs.system(CURSORS)
     query = select(cursors.c.value).where(cursors.c.key == key).with_for_update()
     last = conn.execute(query).scalar()
     ordered = sorted(candidates, key=lambda m: m.user.email)
-    chosen = next((m for m in ordered if last is not None and m.user.email > last), ordered[0])
-    if last is None:
-        conn.execute(insert(cursors).values(key=key, value=chosen.user.email))
+    email, _, turn_text = (last or "").partition("#")
+    turn = int(turn_text) if turn_text.isdigit() else 1
+    current = next((m for m in ordered if m.user.email == email), None)
+    if current is not None and turn < weights.get(email, 1):
+        chosen, turn = current, turn + 1
     else:
-        conn.execute(cursors.update().where(cursors.c.key == key).values(value=chosen.user.email))
+        chosen = next((m for m in ordered if last is not None and m.user.email > email), ordered[0])
+        turn = 1
+    value = chosen.user.email if turn == 1 else f"{chosen.user.email}#{turn}"
+    if last is None:
+        conn.execute(insert(cursors).values(key=key, value=value))
+    else:
+        conn.execute(cursors.update().where(cursors.c.key == key).values(value=value))
     return chosen
 
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -26,6 +29,7 @@ from runtime.storage.ids import new_id
 from runtime.storage.records import read_record
 from runtime.storage.tables import build_table, system_table
 from runtime.storage.workflow_tables import APPROVAL_TASKS, APPROVALS, NOTIFICATIONS
+from runtime.workflows.absences import away
 from runtime.workflows.directory import Directory
 from runtime.workflows.runs import create_run
 
@@ -58,8 +62,12 @@ def submit(
     *,
     comment: str | None,
     today: dt.date,
+    now: dt.datetime | None = None,
+    timezone: str = "UTC",
 ) -> uuid.UUID:
-    """Start an approval of a record; return its id."""
+    """Start an approval of a record; return its id. A record rejected (or recalled)
+    before may be submitted again: the approvers see what changed since."""
+    when = At(now or _now(), ZoneInfo(timezone), today)
     process = model.automation.approvals.get(process_name)
     if process is None:
         raise ApprovalError(f"there is no approval process {process_name!r}", "NOT_FOUND")
@@ -67,8 +75,8 @@ def submit(
     if record is None:
         raise ApprovalError(f"no {process.object} has id {record_id}", "NOT_FOUND")
     if process.entry:
-        typed = check(process.entry, model, process.object, expect=BOOLEAN)
-        if evaluate(typed, Scope(record=record, today=today)) is not True:
+        typed = check(process.entry, model, process.object, expect=BOOLEAN, engine=True)
+        if evaluate(typed, when.scope(model, record)) is not True:
             raise ApprovalError(
                 f"{process.object} {record_id} does not meet the entry condition of "
                 f"{process_name}: {process.entry}",
@@ -87,6 +95,19 @@ def submit(
             f"{process.object} {record_id} already has a pending approval ({pending.id})",
             "APPROVAL_PENDING",
         )
+    snapshot = snapshot_of(model, process.object, record)
+    previous = conn.execute(
+        select(approvals.c.snapshot)
+        .where(
+            approvals.c.process == process_name,
+            approvals.c.object == process.object,
+            approvals.c.record_id == record_id,
+            approvals.c.status.in_(("rejected", "recalled")),
+        )
+        .order_by(approvals.c.submitted_at.desc())
+        .limit(1)
+    ).scalar()
+    changes = changes_between(json.loads(previous), snapshot) if previous else None
     approval_id = new_id()
     conn.execute(
         insert(approvals).values(
@@ -98,11 +119,81 @@ def submit(
             step=0,
             submitted_by=submitter,
             comment=comment,
-            submitted_at=_now(),
+            submitted_at=when.now,
+            snapshot=json.dumps(snapshot, ensure_ascii=False),
+            changes=json.dumps(changes, ensure_ascii=False) if changes is not None else None,
         )
     )
-    _open_step(conn, model, schema, directory, process, approval_id, 0, record)
+    if not open_next(conn, model, schema, directory, process, approval_id, 0, record, when):
+        # No step applies to this record: approved as submitted.
+        row = conn.execute(select(approvals).where(approvals.c.id == approval_id)).one()
+        _settle(conn, schema, process, row, "approved", submitter)
     return approval_id
+
+
+@dataclass(frozen=True)
+class At:
+    """When an approval moves, where the tenant is: for step conditions, timeouts and
+    absences."""
+
+    now: dt.datetime
+    tz: dt.tzinfo
+    today: dt.date
+
+    def scope(self, model: Model, record: dict[str, Any]) -> Scope:
+        return Scope(
+            record=record, today=self.today, now=self.now, calendar=model.automation.calendar
+        )
+
+
+def snapshot_of(model: Model, obj: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The record's own fields as JSON values (what the approver is asked about)."""
+    out = {}
+    for name, f in model.objects[obj].fields.items():
+        if f.computed or name not in record:
+            continue
+        value = record[name]
+        if isinstance(value, Decimal):
+            value = str(value.normalize()) if value == value.to_integral() else str(value)
+        elif isinstance(value, uuid.UUID | dt.date | dt.datetime):
+            value = str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+        out[name] = value
+    return out
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """[{field, before, after}] for each field whose value differs."""
+    return [
+        {"field": name, "before": before.get(name), "after": after.get(name)}
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    ]
+
+
+def open_next(
+    conn: Connection,
+    model: Model,
+    schema: str | None,
+    directory: Directory,
+    process: ApprovalProcess,
+    approval_id: Any,
+    index: int,
+    record: dict[str, Any],
+    when: At,
+) -> bool:
+    """Open the first step from ``index`` whose condition the record meets (moving the
+    approval to it); return False if none is left."""
+    for i in range(index, len(process.steps)):
+        step = process.steps[i]
+        if step.when:
+            typed = check(step.when, model, process.object, expect=BOOLEAN, engine=True)
+            if evaluate(typed, when.scope(model, record)) is not True:
+                continue
+        approvals = system_table(schema, APPROVALS)
+        conn.execute(update(approvals).where(approvals.c.id == approval_id).values(step=i))
+        _open_step(conn, model, schema, directory, process, approval_id, i, record, when)
+        return True
+    return False
 
 
 def _manager_of(
@@ -149,23 +240,46 @@ def _open_step(
     approval_id: uuid.UUID,
     index: int,
     record: dict[str, Any],
+    when: At,
 ) -> None:
     step = process.steps[index]
     tasks: list[dict[str, Any]] = []
-    told: list[Any] = []
     for approver in step.approvers:
         if approver.user:
-            member = directory.by_email(approver.user)
-            tasks.append({"user_id": member.user.id})
-            told.append(member.user.id)
+            tasks.append({"user_id": directory.by_email(approver.user).user.id})
         elif approver.role:
             tasks.append({"role": approver.role})
-            told += [m.user.id for m in directory.in_role(approver.role)]
         else:
             manager = _manager_of(model, directory, step.name, process.object, record)
             tasks.append({"user_id": manager.user.id})
-            told.append(manager.user.id)
-    now = _now()
+    due = step.timeout.due(when.now, model.automation.calendar, when.tz) if step.timeout else None
+    add_tasks(conn, schema, directory, process, approval_id, index, record["id"], tasks, when, due)
+
+
+def add_tasks(
+    conn: Connection,
+    schema: str | None,
+    directory: Directory,
+    process: ApprovalProcess,
+    approval_id: Any,
+    index: int,
+    record_id: Any,
+    tasks: list[dict[str, Any]],
+    when: At,
+    due: dt.datetime | None,
+) -> None:
+    """Insert a step's tasks (a user's goes to their delegate while they are away) and
+    tell the approvers."""
+    covering = away(conn, schema, when.now)
+    told: list[Any] = []
+    for t in tasks:
+        user = t.get("user_id")
+        if user is not None and covering.get(str(user)) is not None:
+            t["delegated_from"], t["user_id"] = user, covering[str(user)]
+        if t.get("user_id") is not None:
+            told.append(t["user_id"])
+        else:
+            told += [m.user.id for m in directory.in_role(t["role"])]
     conn.execute(
         insert(system_table(schema, APPROVAL_TASKS)),
         [
@@ -176,11 +290,16 @@ def _open_step(
                 "user_id": t.get("user_id"),
                 "role": t.get("role"),
                 "status": "pending",
-                "created_at": now,
+                "created_at": when.now,
+                "due_at": due,
+                "delegated_from": t.get("delegated_from"),
+                "escalated_from": t.get("escalated_from"),
             }
             for t in tasks
         ],
     )
+    step = process.steps[index]
+    record = {"id": record_id}
     label = process.label.to_json()
     message = {
         lang: f"{text}: {step.label.get(lang)} — {process.object} {record['id']}"
@@ -227,9 +346,13 @@ def decide(
     role: str | None,
     decision: str,
     comment: str | None,
+    now: dt.datetime | None = None,
+    timezone: str = "UTC",
 ) -> tuple[uuid.UUID, uuid.UUID | None]:
     """Approve or reject a task as ``user_id``; return the approval's id and the id of
     the outcome run if the approval is now settled."""
+    moment = now or _now()
+    when = At(moment, ZoneInfo(timezone), moment.astimezone(ZoneInfo(timezone)).date())
     tasks = system_table(schema, APPROVAL_TASKS)
     approvals = system_table(schema, APPROVALS)
     # Lock the approval first, then the task (the order recall uses too): two approvers
@@ -248,11 +371,10 @@ def decide(
         raise ApprovalError(f"approval task {task_id} is already {task.status}", "CONFLICT")
     approval = conn.execute(select(approvals).where(approvals.c.id == task.approval_id)).first()
     assert approval is not None
-    now = _now()
     conn.execute(
         update(tasks)
         .where(tasks.c.id == task_id)
-        .values(status=decision, comment=comment, decided_by=user_id, decided_at=now)
+        .values(status=decision, comment=comment, decided_by=user_id, decided_at=moment)
     )
     process = model.automation.approvals.get(approval.process)
     if process is None:
@@ -267,17 +389,30 @@ def decide(
         return approval.id, _settle(conn, schema, process, approval, "rejected", user_id)
     if step.mode == "all" and any(s.status == "pending" for s in siblings):
         return approval.id, None
+    return approval.id, step_done(conn, model, schema, directory, process, approval, user_id, when)
+
+
+def step_done(
+    conn: Connection,
+    model: Model,
+    schema: str | None,
+    directory: Directory,
+    process: ApprovalProcess,
+    approval: Any,
+    user_id: Any,
+    when: At,
+) -> uuid.UUID | None:
+    """The current step is approved: open the next step that applies, or settle the
+    approval as approved; return the outcome run, if any."""
     _cancel_pending(conn, schema, approval.id)
-    if approval.step + 1 < len(process.steps):
-        conn.execute(
-            update(approvals).where(approvals.c.id == approval.id).values(step=approval.step + 1)
-        )
-        record = _record(conn, model, schema, process.object, approval.record_id)
-        if record is None:
-            raise ApprovalError(f"{process.object} {approval.record_id} was deleted", "CONFLICT")
-        _open_step(conn, model, schema, directory, process, approval.id, approval.step + 1, record)
-        return approval.id, None
-    return approval.id, _settle(conn, schema, process, approval, "approved", user_id)
+    record = _record(conn, model, schema, process.object, approval.record_id)
+    if record is None:
+        raise ApprovalError(f"{process.object} {approval.record_id} was deleted", "CONFLICT")
+    if open_next(
+        conn, model, schema, directory, process, approval.id, approval.step + 1, record, when
+    ):
+        return None
+    return _settle(conn, schema, process, approval, "approved", user_id)
 
 
 def recall(

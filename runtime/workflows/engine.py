@@ -14,7 +14,8 @@ lose it or run it twice, and a backlog waits in the database, not in the broker.
   delivery key that stays the same across retries. A failed step fails the run: it is
   retried with exponential backoff (a wake-up scheduled for then), or goes to the
   dead-letter list once attempts run out or the failure is one retrying cannot fix.
-- ``scan_timers``, ``fire_schedules`` and ``sweep`` run on each beat tick. The sweep
+- ``scan_timers``, ``fire_schedules``, ``approval_timeouts`` and ``sweep`` run on each
+  beat tick. The sweep
   wakes a worker whenever runs are ready: a wake-up that got lost, a worker killed with
   -9 (its lease runs out and the run is ready again) or a retry that is due.
 """
@@ -47,6 +48,7 @@ class Engine(Dispatch, Execution, Timers):
                 out["runs"] += self.dispatch(tenant)
                 out["runs"] += self.fire_schedules(tenant, now)
                 out["runs"] += self.scan_timers(tenant, now)
+                out["runs"] += self.approval_timeouts(tenant, now)
                 out["woken"] += self.sweep(tenant, now)
             except Exception:  # one tenant's trouble must not stop the others
                 log.exception("workflow tick failed for tenant %s", tenant)

@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, update
 
-from metadata.automation import Action
+from metadata.automation import Action, Workflow
 from metadata.model import Model
 from runtime.observability import logs
 from runtime.records.values import ActionError
 from runtime.storage.tables import system_table
 from runtime.storage.workflow_tables import RUNS
 from runtime.workflows import actions as act
-from runtime.workflows import statements
+from runtime.workflows import manual, statements
 from runtime.workflows.basis import EngineBasis
 from runtime.workflows.delivery import DeliveryRefused, post_webhook, send_email
 
@@ -163,6 +163,14 @@ class Execution(EngineBasis):
         todo = [p for p in range(len(actions)) if p not in done]
         if not todo:
             return self._finish(tenant, run, "succeeded", None), None
+        w = shape.complete.automation.workflows.get(run.workflow)
+        if (
+            w is not None
+            and run.cause == "manual"
+            and (w.trigger.condition or w.trigger.limit)
+            and all(a.kind in act.DATABASE_ACTIONS for a in actions)
+        ):
+            return self._execute_manual(rs, w, todo)
         for position in todo:
             action = actions[position]
             try:
@@ -172,6 +180,49 @@ class Execution(EngineBasis):
             except Exception as exc:
                 return self._failed(tenant, rs, position, action, exc)
         return "succeeded", None
+
+    def _execute_manual(
+        self, rs: act.RunScope, w: Workflow, todo: list[int]
+    ) -> tuple[str, float | None]:
+        """A manual run with a condition or limit: judged again for its starter under a
+        lock on their runs of the workflow, and its record actions done, in one
+        transaction (runtime/workflows/manual.py)."""
+        run, obj = rs.run, w.object
+        assert obj is not None
+        try:
+            with self.backend.begin_tenant(rs.tenant) as conn:
+                if run.actor is not None:
+                    manual.hold(conn, rs.schema, w, run.actor)
+                record = rs.read(conn, obj, run.record_id, lock=True)
+                if record is None:
+                    raise manual.Refused(
+                        "NOT_FOUND",
+                        {"en": f"the {obj} is deleted", "zh-CN": "该记录已被删除"},
+                    )
+                member = rs.directory.by_id(run.actor) if run.actor is not None else None
+                manual.judge(
+                    conn,
+                    rs.shape,
+                    rs.schema,
+                    rs.tenant,
+                    w,
+                    record,
+                    run.actor,
+                    lambda: member.role if member else None,
+                    rs.now,
+                    rs.today,
+                )
+                for position in todo:
+                    action = w.actions[position]
+                    detail = act.perform(conn, rs, position, action, obj, record)
+                    self._record_step(conn, rs.schema, run.id, position, action, "done", detail)
+                    record = rs.read(conn, obj, run.record_id) or record
+                self._mark(conn, rs.schema, run.id, "succeeded", None)
+            return "succeeded", None
+        except manual.Refused as exc:
+            return self._finish(rs.tenant, run, "refused", exc.messages["en"]), None
+        except Exception as exc:
+            return self._failed(rs.tenant, rs, todo[0], w.actions[todo[0]], exc)
 
     def _after_step(self, conn: Connection, schema: str | None, run_id: Any, last: bool) -> None:
         """Finish the run with its last step, or renew its lease for the next one."""

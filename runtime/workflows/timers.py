@@ -20,10 +20,14 @@ from metadata.expressions.checker import BOOLEAN
 from metadata.expressions.moments import moment_type
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.model.shape import ApiShape
+from runtime.records.values import ActionError
 from runtime.storage.records import read_record
 from runtime.storage.tables import system_table
 from runtime.storage.workflow_tables import CURSORS, RUNS
+from runtime.workflows.approval_timeouts import overdue_approvals, time_out
+from runtime.workflows.approvals import ApprovalError, At
 from runtime.workflows.basis import EngineBasis
+from runtime.workflows.directory import Directory
 from runtime.workflows.moments import TimerClock, TimerScan, moments_page, read_records
 from runtime.workflows.runs import create_run
 
@@ -335,6 +339,36 @@ class Timers(EngineBasis):
             )
 
         return scope_of
+
+    def approval_timeouts(self, tenant: str, now: dt.datetime | None = None) -> int:
+        """Apply step timeouts to approvals whose tasks waited past their due moment;
+        return how many approvals moved."""
+        now = now or self._now()
+        shape, timezone = self._shape(tenant)
+        model = shape.complete
+        if not any(s.timeout for p in model.automation.approvals.values() for s in p.steps):
+            return 0
+        schema = self._schema(tenant)
+        tz = ZoneInfo(timezone)
+        when = At(now, tz, now.astimezone(tz).date())
+        with self.backend.read_tenant(tenant) as conn:
+            overdue = overdue_approvals(conn, schema, now, self.settings.batch)
+        if not overdue:
+            return 0
+        directory = Directory(self.identity.members(tenant))
+        moved, runs = 0, 0
+        for approval_id in overdue:
+            try:
+                with self.backend.begin_tenant(tenant) as conn:
+                    what, run = time_out(conn, model, schema, directory, approval_id, when)
+            except (ApprovalError, ActionError) as exc:
+                # Nobody to escalate to: the task keeps waiting, and the log says why.
+                log.warning("approval %s timed out but cannot move: %s", approval_id, exc)
+                continue
+            moved += what != "nothing"
+            runs += run is not None
+        self._wake_for(tenant, runs)
+        return moved
 
     def sweep(self, tenant: str, now: dt.datetime | None = None) -> int:
         """Wake a worker if any run is ready: its wake-up was lost, its worker died (the
