@@ -275,7 +275,7 @@ def automation_defs() -> dict[str, Any]:
                 },
             },
             "Update every live child of the record that meets a condition (at most "
-            "TESSERA_WORKFLOW_BATCH per step).",
+            "500 per step: a step is one transaction).",
         ),
         action(
             "approval",

@@ -316,7 +316,7 @@ TYPES: Mapping[str, FieldType] = MappingProxyType(
                         required=True,
                     ),
                     "returns": Option(
-                        schema={"enum": ["number", "text", "boolean", "date"]},
+                        schema={"enum": ["number", "text", "boolean", "date", "datetime"]},
                         description="The type the expression gives.",
                         required=True,
                     ),

@@ -3,12 +3,15 @@ worker sets.
 
 Date triggers, schedules, leases and retries all ask the engine's clock, never
 ``datetime.now``, so a test can move time forward (``ManualClock``) and check what fires,
-and a staging worker can run ahead of the wall clock (``TESSERA_CLOCK_OFFSET``).
+and a staging worker can run ahead of the wall clock (``TESSERA_CLOCK_OFFSET``). An
+end-to-end test moves a real worker process's time by writing a file
+(``TESSERA_CLOCK_FILE``, ``FileClock``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from typing import Protocol
 
@@ -50,3 +53,31 @@ class ManualClock:
         with self._lock:
             self._now += dt.timedelta(seconds=seconds)
             return self._now
+
+
+class FileClock:
+    """The moment written in a file (ISO 8601, with a zone), re-read when the file
+    changes; the wall clock (plus ``offset``) while it is missing or empty. Tests move a
+    worker process's time with it; production refuses it (runtime/settings.py)."""
+
+    def __init__(self, path: str, offset: float = 0.0) -> None:
+        self.path = path
+        self.wall = SystemClock(offset)
+        self._seen: tuple[float, int] | None = None
+        self._moment: dt.datetime | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> dt.datetime:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return self.wall.now()
+        with self._lock:
+            if self._seen != (stat.st_mtime, stat.st_size):
+                with open(self.path, encoding="utf-8") as file:
+                    text = file.read().strip()
+                moment = dt.datetime.fromisoformat(text) if text else None
+                if moment is not None and moment.tzinfo is None:
+                    raise ValueError(f"{self.path} holds {text!r}, a moment without a zone")
+                self._seen, self._moment = (stat.st_mtime, stat.st_size), moment
+            return self._moment or self.wall.now()

@@ -127,6 +127,9 @@ class Settings:
     clock_offset: float = 0.0
     """Seconds added to the wall clock by the workflow engine (testing; refused in
     production)."""
+    clock_file: str = ""
+    """A file holding the moment the workflow engine takes as now (end-to-end tests move
+    a real worker's time by writing it; refused in production)."""
     password_hashing: str = "standard"
     """``standard`` (argon2id, about 0.1 s a hash) or ``fast`` (for test suites only;
     refused in production)."""
@@ -207,8 +210,11 @@ class Settings:
                     "TESSERA_SECRET_KEY is still the example's placeholder; make a real one "
                     "with python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
                 )
-            if self.clock_offset:
-                raise SettingsError("TESSERA_CLOCK_OFFSET is for tests; production refuses it")
+            if self.clock_offset or self.clock_file:
+                raise SettingsError(
+                    "TESSERA_CLOCK_OFFSET and TESSERA_CLOCK_FILE are for tests; production "
+                    "refuses them"
+                )
             if self.password_hashing != "standard":
                 raise SettingsError(
                     "TESSERA_PASSWORD_HASHING=fast is for test suites; production refuses it"
@@ -769,6 +775,15 @@ VARIABLES: tuple[Variable, ...] = (
         "0",
         "Seconds added to the workflow engine's clock, to try date and schedule triggers "
         "in staging. Refused in production.",
+    ),
+    Variable(
+        "TESSERA_CLOCK_FILE",
+        "clock_file",
+        _text,
+        "",
+        "A file holding an ISO 8601 moment the workflow engine takes as now (re-read when "
+        "it changes; the wall clock while it is missing or empty), so tests move a real "
+        "worker's time. Refused in production.",
     ),
 )
 

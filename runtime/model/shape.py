@@ -227,7 +227,13 @@ def build_shape(
     )
 
 
-_PRESENTED = {"number": "decimal", "text": "text", "boolean": "boolean", "date": "date"}
+_PRESENTED = {
+    "number": "decimal",
+    "text": "text",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "datetime",
+}
 
 
 def _presented(f: Field, computed: Typed | Rollup) -> Field:

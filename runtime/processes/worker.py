@@ -27,7 +27,7 @@ from typing import Any
 
 from celery import Celery
 
-from runtime.clock import SystemClock
+from runtime.clock import FileClock, SystemClock
 from runtime.outbound import OutboundPolicy
 from runtime.settings import Settings
 from runtime.wiring import Platform
@@ -106,7 +106,11 @@ def _build_engine(settings: Settings, app: Celery) -> Engine:
         platform.identity,
         settings.workflows,
         wake,
-        clock=SystemClock(settings.clock_offset),
+        clock=(
+            FileClock(settings.clock_file, settings.clock_offset)
+            if settings.clock_file
+            else SystemClock(settings.clock_offset)
+        ),
         outbound=OutboundPolicy(settings.outbound_allow, settings.outbound_timeout),
         principal_of=platform.member_principal,
     )

@@ -154,7 +154,7 @@ def snapshot_of(model: Model, obj: str, record: dict[str, Any]) -> dict[str, Any
             continue
         value = record[name]
         if isinstance(value, Decimal):
-            value = str(value.normalize()) if value == value.to_integral() else str(value)
+            value = format(value.normalize(), "f")
         elif isinstance(value, uuid.UUID | dt.date | dt.datetime):
             value = str(value) if isinstance(value, uuid.UUID) else value.isoformat()
         out[name] = value

@@ -78,7 +78,7 @@ def update_children(
     if len(rows) > limit:
         raise ActionError(
             f"{obj} {record['id']} has more than {limit} {child} records; update_children "
-            "changes at most TESSERA_WORKFLOW_BATCH in one step"
+            f"changes at most {limit} in one step"
         )
     where = rs.typed(o["where"], child, expect=BOOLEAN) if o.get("where") else None
     typed = compile_values(rs.shape, child, o["values"], engine=True)

@@ -241,18 +241,18 @@ class Timers(EngineBasis):
                     conn.execute(
                         insert(cursors).values(key=f"each:{w.name}", value=json.dumps(progress))
                     )
-                    continue
-                run_id = create_run(
-                    conn,
-                    schema,
-                    workflow=w.name,
-                    cause="schedule",
-                    dedupe=f"c:{w.name}:{fire.isoformat()}",
-                    payload={"at": fire.isoformat(), "local": fire.astimezone(tz).isoformat()},
-                    now=now,
-                )
-                if run_id is not None:
-                    made.append(run_id)
+                else:
+                    run_id = create_run(
+                        conn,
+                        schema,
+                        workflow=w.name,
+                        cause="schedule",
+                        dedupe=f"c:{w.name}:{fire.isoformat()}",
+                        payload={"at": fire.isoformat(), "local": fire.astimezone(tz).isoformat()},
+                        now=now,
+                    )
+                    if run_id is not None:
+                        made.append(run_id)
             if w.object is not None:
                 each += self._fire_each(tenant, shape, w, now)
         self._wake_for(tenant, len(made))

@@ -20,6 +20,7 @@ _SECTION_WORDS = {
     "sharing_rules": "sharing rule",
     "workflows": "workflow",
     "approvals": "approval process",
+    "calendars": "working-day calendar",
     "layouts": "layout",
     "list_views": "list view",
 }
