@@ -197,6 +197,7 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
         start: bool = True,
         concurrency: int = 2,
         processes: int = 1,
+        metadata: Path = FLOWS,
     ) -> tuple[Crm, Worker]:
         tenant = f"wf_{uuid.uuid4().hex[:10]}"
         flows_settings = WorkflowSettings(
@@ -217,8 +218,8 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
         client.__enter__()
         clients.append(client)
         service.create_tenant(tenant)
-        text = FLOWS.read_text(encoding="utf-8").replace("{hook_url}", hook_url)
-        service.apply(tenant, validate_text(text, file=str(FLOWS)))
+        text = metadata.read_text(encoding="utf-8").replace("{hook_url}", hook_url)
+        service.apply(tenant, validate_text(text, file=str(metadata)))
         identity = app.state.identity
         users = {}
         for role, handle in (
@@ -239,9 +240,13 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
         for handle, email in users.items():
             crm.tokens[handle] = identity.login(email, PASSWORD, tenant)["access_token"]
         mail_dir = tmp_path / f"mail-{tenant}"
+        env = worker_env(flows_settings, database_url, mail_dir)
+        # The worker's time: the wall clock until a test writes a moment here.
+        crm.clock_file = tmp_path / f"clock-{tenant}"  # type: ignore[attr-defined]
+        env["TESSERA_CLOCK_FILE"] = str(crm.clock_file)  # type: ignore[attr-defined]
         worker = Worker(
             database_url,
-            worker_env(flows_settings, database_url, mail_dir),
+            env,
             tmp_path / f"worker-{tenant}.log",
             concurrency=concurrency,
             processes=processes,
