@@ -156,7 +156,7 @@ def test_the_readme_pack_tour(database_url, monkeypatch):
         outputs.append(run(database_url, *words[1:], code=1 if refused_next else 0))
     listed, _, plan, installed, refused, uninstalled, reinstalled = outputs
     assert re.search(r"auto_dealer +│ 1.0.0 +│ installed 1.0.0", listed), listed
-    assert "install core_crm 1.1.0; install auto_dealer 1.0.0" in plan
+    assert "install core_crm 1.2.0; install auto_dealer 1.0.0" in plan
     assert "auto_dealer: 24 sample records in 14 objects" in installed, installed
     assert "auto_dealer 1.0.0 depends on core_crm ^1.0; uninstall auto_dealer first" in refused
     assert "archives (kept for a reinstall)" in uninstalled

@@ -39,7 +39,7 @@ def core_v1(tmp_path) -> Path:
     shutil.copytree(APPS / "core_crm", folder)
     manifest = (folder / "pack.yaml").read_text(encoding="utf-8")
     (folder / "pack.yaml").write_text(
-        manifest[: manifest.index("moves:")].replace("version: 1.1.0", "version: 1.0.0"),
+        manifest[: manifest.index("moves:")].replace("version: 1.2.0", "version: 1.0.0"),
         encoding="utf-8",
     )
     _edit(
@@ -68,6 +68,7 @@ def core_v1(tmp_path) -> Path:
         folder / "automation.yaml",
         ('condition: "NOT ISBLANK(related_to)"', 'condition: "NOT ISBLANK(lead)"'),
         ("score: {on: related_to,", "score: {on: lead,"),
+        ("update_parent: {on: related_to,", "update_parent: {on: lead,"),
     )
     _edit(
         folder / "sample_data.yaml",
@@ -116,7 +117,9 @@ def test_an_upgrade_moves_four_lookups_into_one_polymorphic_lookup(service, core
     moves = [line for line in plan.data if "move" in line]
     assert len(moves) == 4 and moves[0].startswith("activity.opportunity: its values move")
     result = packs.apply(plan)
-    assert str(packs.installed("crm")["core_crm"].version) == "1.1.0"
+    assert str(packs.installed("crm")["core_crm"].version) == str(
+        load_pack(APPS / "core_crm").manifest.version
+    )
     filled = result.effects["moved"]
     assert filled == {
         "activity.opportunity → related_to": 1,
