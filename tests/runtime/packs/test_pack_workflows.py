@@ -66,6 +66,49 @@ def test_core_crm_workflows_assign_total_and_approve(service):
             id=made["createLead"]["id"],
         )["lead"]
         assert lead["status"] == "assigned" and lead["owner"] == rep_id and lead["assignedAt"]
+        lead_id = made["createLead"]["id"]
+
+        def lead_now() -> dict[str, Any]:
+            return gql(
+                "admin",
+                "query($id: ID!) { lead(id: $id) { status owner pool lastActivity previousOwner } }",
+                id=lead_id,
+            )["lead"]
+
+        # A call logged on the lead keeps its last follow-up time and makes it contacted.
+        gql(
+            "rep",
+            'mutation($l: ID!) { createActivity(input: {subject: "首次电话", kind: "call", '
+            'relatedTo: {object: "lead", id: $l}}) { id } }',
+            l=lead_id,
+        )
+        drain()
+        drain()  # the lead's own change runs lead_contacted
+        touched = lead_now()
+        assert touched["lastActivity"] and touched["status"] == "contacted"
+        # The rep returns it to the public pool (公海); reclaiming it within 7 days is
+        # refused in both languages; a manager assigns it from the pool instead.
+        start = "mutation($w: String!, $id: ID!) { startWorkflow(workflow: $w, id: $id) { id } }"
+        gql("rep", start, w="return_lead", id=lead_id)
+        drain()
+        returned = lead_now()
+        assert (returned["pool"], returned["owner"], returned["status"]) == ("public", None, "new")
+        assert returned["previousOwner"] == rep_id
+        refused = client.post(
+            f"/t/{TENANT}/graphql",
+            json={"query": start, "variables": {"w": "claim_lead", "id": lead_id}},
+            headers={"authorization": f"Bearer {tokens['rep']}"},
+        ).json()["errors"][0]["extensions"]
+        assert refused["code"] == "CONDITION_NOT_MET"
+        assert "7 天内不能再次领取" in refused["messages"]["zh-CN"]
+        gql("manager", start, w="assign_from_pool", id=lead_id)
+        drain()
+        assigned = lead_now()
+        assert (assigned["pool"], assigned["owner"], assigned["status"]) == (
+            None,
+            rep_id,
+            "assigned",
+        )
 
         # Quote lines get their total before they are stored; the quote sums them.
         quote = gql("rep", '{ quotes(filter: {name: {eq: "华信 MES 二期报价"}}) { nodes { id } } }')
