@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,6 +47,9 @@ class EngineBasis:
         """Every moment the engine judges by (due dates, schedules, leases, retries)."""
         self.outbound = outbound or OutboundPolicy()
         """What webhooks may reach (internal addresses are refused unless allowed)."""
+        self._tick_guard = threading.Lock()
+        self._tick_locks: dict[str, threading.Lock] = {}
+        """One lock per tenant: its tick runs alone in this process (engine.ticking)."""
         self.principal_of = principal_of
         """(tenant, user id) → that member's principal, or None if they are not an active
         member: what workflows that run as the actor write with."""

@@ -59,3 +59,38 @@ def create_run(
         conflict_insert(conn, runs).values(values).on_conflict_do_nothing().returning(runs.c.id)
     )
     return run_id if conn.execute(statement).first() is not None else None
+
+
+def create_runs(
+    conn: Connection, schema: str | None, runs: list[dict[str, Any]], now: dt.datetime
+) -> list[uuid.UUID]:
+    """Insert many queued runs in one statement (a page of due records); return the ids
+    of those made (a cause that already made its run makes none). Each item holds
+    ``workflow``, ``cause``, ``dedupe`` and optionally ``obj``, ``record_id`` and
+    ``payload``."""
+    if not runs:
+        return []
+    table = system_table(schema, RUNS)
+    rows = [
+        {
+            "id": new_id(),
+            "workflow": r["workflow"],
+            "cause": r["cause"],
+            "dedupe": r["dedupe"][:200],
+            "object": r.get("obj"),
+            "record_id": r.get("record_id"),
+            "event_id": None,
+            "actor": None,
+            "payload": json.dumps(r.get("payload") or {}, default=str, ensure_ascii=False),
+            "depth": 0,
+            "status": "queued",
+            "attempts": 0,
+            "created_at": now,
+            "request_id": None,
+        }
+        for r in runs
+    ]
+    statement = (
+        conflict_insert(conn, table).values(rows).on_conflict_do_nothing().returning(table.c.id)
+    )
+    return [row.id for row in conn.execute(statement)]

@@ -354,21 +354,22 @@ def test_a_schedule_creates_one_task_per_key_account_once_even_when_the_beat_sto
         [{"name": f"K{i}", "tier": "key"} for i in range(5)] + [{"name": "N", "tier": "normal"}],
     )
     rig.at("2027-03-01T08:00:00+00:00")  # the schedule starts counting
-    made = []
-    real = flow_runs.create_run
+    pages = []
+    real = flow_runs.create_runs
 
     def dying(*args, **kwargs):
-        if len(made) == 3:
+        if len(pages) == 1:  # the first page committed; the beat dies in the second
             raise RuntimeError("the beat was killed")
-        made.append(1)
+        pages.append(1)
         return real(*args, **kwargs)
 
     import runtime.workflows.timers
 
-    monkeypatch.setattr(runtime.workflows.timers, "create_run", dying)
+    monkeypatch.setattr(runtime.workflows.timers, "create_runs", dying)
     with pytest.raises(RuntimeError):
         rig.engine.fire_schedules(TENANT, _at("2027-03-01T09:00:00+00:00"))
-    monkeypatch.setattr(runtime.workflows.timers, "create_run", real)
+    assert len(rig.runs("weekly_review")) == 2
+    monkeypatch.setattr(runtime.workflows.timers, "create_runs", real)
     rig.engine = rig.new_engine()  # a new beat
     rig.at("2027-03-01T09:00:30+00:00")
     rig.at("2027-03-01T09:05:00+00:00")
@@ -557,3 +558,27 @@ def test_a_resubmission_shows_the_approver_what_changed_and_delegates_cover_abse
         [pending] = conn.execute(select(tasks).where(tasks.c.approval_id == second)).all()
     assert json.loads(changes) == [{"field": "discount", "before": "30", "after": "22"}]
     assert (pending.user_id, pending.delegated_from) == (boss.user.id, mgr.user.id)
+
+
+def test_a_tenants_tick_runs_alone_across_threads_and_processes(service):
+    """A long tick (a big due batch) is not joined by the next ones: another thread of
+    the worker, or on PostgreSQL another worker process (here a second engine with its
+    own locks), finds the tenant busy and skips it."""
+    import threading
+
+    rig = Rig(service, _at("2027-03-01T08:00:00+00:00"))
+    other = rig.new_engine()
+    seen: list[bool] = []
+    with rig.engine.ticking(TENANT) as mine:
+        assert mine
+        thread = threading.Thread(
+            target=lambda: seen.append(rig.engine.ticking(TENANT).__enter__())
+        )
+        thread.start()
+        thread.join()
+        if rig.backend.dialect == "postgresql":
+            with other.ticking(TENANT) as theirs:
+                assert theirs is False
+    assert seen == [False]
+    with other.ticking(TENANT) as theirs:  # released: the next tick takes it
+        assert theirs

@@ -228,3 +228,29 @@ def test_a_schedule_creates_one_task_per_key_account_once_per_period_across_rest
     set_clock(crm, monday + dt.timedelta(days=7, hours=1, minutes=1))
     wait_for(lambda: len(subjects()) == 6, what="next week's reviews")
     assert len(runs(crm, "weekly_review")) == 6
+
+
+@pytest.mark.parametrize("broker", ["redis"])
+def test_a_workflow_run_as_the_actor_writes_with_their_permissions(flows, broker):
+    crm, _worker = started(flows, broker, dt.datetime(2027, 3, 1, 10, 0, tzinfo=UTC))
+    territory = crm.data("admin", 'mutation { createTerritory(input: {name: "华东"}) { id } }')[
+        "createTerritory"
+    ]["id"]
+    lead_id = crm.data(
+        "admin",
+        'mutation($t: ID!) { createLead(input: {name: "L", territoryId: $t, pool: "public"}) { id } }',
+        t=territory,
+    )["createLead"]["id"]
+    rename = "mutation($id: ID!, $n: String!) { updateLead(id: $id, input: {name: $n}) { id } }"
+    crm.data("rep1", rename, id=lead_id, n="by rep")
+    dead = wait_for(
+        lambda: [r for r in runs(crm, "note_territory") if r["status"] == "dead"],
+        what="the rep's run refused",
+    )
+    assert "territory" in dead[0]["error"]
+    assert record(crm, "territory", territory, "touchedByLead")["touchedByLead"] is None
+    crm.data("admin", rename, id=lead_id, n="by admin")
+    wait_for(
+        lambda: record(crm, "territory", territory, "touchedByLead")["touchedByLead"] == "by admin",
+        what="the admin's run",
+    )
