@@ -28,23 +28,32 @@ class Binder(Protocol):
     def param(self, value: Any) -> str: ...
 
 
-def to_sql(typed: Typed, alias: str, binder: Binder, *, today: dt.date) -> str:
+def to_sql(
+    typed: Typed,
+    alias: str,
+    binder: Binder,
+    *,
+    today: dt.date,
+    now: dt.datetime | None = None,
+) -> str:
     """Return SQL computing ``typed`` for the row ``alias`` (an alias of its object's table).
 
-    ``today`` is the tenant's date, bound as a parameter so both backends agree on it.
+    ``today`` is the tenant's date and ``now`` the moment NOW() gives (default: the wall
+    clock; the workflow engine passes its own), bound as parameters so both backends
+    agree on them. Functions only the engine evaluates raise ExpressionError.
     """
-    return _Compiler(binder, today).sql(typed, alias)
+    return _Compiler(binder, today, now).sql(typed, alias)
 
 
 _COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 class _Compiler:
-    def __init__(self, binder: Binder, today: dt.date) -> None:
+    def __init__(self, binder: Binder, today: dt.date, now: dt.datetime | None = None) -> None:
         self.b = binder
         self.d = binder.dialect
         self.today = today
-        self.now = dt.datetime.now(dt.UTC)
+        self.now = now or dt.datetime.now(dt.UTC)
         self._aliases = itertools.count(1)
 
     def value(self, value: Any, kind: str) -> str:

@@ -103,7 +103,9 @@ def mutation_fields() -> dict[str, GraphQLField]:
         "startWorkflow": GraphQLField(
             _nn(RUN),
             {"workflow": GraphQLArgument(_nn(GraphQLString)), "id": _ID},
-            description="Start a manual workflow on a record you can edit.",
+            description="Start a manual workflow on a record you can edit (or read, when its "
+            "trigger says access: read); its condition and limit are checked now "
+            "(CONDITION_NOT_MET, LIMIT_REACHED) and again when it runs.",
         ),
         "retryWorkflowRun": GraphQLField(
             _nn(RUN), {"id": _ID}, description="Queue a dead or failed run again (admins)."

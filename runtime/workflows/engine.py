@@ -26,10 +26,12 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-import zlib
 from collections.abc import Iterator
 
+from sqlalchemy import text
+
 from runtime.observability import heartbeats
+from runtime.sql.dialect import dialect_for
 from runtime.workflows.dispatch import Dispatch
 from runtime.workflows.execution import DRAIN_RUNS, DRAIN_SECONDS, Drained, Execution
 from runtime.workflows.timers import TIMER_CLOCK_SKEW, Timers
@@ -80,17 +82,19 @@ class Engine(Dispatch, Execution, Timers):
             yield False
             return
         try:
-            if self.backend.dialect != "postgresql":
-                yield True  # the embedded default runs one worker process
+            if not dialect_for(self.backend.dialect, None).advisory_locks:
+                yield True  # the embedded default (SQLite) runs one worker process
                 return
-            key = zlib.crc32(f"tessera-tick:{tenant}".encode()) - 2**31
+            key = f"tessera-tick:{tenant}"
             with self.backend.connect_control() as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                held = conn.exec_driver_sql("SELECT pg_try_advisory_lock(%s)", (key,)).scalar()
+                held = conn.execute(
+                    text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}
+                ).scalar()
                 try:
                     yield bool(held)
                 finally:
                     if held:
-                        conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+                        conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
         finally:
             lock.release()

@@ -13,14 +13,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, update
+from sqlalchemy import Connection, and_, insert, or_, update
 
 from metadata.automation import Action, Workflow
 from metadata.model import Model
 from runtime.observability import logs
 from runtime.records.values import ActionError
+from runtime.storage.ids import new_id
 from runtime.storage.tables import system_table
-from runtime.storage.workflow_tables import RUNS
+from runtime.storage.workflow_tables import NOTIFICATIONS, RUNS
 from runtime.workflows import actions as act
 from runtime.workflows import manual, statements
 from runtime.workflows.basis import EngineBasis
@@ -220,7 +221,28 @@ class Execution(EngineBasis):
                 self._mark(conn, rs.schema, run.id, "succeeded", None)
             return "succeeded", None
         except manual.Refused as exc:
-            return self._finish(rs.tenant, run, "refused", exc.messages["en"]), None
+            # The person was told yes when they started it: tell them why it did not run.
+            with self.backend.begin_tenant(rs.tenant) as conn:
+                self._mark(conn, rs.schema, run.id, "refused", exc.messages["en"])
+                if run.actor is not None:
+                    label = w.label.to_json()
+                    messages = {
+                        "en": f"{label.get('en', w.name)} did not run: {exc.messages['en']}",
+                        "zh-CN": f"「{label.get('zh-CN', w.name)}」未执行："
+                        f"{exc.messages.get('zh-CN', exc.messages['en'])}",
+                    }
+                    conn.execute(
+                        insert(system_table(rs.schema, NOTIFICATIONS)).values(
+                            id=new_id(),
+                            user_id=run.actor,
+                            object=obj,
+                            record_id=run.record_id,
+                            message=json.dumps(messages, ensure_ascii=False),
+                            run_id=run.id,
+                            created_at=dt.datetime.now(dt.UTC),
+                        )
+                    )
+            return "refused", None
         except Exception as exc:
             return self._failed(rs.tenant, rs, todo[0], w.actions[todo[0]], exc)
 

@@ -18,7 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from metadata.automation import Workflow
+from metadata.expressions.checker import Typed
+from metadata.expressions.syntax import ExpressionError
 from metadata.model import Field
+from runtime.expressions.sql import to_sql
 from runtime.model.shape import ApiShape
 from runtime.query.filters import field_sql
 from runtime.security.principal import Principal
@@ -110,10 +113,13 @@ def moments_page(
     after: tuple[Any, Any] | None,
     limit: int,
     today: dt.date,
+    condition: Typed | None = None,
+    now: dt.datetime | None = None,
 ) -> list[tuple[Any, Any, dt.date | dt.datetime]]:
     """Return up to ``limit`` (id, value as SQL gave it, moment) of live records with
-    ``low < moment <= high`` (and changed since ``changed_since``), after ``after`` in
-    (moment, id) order. One statement, its values bound."""
+    ``low < moment <= high`` (and changed since ``changed_since``, and meeting
+    ``condition``, compiled to SQL), after ``after`` in (moment, id) order. One
+    statement, its values bound."""
     dialect = dialect_for(conn.dialect.name, schema)
     scope = SqlScope(shape=shape, dialect=dialect, principal=Principal.system(tenant), today=today)
     f = clock.field
@@ -135,6 +141,8 @@ def moments_page(
     ]
     if low is not None:
         where.append(f"{moment} > {bind(clock.bound(low))}")
+    if condition is not None:
+        where.append(to_sql(condition, "t", scope, today=today, now=now))
     if changed_since is not None:
         where.append(f't."updated_at" >= {scope.param(dialect.bind_datetime(changed_since))}')
     if after is not None:
@@ -162,3 +170,21 @@ def read_records(conn: Connection, table: Any, ids: list[Any]) -> dict[str, dict
         return {}
     rows = conn.execute(select(table).where(table.c.id.in_(ids), table.c.deleted_at.is_(None)))
     return {str(r.id): dict(r._mapping) for r in rows}
+
+
+def in_sql(condition: Typed | None, shape: ApiShape, schema: str | None, dialect: str) -> bool:
+    """Whether a trigger condition can be judged in the page query (no function only the
+    engine evaluates, such as ADDWORKDAYS): then no record is read into Python."""
+    if condition is None:
+        return False
+    scope = SqlScope(
+        shape=shape,
+        dialect=dialect_for(dialect, schema),
+        principal=Principal.system(""),
+        today=dt.date.today(),
+    )
+    try:
+        to_sql(condition, "t", scope, today=dt.date.today())
+    except ExpressionError:
+        return False
+    return True

@@ -28,7 +28,13 @@ from runtime.workflows.approval_timeouts import overdue_approvals, time_out
 from runtime.workflows.approvals import ApprovalError, At
 from runtime.workflows.basis import EngineBasis
 from runtime.workflows.directory import Directory
-from runtime.workflows.moments import TimerClock, TimerScan, moments_page, read_records
+from runtime.workflows.moments import (
+    TimerClock,
+    TimerScan,
+    in_sql,
+    moments_page,
+    read_records,
+)
 from runtime.workflows.runs import create_run, create_runs
 
 # One logger for the whole engine, whichever part writes (operators filter on it).
@@ -143,6 +149,7 @@ class Timers(EngineBasis):
             if w.trigger.condition
             else None
         )
+        judged_in_sql = in_sql(condition, shape, schema, self.backend.dialect)
         while True:
             page: list[uuid.UUID] = []
             with self.backend.begin_tenant(tenant) as conn:
@@ -159,19 +166,30 @@ class Timers(EngineBasis):
                     after,
                     self.settings.batch,
                     scan.now.astimezone(clock.tz).date(),
+                    condition if judged_in_sql else None,
+                    scan.now,
                 )
                 judge = self._judge(conn, shape, schema, scan.now, clock.tz)
-                records = read_records(
-                    conn, shape.table(w.object, schema, conn.dialect.name), [i for i, _, _ in found]
+                # Records are read only when the condition needs the engine; otherwise
+                # the page query judged it.
+                records = (
+                    read_records(
+                        conn,
+                        shape.table(w.object, schema, conn.dialect.name),
+                        [i for i, _, _ in found],
+                    )
+                    if condition is not None and not judged_in_sql
+                    else None
                 )
                 wanted: list[dict[str, Any]] = []
                 for record_id, _raw, moment in found:
-                    record = records.get(str(record_id))
                     fire = scan.occurrence(moment, fresh=changed_since is None)
-                    if record is None or fire is None:
+                    if fire is None:
                         continue
-                    if condition is not None and evaluate(condition, judge(record)) is not True:
-                        continue
+                    if records is not None:
+                        record = records.get(str(record_id))
+                        if record is None or evaluate(condition, judge(record)) is not True:
+                            continue
                     k, at = fire
                     dedupe = f"t:{w.name}:{record_id}:{moment.isoformat()}"
                     wanted.append(

@@ -71,7 +71,8 @@ def test_core_crm_workflows_assign_total_and_approve(service):
         def lead_now() -> dict[str, Any]:
             return gql(
                 "admin",
-                "query($id: ID!) { lead(id: $id) { status owner pool lastActivity previousOwner } }",
+                "query($id: ID!) { lead(id: $id) { status owner pool lastActivity "
+                "previousOwner } }",
                 id=lead_id,
             )["lead"]
 

@@ -126,6 +126,9 @@ def test_a_claim_over_the_limit_is_refused_in_both_languages(flows, broker):
     statuses = sorted(r["status"] for r in runs(crm, "claim_lead") if r["recordId"] == pooled[2])
     assert statuses == ["refused", "succeeded"]
     assert lead(crm, pooled[2])["owner"] == crm.user_id("rep2")
+    # The refused run told its starter why, in both languages.
+    [note] = crm.data("rep2", "{ notifications { message } }")["notifications"]
+    assert note["message"]["zh-CN"].startswith("「领取」未执行：只能领取公海中的线索")
 
 
 @pytest.mark.parametrize("broker", ["redis"])
