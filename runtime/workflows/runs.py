@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from runtime.storage.conflicts import conflict_insert
 from runtime.storage.ids import new_id
@@ -95,3 +95,14 @@ def create_runs(
     # every value, which took most of a 100,000-record scan's time.
     statement = conflict_insert(conn, table).on_conflict_do_nothing().returning(table.c.id)
     return [row.id for row in conn.execute(statement, rows)]
+
+
+def made_already(conn: Connection, schema: str | None, dedupes: list[str]) -> set[str]:
+    """Which of these causes already made their run (one indexed lookup): a timer's
+    second look at records changed since its last scan finds mostly runs it made, and
+    an INSERT per such record, each refused by the unique key, cost more than asking."""
+    if not dedupes:
+        return set()
+    runs = system_table(schema, RUNS)
+    found = conn.execute(select(runs.c.dedupe).where(runs.c.dedupe.in_(dedupes)))
+    return {row.dedupe for row in found}

@@ -35,7 +35,7 @@ from runtime.workflows.moments import (
     moments_page,
     read_records,
 )
-from runtime.workflows.runs import create_run, create_runs
+from runtime.workflows.runs import create_run, create_runs, made_already
 
 # One logger for the whole engine, whichever part writes (operators filter on it).
 log = logging.getLogger("runtime.workflows.engine")
@@ -209,6 +209,9 @@ class Timers(EngineBasis):
                     )
                 # One statement per page (one INSERT per run made a 100,000-record scan
                 # take minutes).
+                if changed_since is not None:
+                    known = made_already(conn, schema, [r["dedupe"] for r in wanted])
+                    wanted = [r for r in wanted if r["dedupe"] not in known]
                 page = create_runs(conn, schema, wanted, scan.now)
             # Each page's runs start as soon as it commits, while later pages are read.
             self._wake_for(tenant, len(page))
