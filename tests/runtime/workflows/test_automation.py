@@ -51,6 +51,13 @@ METADATA: dict[str, Any] = {
                     "returns": "datetime",
                     "expression": "BLANKVALUE(last_activity, assigned_at)",
                 },
+                "latest_touch": {
+                    "type": "rollup",
+                    "from": "activity.lead",
+                    "function": "max",
+                    "field": "touched_at",
+                },
+                "chased": {"type": "integer"},
             }
         },
         "activity": {
@@ -58,6 +65,7 @@ METADATA: dict[str, Any] = {
                 "subject": {"type": "text"},
                 "lead": {"type": "lookup", "to": "lead", "related_name": "activities"},
                 "done": {"type": "boolean"},
+                "touched_at": {"type": "datetime"},
             }
         },
         "payment": {
@@ -131,6 +139,11 @@ METADATA: dict[str, Any] = {
                 "condition": "ISBLANK(pool)",
             },
             "actions": [{"pool": {"field": "pool", "into": "public"}}],
+        },
+        "chase": {
+            "object": "lead",
+            "trigger": {"at": {"field": "latest_touch", "offset": "1d"}},
+            "actions": [{"score": {"field": "chased", "add": "1"}}],
         },
         "stale": {
             "object": "lead",
@@ -582,3 +595,21 @@ def test_a_tenants_tick_runs_alone_across_threads_and_processes(service):
     assert seen == [False]
     with other.ticking(TENANT) as theirs:  # released: the next tick takes it
         assert theirs
+
+
+def test_a_roll_up_moment_fires_a_day_after_the_latest_follow_up(service):
+    rig = Rig(service, _at("2027-03-01T10:00:00+00:00"))
+    [lead] = rig.insert("lead", [{"name": "R", "status": "assigned"}])
+    rig.insert(
+        "activity",
+        [
+            {"subject": "a", "lead": lead, "done": True, "touched_at": "2027-03-01T09:00:00+00:00"},
+            {"subject": "b", "lead": lead, "done": True, "touched_at": "2027-03-02T09:00:00+00:00"},
+        ],
+    )
+    rig.at("2027-03-02T09:30:00+00:00")  # a day after the first touch, not the latest
+    assert rig.runs("chase") == []
+    rig.at("2027-03-03T09:00:01+00:00")
+    assert [r["chased"] for r in rig.rows("lead")] == [1]
+    [run] = rig.runs("chase")
+    assert json.loads(run.payload)["moment"].startswith("2027-03-02T09:00:00")
