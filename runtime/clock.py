@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import time
 from typing import Protocol
 
 
@@ -56,15 +57,18 @@ class ManualClock:
 
 
 class FileClock:
-    """The moment written in a file (ISO 8601, with a zone), re-read when the file
-    changes; the wall clock (plus ``offset``) while it is missing or empty. Tests move a
-    worker process's time with it; production refuses it (runtime/settings.py)."""
+    """A clock set by writing a moment in a file (ISO 8601, with a zone), which then runs
+    on from there at the wall clock's pace, as a watch does once set: leases run out and
+    retries come due. Re-read when the file changes; the wall clock (plus ``offset``)
+    while it is missing or empty. Tests move a worker process's time with it; production
+    refuses it (runtime/settings.py)."""
 
     def __init__(self, path: str, offset: float = 0.0) -> None:
         self.path = path
         self.wall = SystemClock(offset)
         self._seen: tuple[float, int] | None = None
         self._moment: dt.datetime | None = None
+        self._set_at = 0.0
         self._lock = threading.Lock()
 
     def now(self) -> dt.datetime:
@@ -80,4 +84,8 @@ class FileClock:
                 if moment is not None and moment.tzinfo is None:
                     raise ValueError(f"{self.path} holds {text!r}, a moment without a zone")
                 self._seen, self._moment = (stat.st_mtime, stat.st_size), moment
-            return self._moment or self.wall.now()
+                self._set_at = stat.st_mtime
+            if self._moment is None:
+                return self.wall.now()
+            ran = max(0.0, time.time() - self._set_at)
+            return self._moment + dt.timedelta(seconds=ran)

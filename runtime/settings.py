@@ -41,6 +41,9 @@ class WorkflowSettings:
     own)."""
     tick: float = 2.0
     """Seconds between beat ticks (dispatch, schedules, timers, sweep)."""
+    tenants: str = "*"
+    """Which tenants this deployment's beat ticks: comma-separated globs (``acme*,vip_*``),
+    so tenants can be split between worker groups with their own queues."""
     fan_out: int = 8
     """Wake-ups sent for a burst of new runs at most: how many worker threads drain one
     tenant's runs at once."""
@@ -648,6 +651,14 @@ VARIABLES: tuple[Variable, ...] = (
         _text,
         "tessera",
         "Celery queue (deployments sharing a broker need their own).",
+    ),
+    Variable(
+        "TESSERA_WORKFLOW_TENANTS",
+        "workflows.tenants",
+        _text,
+        "*",
+        "Tenants the beat ticks, as comma-separated globs (acme*,vip_*): tenants split "
+        "between worker groups, each with its own TESSERA_WORKFLOW_QUEUE.",
     ),
     Variable(
         "TESSERA_WORKFLOW_TICK",

@@ -35,6 +35,7 @@ from runtime.records.values import (
     compute,
 )
 from runtime.security.identity import MemberInfo
+from runtime.storage.conflicts import conflict_insert
 from runtime.storage.ids import new_id
 from runtime.storage.workflow_tables import CURSORS, NOTIFICATIONS
 from runtime.workflows import approvals, related
@@ -112,12 +113,14 @@ def perform(
             f = model.objects[target].fields[o["field"]]
             amount = evaluate(rs.typed(o["add"], obj), scope)
             values = add_score(target, f, other.get(f.name), amount)
+            rs.check(target, "update", [f.name])
             rs.writer(conn, target).update(other["id"], values, None, path, known=other)
             return {"scored": str(other["id"]), "object": target, "add": str(amount)}
         if action.kind in ("update", "score", "tags", "pool", "assign"):
             assert obj is not None and record is not None
             values = _record_change(conn, rs, position, action, obj, record, scope)
             if values:
+                rs.check(obj, "update", _fields_of(rs, obj, values))
                 rs.writer(conn, obj).update(record["id"], values, None, path, known=record)
             return {"set": sorted(values)} | (
                 {"owner": str(values["owner"])} if values.get("owner") else {}
@@ -134,6 +137,7 @@ def perform(
             values = compute(model, target, typed, scope)
             if record is not None and record.get("owner") is not None:
                 values.setdefault("owner", record["owner"])
+            rs.check(target, "create", _fields_of(rs, target, o["values"]))
             new = rs.writer(conn, target).insert(values, path)
             return {"created": str(new), "object": target}
         if action.kind == "notify":
@@ -178,6 +182,13 @@ def perform(
     except approvals.ApprovalError as exc:
         raise ActionError(str(exc)) from None
     raise ActionError(f"{action.kind} is not a database action")
+
+
+def _fields_of(rs: RunScope, obj: str, columns: Mapping[str, Any]) -> list[str]:
+    """The object's fields among ``columns`` (a currency's two columns are one field;
+    the owner is a system field, which edit rights cover)."""
+    fields = rs.model.objects[obj].fields
+    return [c for c in columns if c in fields]
 
 
 def _record_change(
@@ -302,8 +313,11 @@ def _next_in_turn(
     written in the step's transaction, so a retried step does not skip anyone and
     concurrent runs (the row is locked on PostgreSQL) do not pick the same person."""
     cursors = rs.system(CURSORS)
+    # The row exists before it is locked: two first assignments at once each found no
+    # row to lock and both inserted one (a unique violation failed one run).
+    conn.execute(conflict_insert(conn, cursors).values(key=key, value="").on_conflict_do_nothing())
     query = select(cursors.c.value).where(cursors.c.key == key).with_for_update()
-    last = conn.execute(query).scalar()
+    last = conn.execute(query).scalar() or None
     ordered = sorted(candidates, key=lambda m: m.user.email)
     email, _, turn_text = (last or "").partition("#")
     turn = int(turn_text) if turn_text.isdigit() else 1
@@ -314,10 +328,7 @@ def _next_in_turn(
         chosen = next((m for m in ordered if last is not None and m.user.email > email), ordered[0])
         turn = 1
     value = chosen.user.email if turn == 1 else f"{chosen.user.email}#{turn}"
-    if last is None:
-        conn.execute(insert(cursors).values(key=key, value=value))
-    else:
-        conn.execute(cursors.update().where(cursors.c.key == key).values(value=value))
+    conn.execute(cursors.update().where(cursors.c.key == key).values(value=value))
     return chosen
 
 

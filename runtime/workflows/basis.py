@@ -4,6 +4,7 @@ tenant's compiled model. ``Engine`` (``engine.py``) composes the parts."""
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import logging
 import threading
 from collections.abc import Callable
@@ -64,7 +65,13 @@ class EngineBasis:
     # -- helpers -------------------------------------------------------------------------
 
     def tenants(self) -> list[str]:
-        return [t.name for t in self.service.list_tenants()]
+        """The tenants this deployment's beat ticks (TESSERA_WORKFLOW_TENANTS)."""
+        patterns = [p.strip() for p in self.settings.tenants.split(",") if p.strip()]
+        return [
+            t.name
+            for t in self.service.list_tenants()
+            if any(fnmatch.fnmatchcase(t.name, p) for p in patterns)
+        ]
 
     def _shape(self, tenant: str) -> tuple[ApiShape, str]:
         """The tenant's compiled model (never a GraphQL schema) and its time zone."""

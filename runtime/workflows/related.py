@@ -49,6 +49,7 @@ def update_parent(
     values = compute(
         rs.model, target, compile_values(rs.shape, obj, o["values"], engine=True), scope
     )
+    rs.check(target, "update", list(o["values"]))
     rs.writer(conn, target).update(parent["id"], values, None, path, known=parent)
     return {"updated": str(parent["id"]), "object": target, "set": sorted(values)}
 
@@ -82,6 +83,7 @@ def update_children(
         )
     where = rs.typed(o["where"], child, expect=BOOLEAN) if o.get("where") else None
     typed = compile_values(rs.shape, child, o["values"], engine=True)
+    rs.check(child, "update", list(o["values"]))
     writer = rs.writer(conn, child)
     changed = []
     for row in rows:

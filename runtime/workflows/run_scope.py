@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,6 +51,7 @@ class RunScope:
     run_as: str = "system"
     batch: int = 500
     """The most records one step may change (update_children)."""
+    _principal: Principal | None = None
 
     @functools.cached_property
     def directory(self) -> Directory:
@@ -64,10 +65,37 @@ class RunScope:
     def today(self) -> dt.date:
         return self.now.astimezone(ZoneInfo(self.timezone)).date()
 
+    def check(self, obj: str, action: str, fields: Iterable[str]) -> None:
+        """Refuse what the person a run acts as (run_as: actor) may not do: the action
+        on the object, or a field they cannot edit. (The Writer checks which records
+        they can edit; operations and fields are otherwise what their GraphQL schema
+        offers.)"""
+        if self.run_as != "actor" or self.run.actor is None:
+            return
+        access = self.principal().grants.on(obj)
+        label = self.model.objects[obj].label.get("en")
+        if access is None or not access.can(action):
+            raise ActionError(
+                f"{self.run.workflow} runs as the person who caused it, who may not "
+                f"{action} {label} records ({obj})"
+            )
+        fixed = sorted(f for f in fields if not access.editable(f))
+        if fixed:
+            raise ActionError(
+                f"{self.run.workflow} runs as the person who caused it, who cannot edit "
+                f"{obj}.{', '.join(fixed)}"
+            )
+
     def principal(self) -> Principal:
         """Who record writes go through: the platform, or (run_as: actor) the person who
         caused the run, with their permissions; a run nobody caused acts as the
         platform."""
+        if self._principal is not None:
+            return self._principal
+        self._principal = self._resolve()
+        return self._principal
+
+    def _resolve(self) -> Principal:
         if self.run_as == "actor" and self.run.actor is not None:
             found = self.principal_of(self.run.actor) if self.principal_of else None
             if found is None:

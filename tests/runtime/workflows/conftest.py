@@ -244,6 +244,9 @@ def flows(request, service, database_url, tmp_path) -> Iterator[Callable[..., tu
         # The worker's time: the wall clock until a test writes a moment here.
         crm.clock_file = tmp_path / f"clock-{tenant}"  # type: ignore[attr-defined]
         env["TESSERA_CLOCK_FILE"] = str(crm.clock_file)  # type: ignore[attr-defined]
+        # Its beat ticks this test's tenant only: the PostgreSQL database is shared by
+        # the workers of tests running at the same time, each with its own clock.
+        env["TESSERA_WORKFLOW_TENANTS"] = tenant
         worker = Worker(
             database_url,
             env,

@@ -31,6 +31,13 @@ def moment(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
+def near(text: str | None, expected: dt.datetime) -> bool:
+    """The worker's clock runs on from the moment the test set (as a watch does), so a
+    moment it stamps is that moment plus the seconds the work took."""
+    found = moment(text)
+    return found is not None and dt.timedelta(0) <= found - expected < dt.timedelta(minutes=1)
+
+
 def runs(crm: Any, workflow: str) -> list[dict[str, Any]]:
     return crm.data("admin", RUNS, w=workflow)["workflowRuns"]
 
@@ -57,7 +64,7 @@ def test_a_follow_up_moves_its_lead_and_the_pool_reclaims_the_leads_without_one(
     a = crm.data("rep1", create, n="A")["createLead"]["id"]
     b = crm.data("rep1", create, n="B")["createLead"]["id"]
     wait_for(lambda: all(lead(crm, i)["assignedAt"] for i in (a, b)), what="assignment")
-    assert moment(lead(crm, a)["assignedAt"]) == t0  # NOW() is the worker's clock
+    assert near(lead(crm, a)["assignedAt"], t0)  # NOW() is the worker's clock
     set_clock(crm, t0 + dt.timedelta(days=2))
     crm.data(
         "rep1",
@@ -65,7 +72,7 @@ def test_a_follow_up_moves_its_lead_and_the_pool_reclaims_the_leads_without_one(
         l=a,
     )
     wait_for(lambda: lead(crm, a)["status"] == "contacted", what="the follow-up's lead change")
-    assert moment(lead(crm, a)["lastActivity"]) == t0 + dt.timedelta(days=2)
+    assert near(lead(crm, a)["lastActivity"], t0 + dt.timedelta(days=2))
     owner_a, owner_b = lead(crm, a)["owner"], lead(crm, b)["owner"]
     # Three days after assignment: B, never followed up, goes back to the pool; A was
     # followed up a day ago and stays.
@@ -73,7 +80,7 @@ def test_a_follow_up_moves_its_lead_and_the_pool_reclaims_the_leads_without_one(
     wait_for(lambda: lead(crm, b)["pool"] == "public", what="B reclaimed")
     reclaimed = lead(crm, b)
     assert reclaimed["owner"] is None and reclaimed["previousOwner"] == owner_b
-    assert moment(reclaimed["returnedAt"]) == t0 + dt.timedelta(days=3, minutes=1)
+    assert near(reclaimed["returnedAt"], t0 + dt.timedelta(days=3, minutes=1))
     assert lead(crm, a)["pool"] is None and lead(crm, a)["owner"] == owner_a
     set_clock(crm, t0 + dt.timedelta(days=5, minutes=1))
     wait_for(lambda: lead(crm, a)["pool"] == "public", what="A reclaimed after its own 3 days")
@@ -180,7 +187,7 @@ def test_an_approval_escalates_after_two_working_days_across_a_holiday(flows, br
     wait_for(tasks, what="the approval")
     [first] = tasks()
     # Monday the 5th is a holiday: two working days from Friday 10:00 end Wednesday 10:00.
-    assert moment(first["dueAt"]) == dt.datetime(2027, 4, 7, 10, 0, tzinfo=UTC)
+    assert near(first["dueAt"], dt.datetime(2027, 4, 7, 10, 0, tzinfo=UTC))
     assert first["userId"] == crm.user_id("mgr")
     set_clock(crm, dt.datetime(2027, 4, 6, 12, 0, tzinfo=UTC))  # two weekdays, one a holiday
     set_clock(crm, dt.datetime(2027, 4, 7, 10, 1, tzinfo=UTC))
@@ -250,7 +257,7 @@ def test_a_workflow_run_as_the_actor_writes_with_their_permissions(flows, broker
         lambda: [r for r in runs(crm, "note_territory") if r["status"] == "dead"],
         what="the rep's run refused",
     )
-    assert "territory" in dead[0]["error"]
+    assert "may not update Territory records (territory)" in dead[0]["error"]
     assert record(crm, "territory", territory, "touchedByLead")["touchedByLead"] is None
     crm.data("admin", rename, id=lead_id, n="by admin")
     wait_for(
