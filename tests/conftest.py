@@ -188,17 +188,25 @@ def admin_client(service: TenantService) -> Iterator[Any]:
 
 
 # Tests that start worker or server processes, and the engine's own tests, use a
-# PostgreSQL database of their own (a worker's beat ticks every tenant in its database)
-# and run one after another on one xdist worker.
+# PostgreSQL database of their own, apart from the in-process suite's. Within it:
+# - the engine's in-process tests use fixed tenant names, and run one after another;
+# - the two-server cluster (tests/runtime/processes) runs one module at a time;
+# - tests with a worker process of their own (the ``flows`` fixture) use a tenant of
+#   their own whose beat ticks only it (TESSERA_WORKFLOW_TENANTS), and run beside
+#   anything: they are the slow ones, so they must not queue behind the others.
 _PROCESS_FOLDERS = ("tests/runtime/workflows/", "tests/runtime/processes/")
+_ENGINE_FILES = ("test_time.py", "test_engine.py", "test_automation.py", "test_demo_flows.py")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        # Their SQLite halves keep to their own files, so those may run beside anything.
-        shared = "[postgresql" in item.nodeid or item.nodeid.startswith(_PROCESS_FOLDERS[1])
-        if item.nodeid.startswith(_PROCESS_FOLDERS) and shared:
+        on_postgres = "[postgresql" in item.nodeid
+        if item.nodeid.startswith(_PROCESS_FOLDERS[1]):
             item.add_marker(pytest.mark.xdist_group("processes"))
+        elif item.nodeid.startswith(_PROCESS_FOLDERS[0]) and on_postgres:
+            module = item.nodeid.split("::")[0].rsplit("/", 1)[-1]
+            if module in _ENGINE_FILES:
+                item.add_marker(pytest.mark.xdist_group("workflow-engine"))
         # The fuzzers share one demo world per backend (seconds to build): on one worker
         # each is built once.
         elif item.nodeid.startswith("tests/runtime/fuzz/"):

@@ -154,6 +154,8 @@ def cluster(request, tmp_path_factory) -> Iterator[Cluster]:
         "TESSERA_BROKER_URL": BROKERS["redis"],
         "TESSERA_WORKFLOW_QUEUE": queue,
         "TESSERA_WORKFLOW_TICK": "0.5",
+        # The cluster's tenants only (tests with workers of their own share the database).
+        "TESSERA_WORKFLOW_TENANTS": "c_*",
         "TESSERA_RATE_PER_MINUTE": "600",
         "TESSERA_LOG_FORMAT": "json",
         "TESSERA_LOG_LEVEL": "info",
