@@ -284,13 +284,15 @@ class Resolver:
                 moment = dt.datetime.fromisoformat(str(args[key]).replace("Z", "+00:00"))
             except ValueError:
                 raise QueryError(
-                    f"{args[key]!r} is not a date and time (ISO 8601)", field=[key]
+                    f"{key}: {args[key]!r} is not a date and time (ISO 8601)", field=[key]
                 ) from None
             if moment.tzinfo is None:
-                raise QueryError(f"{args[key]!r} has no time zone", field=[key])
+                raise QueryError(
+                    f"{key}: {args[key]!r} has no time zone (add one: +08:00)", field=[key]
+                )
             moments.append(moment)
         if moments[1] <= moments[0]:
-            raise QueryError("until must be after from", field=["until"])
+            raise QueryError("until: it must be after from", field=["until"])
         delegate = None
         if args.get("delegate"):
             member = next(
@@ -303,7 +305,7 @@ class Resolver:
             )
             if member is None or member.user.id == me:
                 raise QueryError(
-                    f"{args['delegate']!r} is not another active member of this tenant",
+                    f"delegate: {args['delegate']!r} is not another active member of this tenant",
                     field=["delegate"],
                 )
             delegate = member.user.id

@@ -102,6 +102,43 @@ def test_core_crm_workflows_assign_total_and_approve(service):
         ).json()["errors"][0]["extensions"]
         assert refused["code"] == "CONDITION_NOT_MET"
         assert "7 天内不能再次领取" in refused["messages"]["zh-CN"]
+        # Absences: bad input is refused at its argument; a valid one names the delegate.
+        away = (
+            "mutation($f: String!, $u: String!, $d: String) { "
+            "setAway(from: $f, until: $u, delegate: $d) { from until delegateId } }"
+        )
+
+        def refused_away(**variables: Any) -> dict[str, Any]:
+            body = client.post(
+                f"/t/{TENANT}/graphql",
+                json={"query": away, "variables": variables},
+                headers={"authorization": f"Bearer {tokens['rep']}"},
+            ).json()
+            return body["errors"][0]
+
+        no_zone = refused_away(f="2027-04-01T09:00:00", u="2027-04-08T09:00:00+08:00")
+        assert no_zone["message"].startswith("from: '2027-04-01T09:00:00' has no time zone")
+        backwards = refused_away(f="2027-04-08T09:00:00+08:00", u="2027-04-01T09:00:00+08:00")
+        assert backwards["message"] == "until: it must be after from"
+        stranger = refused_away(
+            f="2027-04-01T09:00:00+08:00", u="2027-04-08T09:00:00+08:00", d="nobody@x.cn"
+        )
+        assert stranger["message"].startswith("delegate: 'nobody@x.cn' is not another active")
+        manager_id = str(identity.user("manager@demo.tessera.dev").id)
+        made_away = gql(
+            "rep",
+            away,
+            f="2027-04-01T09:00:00+08:00",
+            u="2027-04-08T09:00:00+08:00",
+            d="manager@demo.tessera.dev",
+        )["setAway"]
+        assert made_away == {
+            "from": "2027-04-01T01:00:00.000000Z",
+            "until": "2027-04-08T01:00:00.000000Z",
+            "delegateId": manager_id,
+        }
+        assert len(gql("rep", "{ myAbsences { from } }")["myAbsences"]) == 1
+        assert gql("rep", "mutation { backFromAway }")["backFromAway"] == 1
         gql("manager", start, w="assign_from_pool", id=lead_id)
         drain()
         assigned = lead_now()
