@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from metadata.calendar import DEFAULT_CALENDAR, STANDARD, Calendar, build_calendar
+from metadata.conversions import Conversion, build_conversions
 from metadata.text import Text
 
 #: Record events a workflow can react to.
@@ -323,6 +324,10 @@ class ApprovalProcess:
         return out
 
 
+#: The metadata sections automation comes from.
+SECTIONS = ("workflows", "approvals", "calendars", "conversions")
+
+
 @dataclass(frozen=True)
 class Automation:
     """All workflows and approval processes of a tenant."""
@@ -330,9 +335,10 @@ class Automation:
     workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
     approvals: Mapping[str, ApprovalProcess] = field(default_factory=lambda: MappingProxyType({}))
     calendars: Mapping[str, Calendar] = field(default_factory=lambda: MappingProxyType({}))
+    conversions: Mapping[str, Conversion] = field(default_factory=lambda: MappingProxyType({}))
 
     def __bool__(self) -> bool:
-        return bool(self.workflows or self.approvals or self.calendars)
+        return bool(self.workflows or self.approvals or self.calendars or self.conversions)
 
     @property
     def calendar(self) -> Calendar:
@@ -342,7 +348,7 @@ class Automation:
 
     def to_document(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key in ("workflows", "approvals", "calendars"):
+        for key in SECTIONS:
             items = getattr(self, key)
             if items:
                 out[key] = {name: items[name].to_json() for name in sorted(items)}
@@ -480,7 +486,10 @@ def build_automation(document: Mapping[str, Any]) -> Automation:
         name: build_calendar(name, raw) for name, raw in (document.get("calendars") or {}).items()
     }
     return Automation(
-        MappingProxyType(workflows), MappingProxyType(approvals), MappingProxyType(calendars)
+        MappingProxyType(workflows),
+        MappingProxyType(approvals),
+        MappingProxyType(calendars),
+        build_conversions(document),
     )
 
 

@@ -7,19 +7,8 @@ from typing import Any
 
 from metadata.automation import SECRET_ENV_PATTERN
 from metadata.identifiers import IDENTIFIER_PATTERN
-
-
-def _identifier(description: str) -> dict[str, Any]:
-    return {"type": "string", "pattern": IDENTIFIER_PATTERN, "description": description}
-
-
-def _names(description: str) -> dict[str, Any]:
-    return {
-        "type": "array",
-        "uniqueItems": True,
-        "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
-        "description": description,
-    }
+from metadata.identifiers import identifier_schema as _identifier
+from metadata.identifiers import identifiers_schema as _names
 
 
 def automation_defs() -> dict[str, Any]:

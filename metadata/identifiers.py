@@ -234,6 +234,21 @@ GENERATED_TYPE_SUFFIXES = (
 )
 
 
+def identifier_schema(description: str) -> dict[str, object]:
+    """Return the JSON Schema of one identifier, with its description."""
+    return {"type": "string", "pattern": IDENTIFIER_PATTERN, "description": description}
+
+
+def identifiers_schema(description: str) -> dict[str, object]:
+    """Return the JSON Schema of a list of distinct identifiers."""
+    return {
+        "type": "array",
+        "uniqueItems": True,
+        "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
+        "description": description,
+    }
+
+
 def is_identifier(name: object) -> bool:
     """Return whether ``name`` matches the identifier pattern."""
     return isinstance(name, str) and bool(_IDENTIFIER.match(name))

@@ -13,8 +13,11 @@ from typing import Any
 
 from metadata.automation_schema import automation_defs
 from metadata.calendar import calendar_schema
+from metadata.conversions import conversion_schema
 from metadata.field_types import COMMON_OPTIONS, TYPES
 from metadata.identifiers import IDENTIFIER_PATTERN
+from metadata.identifiers import identifier_schema as _identifier
+from metadata.identifiers import identifiers_schema as _names
 from metadata.security import (
     ACCESS_DEPTHS,
     CRITERIA_OPERATORS,
@@ -22,14 +25,11 @@ from metadata.security import (
     OBJECT_ACTIONS,
     SHARE_ACCESS,
 )
+from metadata.views_schema import view_defs
 
 SCHEMA_ID = "https://tessera.dev/schemas/metadata.schema.json"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "metadata.schema.json"
 LOCALE_PATTERN = "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
-
-
-def _identifier(description: str) -> dict[str, Any]:
-    return {"type": "string", "pattern": IDENTIFIER_PATTERN, "description": description}
 
 
 def _field_variant(type_name: str) -> dict[str, Any]:
@@ -180,7 +180,8 @@ def build_schema() -> dict[str, Any]:
     defs.update(_security_defs())
     defs.update(automation_defs())
     defs["calendar"] = calendar_schema()
-    defs.update(_view_defs())
+    defs["conversion"] = conversion_schema()
+    defs.update(view_defs())
     defs["validation_rule"] = {
         "type": "object",
         "description": "Reject a write whose record makes the condition true.",
@@ -286,6 +287,13 @@ def build_schema() -> dict[str, Any]:
                 "propertyNames": {"pattern": IDENTIFIER_PATTERN},
                 "additionalProperties": {"$ref": "#/$defs/calendar"},
             },
+            "conversions": {
+                "type": "object",
+                "description": "Conversions by name: a record made into others, with a "
+                "duplicate check (docs/workflows.md).",
+                "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                "additionalProperties": {"$ref": "#/$defs/conversion"},
+            },
             "layouts": {
                 "type": "object",
                 "description": "Record page layouts by name (docs/metadata.md).",
@@ -298,17 +306,15 @@ def build_schema() -> dict[str, Any]:
                 "propertyNames": {"pattern": IDENTIFIER_PATTERN},
                 "additionalProperties": {"$ref": "#/$defs/list_view"},
             },
+            "navigation": {
+                "type": "object",
+                "description": "Apps of the web app's switcher by name, each with its "
+                "navigation (docs/web-app.md).",
+                "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                "additionalProperties": {"$ref": "#/$defs/app"},
+            },
         },
         "$defs": defs,
-    }
-
-
-def _names(description: str) -> dict[str, Any]:
-    return {
-        "type": "array",
-        "uniqueItems": True,
-        "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
-        "description": description,
     }
 
 
@@ -404,77 +410,6 @@ def _security_defs() -> dict[str, Any]:
                     },
                 },
                 "access": {"enum": list(SHARE_ACCESS), "description": "read (default) or edit."},
-            },
-        },
-    }
-
-
-def _view_defs() -> dict[str, Any]:
-    """Return the definitions of layouts and list views."""
-    fields = {
-        "type": "array",
-        "minItems": 1,
-        "items": {"type": "string", "pattern": IDENTIFIER_PATTERN},
-    }
-    return {
-        "layout": {
-            "type": "object",
-            "description": "An object's record page: sections of fields, then related lists.",
-            "additionalProperties": False,
-            "required": ["object", "sections"],
-            "properties": {
-                "object": _identifier("The object whose records the layout shows."),
-                "label": {"$ref": "#/$defs/text"},
-                "sections": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["fields"],
-                        "properties": {
-                            "label": {"$ref": "#/$defs/text"},
-                            "columns": {"type": "integer", "minimum": 1, "maximum": 4},
-                            "fields": {**fields, "description": "Fields in reading order."},
-                        },
-                    },
-                },
-                "related": {
-                    "type": "array",
-                    "description": "Related lists: records whose lookup points at this one.",
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["object", "field"],
-                        "properties": {
-                            "object": _identifier("The related object."),
-                            "field": _identifier("Its lookup to the layout's object."),
-                            "columns": {**fields, "description": "Columns shown."},
-                        },
-                    },
-                },
-            },
-        },
-        "list_view": {
-            "type": "object",
-            "description": "A named table of records: columns, a filter and a sort.",
-            "additionalProperties": False,
-            "required": ["object", "columns"],
-            "properties": {
-                "object": _identifier("The object listed."),
-                "label": {"$ref": "#/$defs/text"},
-                "columns": {**fields, "description": "Fields shown, in order."},
-                "filter": {
-                    "type": "string",
-                    "minLength": 1,
-                    "description": "A boolean expression a record must make true "
-                    "(docs/expressions.md).",
-                },
-                "sort": {
-                    "type": "array",
-                    "items": {"type": "string", "pattern": "^-?[a-z][a-z0-9_]*$"},
-                    "description": "Field names; a leading '-' sorts descending.",
-                },
             },
         },
     }

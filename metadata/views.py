@@ -24,9 +24,14 @@ class Section:
     label: Text
     fields: tuple[str, ...]
     columns: int = 2
+    tab: Text | None = None
+    """The tab it is on; None: the first tab."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label.to_json(), "columns": self.columns, "fields": list(self.fields)}
+        out = {"label": self.label.to_json(), "columns": self.columns, "fields": list(self.fields)}
+        if self.tab is not None:
+            out["tab"] = self.tab.to_json()
+        return out
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,10 @@ class Layout:
     label: Text
     sections: tuple[Section, ...]
     related: tuple[RelatedList, ...] = ()
+    path: str | None = None
+    """A picklist field shown as a path bar."""
+    actions: tuple[str, ...] = ()
+    """Manual workflows and approval processes shown as buttons."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -62,6 +71,10 @@ class Layout:
         }
         if self.related:
             out["related"] = [r.to_json() for r in self.related]
+        if self.path:
+            out["path"] = self.path
+        if self.actions:
+            out["actions"] = list(self.actions)
         return out
 
 
@@ -77,6 +90,7 @@ class ListView:
     """A boolean expression over the record (docs/expressions.md); None: every record."""
     sort: tuple[str, ...] = ()
     """Field names, each optionally prefixed with ``-`` for descending."""
+    group_by: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -88,6 +102,47 @@ class ListView:
             out["filter"] = self.filter
         if self.sort:
             out["sort"] = list(self.sort)
+        if self.group_by:
+            out["group_by"] = self.group_by
+        return out
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One page of an app's navigation: an object's records, a list view or a kanban."""
+
+    object: str
+    label: Text | None = None
+    list_view: str | None = None
+    kanban: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"object": self.object}
+        if self.label is not None:
+            out["label"] = self.label.to_json()
+        if self.list_view:
+            out["list_view"] = self.list_view
+        if self.kanban:
+            out["kanban"] = self.kanban
+        return out
+
+
+@dataclass(frozen=True)
+class App:
+    """An app of the web app's switcher (packs ship one each)."""
+
+    name: str
+    label: Text
+    items: tuple[NavItem, ...]
+    order: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "label": self.label.to_json(),
+            "items": [i.to_json() for i in self.items],
+        }
+        if self.order:
+            out["order"] = self.order
         return out
 
 
@@ -97,10 +152,11 @@ class Views:
 
     layouts: Mapping[str, Layout] = field(default_factory=lambda: MappingProxyType({}))
     list_views: Mapping[str, ListView] = field(default_factory=lambda: MappingProxyType({}))
+    navigation: Mapping[str, App] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_document(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key in ("layouts", "list_views"):
+        for key in SECTIONS:
             items = getattr(self, key)
             if items:
                 out[key] = {name: items[name].to_json() for name in sorted(items)}
@@ -108,6 +164,8 @@ class Views:
 
 
 EMPTY_VIEWS = Views()
+#: The metadata sections these views come from.
+SECTIONS = ("layouts", "list_views", "navigation")
 
 
 def _label(raw: Mapping[str, Any], name: str) -> Text:
@@ -126,6 +184,7 @@ def build_views(document: Mapping[str, Any]) -> Views:
                     label=_label(s, f"section_{i + 1}"),
                     fields=tuple(s["fields"]),
                     columns=int(s.get("columns", 2)),
+                    tab=Text.of(s["tab"]) if s.get("tab") else None,
                 )
                 for i, s in enumerate(raw.get("sections") or ())
             ),
@@ -133,6 +192,8 @@ def build_views(document: Mapping[str, Any]) -> Views:
                 RelatedList(r["object"], r["field"], tuple(r.get("columns") or ()))
                 for r in raw.get("related") or ()
             ),
+            path=raw.get("path") or None,
+            actions=tuple(raw.get("actions") or ()),
         )
         for name, raw in (document.get("layouts") or {}).items()
     }
@@ -144,9 +205,29 @@ def build_views(document: Mapping[str, Any]) -> Views:
             columns=tuple(raw["columns"]),
             filter=raw.get("filter") or None,
             sort=tuple(raw.get("sort") or ()),
+            group_by=raw.get("group_by") or None,
         )
         for name, raw in (document.get("list_views") or {}).items()
     }
-    if not layouts and not list_views:
+    navigation = {
+        name: App(
+            name=name,
+            label=_label(raw, name),
+            order=int(raw.get("order") or 0),
+            items=tuple(
+                NavItem(
+                    object=i["object"],
+                    label=Text.of(i["label"]) if i.get("label") else None,
+                    list_view=i.get("list_view") or None,
+                    kanban=i.get("kanban") or None,
+                )
+                for i in raw.get("items") or ()
+            ),
+        )
+        for name, raw in (document.get("navigation") or {}).items()
+    }
+    if not layouts and not list_views and not navigation:
         return EMPTY_VIEWS
-    return Views(MappingProxyType(layouts), MappingProxyType(list_views))
+    return Views(
+        MappingProxyType(layouts), MappingProxyType(list_views), MappingProxyType(navigation)
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from metadata.diff import PlanRefused
-from metadata.packs.catalog import Catalog
+from metadata.packs.catalog import Catalog, PackError
 from metadata.registry.store import TenantNotFound
 from metadata.source import load_file
 from metadata.validation import validate_file
@@ -140,6 +140,26 @@ PACK_DEMO_ROLES = {
 }
 
 
+def _upgrade(packs: PackService, tenant: str, installed: Mapping[str, Any]) -> list[str]:
+    """Upgrade the tenant's packs the catalog has newer versions of (a demo made by an
+    earlier release gets the new layouts and navigation); keep them if a plan blocks."""
+    lines = []
+    for name, record in installed.items():
+        try:
+            newer = packs.catalog.get(name).version > record.version
+        except PackError:
+            continue  # a pack the catalog no longer has: keep what is installed
+        if not newer:
+            continue
+        plan = packs.plan_upgrade(tenant, name, sql=False)
+        if plan.blockers:
+            lines.append(f"Kept {name} {record.version} in {tenant!r}: its upgrade is blocked.")
+            continue
+        packs.apply(plan, author="tessera demo")
+        lines.append(f"Upgraded {name} in {tenant!r} to {packs.catalog.get(name).version}.")
+    return lines
+
+
 def set_up_pack_demos(
     service: TenantService, catalog: Catalog | None = None, identity: Identity | None = None
 ) -> str:
@@ -158,8 +178,10 @@ def set_up_pack_demos(
             service.get_tenant(tenant)
         except TenantNotFound:
             service.create_tenant(tenant, display, timezone="Asia/Shanghai")
-        if industry in packs.installed(tenant):
+        installed = packs.installed(tenant)
+        if industry in installed:
             lines.append(f"Tenant {tenant!r} already has core_crm and {industry}.")
+            lines += _upgrade(packs, tenant, installed)
         else:
             result = packs.apply(
                 packs.plan_install(tenant, [industry], sample_data=True, owners=owners, sql=False),

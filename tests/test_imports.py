@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-PACKAGES = ("runtime", "metadata")
+PACKAGES = ("runtime", "metadata", "ui_schema")
 #: Bottom to top. ``runtime`` alone is the namespace package (a docstring).
 LAYERS: list[set[str]] = [
     {"metadata", "runtime"},
@@ -29,7 +29,8 @@ LAYERS: list[set[str]] = [
     {"runtime.records"},  # the one write path
     {"runtime.query"},  # the query IR and the SQL written from it (the one read path)
     {"runtime.workflows", "runtime.packs"},
-    {"runtime.graphql"},  # the generated API (it also serves runs and approvals)
+    # the generated API (it also serves runs and approvals); UI schemas and the metadata API
+    {"runtime.graphql", "ui_schema"},
     {"runtime.wiring"},  # the composition root
     {"runtime.backup", "runtime.demo", "runtime.processes"},
     {"runtime.server"},
@@ -166,7 +167,7 @@ MAX_LINES = 600
 
 def test_no_module_is_over_600_lines_but_the_catalogues():
     long = {}
-    for package in (*PACKAGES, "ui_schema"):
+    for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             name = path.relative_to(ROOT).as_posix()
             count = len(path.read_text(encoding="utf-8").splitlines())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from metadata.automation import SECTIONS as AUTOMATION_SECTIONS
 from metadata.diff.conversions import classify
 from metadata.diff.operations import (
     AddField,
@@ -32,6 +33,7 @@ from metadata.diff.operations import (
 )
 from metadata.errors import Issue, pointer
 from metadata.model import Field, Model, ObjectDef
+from metadata.views import SECTIONS as VIEW_SECTIONS
 
 _PICKLISTS = {"picklist", "multi_picklist"}
 #: Field attributes and options compared for AlterField, in the order they are reported.
@@ -84,14 +86,14 @@ def compute_operations(old: Model, new: Model) -> tuple[list[Operation], list[Is
         if before is not None:
             _compare_object(before, after, out)
     _compare_permissions(old, new, out)
-    for section in ("workflows", "approvals", "calendars"):
+    for section in AUTOMATION_SECTIONS:
         before, after = getattr(old.automation, section), getattr(new.automation, section)
         for name in sorted(set(before) | set(after)):
             if before.get(name) != after.get(name):
                 out.add(
                     "automation", ChangeAutomation(section, name, before.get(name), after.get(name))
                 )
-    for section in ("layouts", "list_views"):
+    for section in VIEW_SECTIONS:
         before, after = getattr(old.views, section), getattr(new.views, section)
         for name in sorted(set(before) | set(after)):
             if before.get(name) != after.get(name):

@@ -111,8 +111,10 @@ def render_pack_doc(pack: Pack) -> str:
         "workflows": "Workflows",
         "approvals": "Approval processes",
         "calendars": "Working-day calendars",
+        "conversions": "Conversions",
         "layouts": "Layouts",
         "list_views": "List views",
+        "navigation": "Apps (navigation)",
     }
     items: dict[str, list[tuple[str, Any]]] = {}
     for section, name, raw in pack.items():

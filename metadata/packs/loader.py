@@ -54,8 +54,10 @@ NAMED_SECTIONS = (
     "workflows",
     "approvals",
     "calendars",
+    "conversions",
     "layouts",
     "list_views",
+    "navigation",
 )
 
 

@@ -30,8 +30,8 @@ PREFIX_PATTERN = r"^[a-z][a-z0-9]{1,11}$"
 SECTION_FILES: dict[str, tuple[str, ...]] = {
     "objects.yaml": ("objects",),
     "security.yaml": ("roles", "permission_sets", "sharing_rules"),
-    "automation.yaml": ("workflows", "approvals", "calendars"),
-    "layouts.yaml": ("layouts", "list_views"),
+    "automation.yaml": ("workflows", "approvals", "calendars", "conversions"),
+    "layouts.yaml": ("layouts", "list_views", "navigation"),
 }
 MANIFEST_FILE = "pack.yaml"
 EXTENSIONS_FILE = "extensions.yaml"

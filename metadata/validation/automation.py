@@ -21,6 +21,7 @@ from metadata.expressions.checker import BOOLEAN, FIELD_TYPES, NULL, NUMBER
 from metadata.expressions.moments import moment_type
 from metadata.model import Model
 from metadata.source import Document
+from metadata.validation.conversions import check_conversions
 
 #: Actions that need a record to act on (everything but creating, telling and calling).
 _RECORD_ACTIONS = (
@@ -426,4 +427,4 @@ def check_automation(doc: Document, model: Model) -> list[Issue]:
     checker.workflows()
     checker.approvals()
     _check_calendars(checker)
-    return checker.issues
+    return checker.issues + check_conversions(doc, model)

@@ -1,5 +1,7 @@
-"""Checks of layouts and list views: the objects and fields they name exist, related lists
-follow a real lookup, and list view filters are boolean expressions over the object."""
+"""Checks of layouts, list views and apps: the objects and fields they name exist, related
+lists follow a real lookup, list view filters are boolean expressions over the object,
+path bars and kanbans are picklists, and actions are the object's manual workflows or
+approval processes."""
 
 from __future__ import annotations
 
@@ -39,6 +41,30 @@ def check_views(doc: Document, model: Model) -> list[Issue]:
         )
         return False
 
+    def picklist(obj: str, name: str, *base: str | int) -> None:
+        f = model.objects[obj].fields.get(name)
+        if f is None or f.type != "picklist":
+            choices = [n for n, g in model.objects[obj].fields.items() if g.type == "picklist"]
+            issues.append(
+                doc.issue(
+                    pointer(*base),
+                    f"{obj} has no picklist field {name!r}{suggest(name, choices)}",
+                    "not_a_picklist",
+                )
+            )
+
+    def actions_of(obj: str) -> list[str]:
+        automation = model.automation
+        manual = [
+            n
+            for n, w in automation.workflows.items()
+            if w.object == obj and w.trigger.kind == "manual"
+        ]
+        approvals = [n for n, a in automation.approvals.items() if a.object == obj]
+        return (
+            manual + approvals + [n for n, c in automation.conversions.items() if c.object == obj]
+        )
+
     for name, layout in model.views.layouts.items():
         base = ("layouts", name)
         if not object_of(layout.object, *base):
@@ -60,11 +86,25 @@ def check_views(doc: Document, model: Model) -> list[Issue]:
                     )
                 )
             fields_of(related.object, related.columns, *where, "columns")
+        if layout.path:
+            picklist(layout.object, layout.path, *base, "path")
+        for i, action in enumerate(layout.actions):
+            if action not in actions_of(layout.object):
+                issues.append(
+                    doc.issue(
+                        pointer(*base, "actions", i),
+                        f"{action!r} is not a manual workflow, approval process or conversion of "
+                        f"{layout.object}{suggest(action, actions_of(layout.object))}",
+                        "unknown_action",
+                    )
+                )
     for name, view in model.views.list_views.items():
         base = ("list_views", name)
         if not object_of(view.object, *base):
             continue
         fields_of(view.object, view.columns, *base, "columns")
+        if view.group_by:
+            fields_of(view.object, (view.group_by,), *base, "group_by")
         fields_of(view.object, tuple(s.lstrip("-") for s in view.sort), *base, "sort")
         if view.filter:
             try:
@@ -77,4 +117,22 @@ def check_views(doc: Document, model: Model) -> list[Issue]:
                         "invalid_expression",
                     )
                 )
+    for name, app in model.views.navigation.items():
+        for i, item in enumerate(app.items):
+            base = ("navigation", name, "items", i)
+            if not object_of(item.object, *base):
+                continue
+            view = model.views.list_views.get(item.list_view or "")
+            if item.list_view and (view is None or view.object != item.object):
+                known = [n for n, v in model.views.list_views.items() if v.object == item.object]
+                issues.append(
+                    doc.issue(
+                        pointer(*base, "list_view"),
+                        f"there is no list view {item.list_view!r} of {item.object}"
+                        f"{suggest(item.list_view, known)}",
+                        "unknown_list_view",
+                    )
+                )
+            if item.kanban:
+                picklist(item.object, item.kanban, *base, "kanban")
     return issues

@@ -32,8 +32,10 @@ from graphql import (
 )
 from sqlalchemy import Connection, select, update
 
+from runtime.graphql import conversions
 from runtime.graphql.automation_types import ABSENCE, APPROVAL, NOTIFICATION, RUN, TASK, iso
 from runtime.graphql.compiler.context import Context, QueryError
+from runtime.graphql.locks import locked_records
 from runtime.query.filters import col
 from runtime.security.identity import MemberInfo
 from runtime.storage.records import read_record
@@ -87,6 +89,14 @@ def query_fields() -> dict[str, GraphQLField]:
         "myAbsences": GraphQLField(
             _nn(GraphQLList(_nn(ABSENCE))), description="Your current and coming absences."
         ),
+        "lockedRecords": GraphQLField(
+            _nn(GraphQLList(_nn(GraphQLID))),
+            {
+                "objectName": GraphQLArgument(_nn(GraphQLString)),
+                "ids": GraphQLArgument(_nn(GraphQLList(_nn(GraphQLID)))),
+            },
+            description="Of these records, the ones a pending approval locks.",
+        ),
         "notifications": GraphQLField(
             _nn(GraphQLList(_nn(NOTIFICATION))),
             {
@@ -95,6 +105,7 @@ def query_fields() -> dict[str, GraphQLField]:
             },
             description="Your in-app notifications, newest first.",
         ),
+        **conversions.query_fields(),
     }
 
 
@@ -136,6 +147,7 @@ def mutation_fields() -> dict[str, GraphQLField]:
             {"ids": GraphQLArgument(_nn(GraphQLList(_nn(GraphQLID))))},
             description="Mark your notifications read; returns how many changed.",
         ),
+        **conversions.mutation_fields(),
     }
 
 
@@ -164,6 +176,8 @@ class Resolver:
         self.model = ctx.shape.complete
         self.started: list[uuid.UUID] = []
         """Runs created by this request, sent to Celery after the commit."""
+        self.events = 0
+        """Record writes made by this request (conversions), for the dispatcher."""
 
     def _t(self, name: str) -> Any:
         return system_table(self.schema, name)
@@ -380,6 +394,10 @@ class Resolver:
             return [
                 {**self.task_json(t), "approval": self.approval_json(t.approval_id)} for t in rows
             ]
+        if name == "lockedRecords":
+            return locked_records(self, args)
+        if name in conversions.NAMES:
+            return conversions.resolve(self, name, args)
         if name == "approvals":
             record_id = self._uuid(args["recordId"], "recordId")
             self._readable(args["objectName"], record_id)
@@ -417,6 +435,8 @@ class Resolver:
     def mutate(self, name: str, args: dict[str, Any]) -> Any:
         p = self.principal
         try:
+            if name in conversions.NAMES:
+                return conversions.resolve(self, name, args)
             if name == "startWorkflow":
                 return self._start(args)
             if name == "retryWorkflowRun":

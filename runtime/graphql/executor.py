@@ -109,6 +109,7 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
         limits=api.limits,
         principal=request.principal,
         today=today,
+        timezone=request.timezone,
         request_id=request.request_id,
     )
     root_type = (

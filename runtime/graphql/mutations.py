@@ -191,6 +191,7 @@ def run_mutations(
                         exc.field = [key, *(exc.field or [])[1:]] if exc.field else [key]
                         raise
                     started += resolver.started
+                    events += resolver.events
                     data.append(
                         (
                             key,

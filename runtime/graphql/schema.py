@@ -275,6 +275,14 @@ class _Builder(MutationFields):
             "before": GraphQLArgument(GraphQLString),
             "includeDeleted": deleted,
         }
+        views = sorted(
+            n for n, v in self.shape.complete.views.list_views.items() if v.object == s.name
+        )
+        if views:
+            connection_args["view"] = GraphQLArgument(
+                GraphQLString,
+                description="A list view whose filter applies too: " + ", ".join(views),
+            )
         if s.obj.search:
             connection_args["search"] = GraphQLArgument(
                 GraphQLString,
@@ -300,6 +308,7 @@ class _Builder(MutationFields):
                     "groupBy": GraphQLArgument(GraphQLList(_nn(self.group_by_type(s)))),
                     "first": GraphQLArgument(GraphQLInt),
                     "includeDeleted": deleted,
+                    **({"view": connection_args["view"]} if views else {}),
                 },
                 description="Count, sum, average, minimum and maximum, per group.",
             ),

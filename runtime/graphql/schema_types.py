@@ -200,6 +200,20 @@ class _Globals:
         }
         for op in ("containsAny", "containsAll"):
             self.filters["multi"].fields[op].type = GraphQLList(_nn(GraphQLString))
+        self.relative = InputObjectType(
+            "RelativeDates",
+            {
+                "unit": GraphQLInputField(_nn(self.granularity)),
+                "from": GraphQLInputField(_nn(GraphQLInt), description="0: the current one."),
+                "to": GraphQLInputField(_nn(GraphQLInt)),
+            },
+            description="Periods counted from the current one in the tenant's time zone, "
+            "both ends included: {unit: DAY, from: -6, to: 0} is the last 7 days with today, "
+            "{unit: MONTH, from: 0, to: 0} this month, {unit: QUARTER, from: 1, to: 1} the "
+            "next quarter. Weeks start on Monday.",
+        )
+        for family in ("date", "datetime"):
+            self.filters[family].fields["relative"] = GraphQLInputField(self.relative)
         self.filters["currency"] = InputObjectType(
             "CurrencyAmountFilter",
             {

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from metadata.expressions.rollups import Rollup
 from metadata.kinds import kind_of
@@ -26,12 +27,14 @@ from runtime.query.ir import (
     AnyOf,
     Compare,
     Condition,
+    Matches,
     Not,
     Path,
     RefersTo,
     Related,
     Within,
 )
+from runtime.query.periods import bounds
 from runtime.query.scope import QueryError, ReadScope, dotted
 from runtime.sql.dialect import BadValue, currency_code
 
@@ -91,6 +94,8 @@ def where(scope: ReadScope, s: ObjectShape, alias: str, cond: Condition) -> str:
         return _relation(scope, s, alias, cond)
     if isinstance(cond, RefersTo):
         return _refers_to(scope, s, alias, cond)
+    if isinstance(cond, Matches):
+        return to_sql(cond.expression, alias, scope, today=scope.today or dt.date.today())
     f = field_named(s, cond.field, cond.at)
     if isinstance(cond, Within):
         return _within(scope, f, alias, cond)
@@ -243,6 +248,30 @@ def related_rows(scope: ReadScope, rel: Relation, alias: str, inner: str) -> str
     )
 
 
+def _relative(
+    scope: ReadScope,
+    f: Field,
+    column: str,
+    value: dict[str, Any],
+    path: list[str | int],
+    bind: Callable[[Any], str],
+) -> str:
+    """A relative period on a date or datetime: from the start of the first period to
+    the start of the one after the last, in the tenant's calendar and time zone."""
+    try:
+        start, end = bounds(
+            scope.today or dt.date.today(), value["unit"], value["from"], value["to"]
+        )
+    except ValueError as exc:
+        raise QueryError(f"{dotted(path)}.relative: {exc}", field=[*path, "relative"]) from None
+    if f.type == "date" or (f.type == "formula" and f.option("returns") == "date"):
+        low, high = start.isoformat(), end.isoformat()
+    else:
+        zone = ZoneInfo(scope.timezone or "UTC")
+        low, high = (dt.datetime.combine(day, dt.time(), zone).isoformat() for day in (start, end))
+    return f"({column} >= {bind(low)} AND {column} < {bind(high)})"
+
+
 def _op(scope: ReadScope, f: Field, column: str, cond: Compare) -> str:
     """One operator on ``column``, the SQL of field ``f`` (or of one of its parts)."""
     d = scope.dialect
@@ -256,6 +285,8 @@ def _op(scope: ReadScope, f: Field, column: str, cond: Compare) -> str:
 
     if op == "isNull":
         return f"{column} IS NULL" if value else f"{column} IS NOT NULL"
+    if op == "relative" and value is not None:
+        return _relative(scope, f, column, value, path, bind)
     if value is None:
         raise QueryError(
             f"{dotted(path)}.{op} cannot be null; use isNull to match missing values",

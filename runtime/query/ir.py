@@ -83,7 +83,17 @@ class RefersTo:
     where: Condition
 
 
-Condition = Compare | Within | AllOf | AnyOf | Not | Related | RefersTo
+@dataclass(frozen=True)
+class Matches:
+    """Rows for which a checked boolean expression is true: a list view's filter, checked
+    against the reader's own model (``runtime.query.views``), so it names only fields
+    and records the reader can see."""
+
+    expression: Any
+    """A ``metadata.expressions.checker.Typed`` of type boolean."""
+
+
+Condition = Compare | Within | AllOf | AnyOf | Not | Related | RefersTo | Matches
 
 #: The condition every row meets.
 EVERYTHING = AllOf(())

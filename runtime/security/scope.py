@@ -28,6 +28,8 @@ class SqlScope:
     """Who the statements run as; their row predicate goes wherever a table is read."""
     today: dt.date | None = None
     """The tenant's date, for TODAY() in formulas (None: the server's)."""
+    timezone: str | None = None
+    """The tenant's time zone, for relative date filters on datetimes (None: UTC)."""
     request_id: str | None = None
     """The HTTP request's id (or the workflow run's), carried into outbox events."""
     params: dict[str, Any] = field(default_factory=dict)

@@ -45,6 +45,7 @@ from runtime.server.pages import landing
 from runtime.server.problems import EXCEPTION_HANDLERS
 from runtime.server.schema_api import SchemaController
 from runtime.server.tenants_api import TenantController
+from runtime.server.ui_api import CompiledCache, UiController, build_metadata_schema, web_app
 from runtime.settings import Settings
 from runtime.storage.async_reads import AsyncReads
 from runtime.storage.backends import PostgresBackend, SqliteBackend
@@ -143,6 +144,8 @@ def create_app(
             AppsController,
             SchemaController,
             GraphQLController,
+            UiController,
+            web_app,
             FilesController,
             HooksController,
             AuthController,
@@ -174,6 +177,9 @@ def create_app(
                 "settings": settings,
                 "passes": passes,
                 "fast_reads": None,
+                # The metadata API's (static) schema and the compiled UI documents.
+                "metadata_schema": build_metadata_schema(),
+                "ui_cache": CompiledCache(),
             }
         ),
         middleware=[

@@ -30,6 +30,7 @@ from runtime.server.auth import resolve_principal
 from runtime.server.inputs import JSON_BODY, NOT_JSON
 from runtime.storage.cancel import Cancellation, Cancelled
 from runtime.tenants import TenantService
+from ui_schema.locales import negotiate
 
 
 def _operation_type(api: Any, query: str, name: str | None) -> str:
@@ -38,6 +39,24 @@ def _operation_type(api: Any, query: str, name: str | None) -> str:
     document, _errors = api.document(query)
     op = get_operation_ast(document, name) if document else None
     return op.operation.value if op is not None else "invalid"
+
+
+def localized(text: str, accept_language: str | None) -> str:
+    """Return the response with its errors' messages in the caller's language: an error
+    with ``extensions.messages`` (a validation rule's, a refusal's own) says it in zh-CN
+    to a caller whose Accept-Language prefers Chinese. Answers without errors, and
+    English callers', are returned as they are (not parsed)."""
+    if not accept_language or '"errors"' not in text:
+        return text
+    locale = negotiate(accept_language)
+    if locale == "en":
+        return text
+    body = json.loads(text)
+    for error in body.get("errors") or ():
+        messages = (error.get("extensions") or {}).get("messages") or {}
+        if isinstance(messages, dict) and messages.get(locale):
+            error["message"] = messages[locale]
+    return json.dumps(body, ensure_ascii=False)
 
 
 def _variables(raw: Any) -> dict[str, Any] | None:
@@ -152,6 +171,7 @@ class GraphQLController(Controller):
             text = response(
                 None, [error_json("the client went away before the request ran", "TIMEOUT")]
             )
+        text = localized(text, request.headers.get("accept-language"))
         if state.metrics is not None:
             state.metrics.graphql.labels(
                 _operation_type(api, query, operation), state.metrics.tenant_class(tenant)

@@ -1,5 +1,5 @@
-"""Vendored browser assets: GraphiQL (with React) and Swagger UI, served by Tessera itself
-so its pages work with no internet.
+"""Vendored browser assets: GraphiQL (with React), Swagger UI, and the web app's Vue and
+Apache ECharts, served by Tessera itself so its pages work with no internet.
 
 ``VENDORED`` pins each npm package and the files taken from it. Refresh them with::
 
@@ -32,6 +32,11 @@ VENDORED: dict[str, tuple[str, tuple[str, ...], str]] = {
     "graphiql": ("3.8.3", ("graphiql.min.js", "graphiql.min.css"), "MIT"),
     "react": ("18.3.1", ("umd/react.production.min.js",), "MIT"),
     "react-dom": ("18.3.1", ("umd/react-dom.production.min.js",), "MIT"),
+    # The web app (runtime/server/webapp.py): Vue's browser ES module build, which
+    # compiles the app's templates in the page (no build step), and ECharts' ES module,
+    # imported only by the pages that draw a chart.
+    "vue": ("3.5.13", ("dist/vue.esm-browser.prod.js",), "MIT"),
+    "echarts": ("5.6.0", ("dist/echarts.esm.min.js",), "Apache-2.0"),
     "swagger-ui-dist": (
         "5.32.0",
         ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"),

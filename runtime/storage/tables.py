@@ -43,6 +43,7 @@ from metadata.kinds import kind_of
 from metadata.model import Field, Model, ObjectDef
 from runtime.sql import naming
 from runtime.storage.types import GUID, UTCDateTime, json_type
+from runtime.storage.view_tables import add_view_tables
 from runtime.storage.workflow_tables import add_workflow_tables
 
 _ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
@@ -355,6 +356,7 @@ def _system_tables(schema: str | None) -> MetaData:
         Column("metadata_version", Integer, nullable=False),
     )
     add_workflow_tables(metadata)
+    add_view_tables(metadata)
     return metadata
 
 

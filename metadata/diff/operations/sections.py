@@ -21,8 +21,10 @@ _SECTION_WORDS = {
     "workflows": "workflow",
     "approvals": "approval process",
     "calendars": "working-day calendar",
+    "conversions": "conversion",
     "layouts": "layout",
     "list_views": "list view",
+    "navigation": "app",
 }
 
 

@@ -16,6 +16,7 @@ from runtime.graphql.compiler.context import Context, QueryError
 from runtime.model.shape import ObjectShape
 from runtime.query import ir
 from runtime.query.build import condition, page_size, sorts
+from runtime.query.views import view_condition
 
 Path = list[str | int]
 
@@ -156,8 +157,11 @@ def _relation(
 
 def _filtered(ctx: Context, s: ObjectShape, args: dict[str, Any], path: Path) -> dict[str, Any]:
     """The conditions common to lists and aggregates, as keyword arguments."""
+    where = condition(ctx, s, args.get("filter"), [*path, "filter"])
+    if args.get("view"):
+        where = ir.AllOf((view_condition(ctx, s, args["view"], [*path, "view"]), where))
     return {
-        "where": condition(ctx, s, args.get("filter"), [*path, "filter"]),
+        "where": where,
         "search": args.get("search") or None,
         "include_deleted": bool(args.get("includeDeleted")),
     }

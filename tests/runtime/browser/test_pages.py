@@ -9,7 +9,6 @@ GraphiQL's own form, runs a query and sees the data, then opens the API docs.
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from urllib.parse import urlsplit
 
@@ -20,20 +19,10 @@ from metadata.validation import validate_file
 from runtime.settings import Settings
 from runtime.wiring import Platform
 from tests.conftest import DEMO_METADATA
+from tests.runtime.browser.conftest import SECRET
 from tests.runtime.processes.conftest import Cluster
 
-SECRET = "browser-test-secret-key-" + "b" * 24
 PASSWORD = "browser-test-password"
-
-
-def chromium() -> str:
-    path = os.environ.get("TESSERA_TEST_CHROMIUM") or shutil.which("chromium") or ""
-    if not path or not os.path.exists(path):
-        message = "Chromium is not installed (apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {message}")
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -63,29 +52,6 @@ def server(tmp_path_factory):
     yield process.url, email
     cluster.stop()
     platform.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -155,9 +155,9 @@ def test_the_readme_pack_tour(database_url, monkeypatch):
         assert words[0] == "tessera"
         outputs.append(run(database_url, *words[1:], code=1 if refused_next else 0))
     listed, _, plan, installed, refused, uninstalled, reinstalled = outputs
-    assert re.search(r"auto_dealer +│ 1.0.0 +│ installed 1.0.0", listed), listed
-    assert "install core_crm 1.2.0; install auto_dealer 1.0.0" in plan
+    assert re.search(r"auto_dealer +│ 1.1.0 +│ installed 1.1.0", listed), listed
+    assert "install core_crm 1.3.0; install auto_dealer 1.1.0" in plan
     assert "auto_dealer: 24 sample records in 14 objects" in installed, installed
-    assert "auto_dealer 1.0.0 depends on core_crm ^1.0; uninstall auto_dealer first" in refused
+    assert "auto_dealer 1.1.0 depends on core_crm ^1.0; uninstall auto_dealer first" in refused
     assert "archives (kept for a reinstall)" in uninstalled
     assert "restored" in reinstalled

@@ -39,7 +39,7 @@ def core_v1(tmp_path) -> Path:
     shutil.copytree(APPS / "core_crm", folder)
     manifest = (folder / "pack.yaml").read_text(encoding="utf-8")
     (folder / "pack.yaml").write_text(
-        manifest[: manifest.index("moves:")].replace("version: 1.2.0", "version: 1.0.0"),
+        manifest[: manifest.index("moves:")].replace("version: 1.3.0", "version: 1.0.0"),
         encoding="utf-8",
     )
     _edit(
