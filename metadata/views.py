@@ -50,6 +50,25 @@ class RelatedList:
 
 
 @dataclass(frozen=True)
+class FieldRule:
+    """When a field of a layout shows and when it is read-only: boolean expressions over
+    the record and the person (``ROLE()``, ``ISMEMBER('role')``). The web app evaluates
+    them as the form changes; the record service refuses a change of a field that is
+    hidden or read-only by them."""
+
+    visible: str | None = None
+    read_only: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.visible:
+            out["visible"] = self.visible
+        if self.read_only:
+            out["read_only"] = self.read_only
+        return out
+
+
+@dataclass(frozen=True)
 class Layout:
     """The record page of one object."""
 
@@ -62,6 +81,8 @@ class Layout:
     """A picklist field shown as a path bar."""
     actions: tuple[str, ...] = ()
     """Manual workflows and approval processes shown as buttons."""
+    rules: Mapping[str, FieldRule] = field(default_factory=lambda: MappingProxyType({}))
+    """Field → when it shows and when it is read-only."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -75,6 +96,8 @@ class Layout:
             out["path"] = self.path
         if self.actions:
             out["actions"] = list(self.actions)
+        if self.rules:
+            out["rules"] = {name: self.rules[name].to_json() for name in sorted(self.rules)}
         return out
 
 
@@ -194,6 +217,12 @@ def build_views(document: Mapping[str, Any]) -> Views:
             ),
             path=raw.get("path") or None,
             actions=tuple(raw.get("actions") or ()),
+            rules=MappingProxyType(
+                {
+                    name: FieldRule(rule.get("visible"), rule.get("read_only"))
+                    for name, rule in (raw.get("rules") or {}).items()
+                }
+            ),
         )
         for name, raw in (document.get("layouts") or {}).items()
     }

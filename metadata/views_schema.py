@@ -61,6 +61,24 @@ def view_defs() -> dict[str, Any]:
                         },
                     },
                 },
+                "rules": {
+                    "type": "object",
+                    "description": "Field → when it shows (visible) and when it is read-only "
+                    "(read_only): boolean expressions over the record's own fields and the "
+                    "person (ROLE(), ISMEMBER('role')). The web app applies them as the "
+                    "form changes; the record service refuses changing a field they hide "
+                    "or make read-only.",
+                    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "minProperties": 1,
+                        "properties": {
+                            "visible": {"type": "string", "minLength": 1},
+                            "read_only": {"type": "string", "minLength": 1},
+                        },
+                    },
+                },
                 "actions": {
                     "type": "array",
                     "uniqueItems": True,

@@ -31,6 +31,9 @@ def test_the_page_has_an_example_of_every_new_shape():
         'schedule: "0 9 * * 1", condition',
         "timeout:",
         "when:",
+        "conversions:",
+        "links:",
+        "match:",
     ):
         assert shape in text, shape
 

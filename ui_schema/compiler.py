@@ -91,6 +91,12 @@ class UiCompiler:
             "locales": list(LOCALES),
             "words": WORDS[self.locale],
             "apps": apps(self.model, self.shape, self.locale),
+            # ROLE() and ISMEMBER() in layout rules, as the browser evaluates them.
+            "me": {
+                "role": self.viewer.role,
+                "roles": self.model.security.subtree(self.viewer.role) if self.viewer.role else [],
+                "admin": self.viewer.admin,
+            },
             "objects": objects,
         }
 

@@ -59,11 +59,13 @@ def title_field(s: ObjectShape) -> str:
 
 
 def display_type(f: Field) -> str:
-    """Return the type a value is shown as (a formula's or roll-up's result type)."""
+    """Return the type a value is shown as. In the API shape a formula or roll-up field
+    already has its result's type; a sum of money keeps its currency
+    (``default_currency``), so it shows as money."""
     if f.type == "formula":
         return str(f.option("returns") or "text")
-    if f.type == "rollup":
-        return "decimal" if f.option("function") not in ("min", "max") else "date"
+    if f.type in ("decimal", "rollup") and f.option("default_currency"):
+        return "currency"
     return f.type
 
 
@@ -127,7 +129,7 @@ def describe(shape: ApiShape, s: ObjectShape, f: Field, locale: str) -> dict[str
         out["relation"] = rel if out["target"] else None
     if f.targets:
         out["targets"] = [t for t in f.targets if t in shape.objects]
-    if f.type == "currency":
+    if out["display"] == "currency":
         out["currency"] = f.option("default_currency") or "CNY"
     if f.option("max_length"):
         out["maxLength"] = f.option("max_length")

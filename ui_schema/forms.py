@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from metadata.expressions.portable import check_rule, fields_of, tree
 from metadata.model import Model
 from metadata.views import Layout, RelatedList, Section
 from runtime.model.shape import ApiShape, ObjectShape
@@ -58,6 +59,7 @@ def ui_schema(
 ) -> dict[str, Any]:
     """Return the record page of ``layout`` for this viewer."""
     readable = by_name(s)
+    rules = field_rules(shape, s, layout)
     tabs: dict[str, list[dict[str, Any]]] = {}
     order: list[str] = []
     first_tab = WORDS[locale]["record.details"]
@@ -66,7 +68,7 @@ def ui_schema(
             {
                 "type": "Control",
                 "scope": f"#/properties/{name}",
-                "options": {"field": name},
+                "options": {"field": name, **rules.get(name, {})},
             }
             for name in section.fields
             if name in readable
@@ -96,6 +98,32 @@ def ui_schema(
     path = layout.path if layout.path in readable else None
     if path:
         out["path"] = path
+    return out
+
+
+def field_rules(shape: ApiShape, s: ObjectShape, layout: Layout) -> dict[str, dict[str, Any]]:
+    """Return each field's rules as trees the browser evaluates (``visibleWhen``,
+    ``readOnlyWhen``), with the fields they read (``ruleFields``). A rule that reads a
+    field the viewer cannot is not sent (it would name that field); the record service
+    still applies it when they save."""
+    readable = by_name(s)
+    out: dict[str, dict[str, Any]] = {}
+    for name, rule in layout.rules.items():
+        if name not in readable:
+            continue
+        entry: dict[str, Any] = {}
+        reads: set[str] = set()
+        for key, text in (("visibleWhen", rule.visible), ("readOnlyWhen", rule.read_only)):
+            if not text:
+                continue
+            typed = check_rule(text, shape.complete, s.name)
+            if not fields_of(typed) <= set(readable):
+                continue
+            entry[key] = tree(typed)
+            reads |= fields_of(typed)
+        if entry:
+            entry["ruleFields"] = sorted(reads)
+            out[name] = entry
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from metadata.errors import Issue, pointer
 from metadata.expressions import ExpressionError, check
 from metadata.expressions.checker import BOOLEAN
+from metadata.expressions.portable import check_rule
 from metadata.model import SYSTEM_FIELDS, Model
 from metadata.source import Document
 from metadata.validation.structural import suggest
@@ -88,6 +89,25 @@ def check_views(doc: Document, model: Model) -> list[Issue]:
             fields_of(related.object, related.columns, *where, "columns")
         if layout.path:
             picklist(layout.object, layout.path, *base, "path")
+        known = [*SYSTEM_FIELDS, *model.objects[layout.object].fields]
+        for field, rule in layout.rules.items():
+            if field not in known:
+                issues.append(
+                    doc.issue(
+                        pointer(*base, "rules", field),
+                        f"{layout.object} has no field {field!r}{suggest(field, known)}",
+                        "unknown_field",
+                    )
+                )
+                continue
+            for kind, text in (("visible", rule.visible), ("read_only", rule.read_only)):
+                if not text:
+                    continue
+                try:
+                    check_rule(text, model, layout.object)
+                except ExpressionError as exc:
+                    where = pointer(*base, "rules", field, kind)
+                    issues.append(doc.issue(where, f"{exc} in: {text}", "invalid_expression"))
         for i, action in enumerate(layout.actions):
             if action not in actions_of(layout.object):
                 issues.append(

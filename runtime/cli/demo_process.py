@@ -32,6 +32,7 @@ def links(settings: Settings) -> str:
     base = f"http://{settings.host}:{settings.port}"
     rows = [
         ("Start page", f"{base}/"),
+        ("Web app", f"{base}/app/{PACK_DEMOS[0][0]}/home"),
         ("Admin API docs", f"{base}/schema/swagger"),
         ("Demo GraphiQL", f"{base}/t/{DEMO_TENANT}/graphql"),
         *(

@@ -20,6 +20,7 @@ from metadata.model import StateMachine, ValidationRule
 from runtime.expressions.evaluate import Scope, evaluate
 from runtime.model.shape import ApiShape, ObjectShape
 from runtime.records.errors import RecordError
+from runtime.records.field_rules import FieldRules
 from runtime.security.principal import Principal
 from runtime.storage.records import read_record
 
@@ -49,6 +50,8 @@ class RuleCheck:
         """Created records arrive in any state (seeds and imports)."""
         self._checked: list[tuple[ValidationRule, Typed]] | None = None
         self._targets: dict[tuple[str, Any], dict[str, Any] | None] = {}
+        self.fields = FieldRules(shape, s, principal)
+        """The layouts' rules on fields (runtime/records/field_rules.py)."""
 
     @property
     def checked(self) -> list[tuple[ValidationRule, Typed]]:
@@ -71,13 +74,27 @@ class RuleCheck:
         return self._targets[key]
 
     def before(
-        self, record_id: uuid.UUID, values: dict[str, Any], *, always: bool = False
+        self,
+        record_id: uuid.UUID,
+        values: dict[str, Any],
+        *,
+        always: bool = False,
+        path: list[str | int] | None = None,
     ) -> dict[str, Any] | None:
         """Return the record as it is now, if the checks after an update (or ``always``,
-        for before-save workflows) need it."""
-        if not always and not self.defined and not any(name in values for name in self.machines):
+        for before-save workflows) need it; refuse a change the layouts' field rules do
+        not allow (``path``: where the values came from)."""
+        if (
+            not always
+            and not self.defined
+            and not any(name in values for name in self.machines)
+            and not self.fields.touches(values)
+        ):
             return None
-        return self._read(self.s.name, record_id, live=False)
+        prior = self._read(self.s.name, record_id, live=False)
+        if prior is not None and self.fields.touches(values):
+            self.fields.guard(values, prior, path or [], self.today)
+        return prior
 
     def enforce(
         self,

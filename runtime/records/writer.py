@@ -124,7 +124,7 @@ class Writer(Values, Access, Bulk):
         t = self.table
         self.check_unlocked(record_id, path)
         prior = (
-            self.rules.before(record_id, values, always=bool(self.before_save))
+            self.rules.before(record_id, values, always=bool(self.before_save), path=path)
             if validate
             else None
         )

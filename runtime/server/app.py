@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -151,8 +152,19 @@ def create_app(
             AuthController,
             MemberController,
             UserController,
+            # Vendored files carry their version in their path: kept a year, never asked
+            # again. The app's own files are revalidated (304) on each load.
             create_static_files_router(
-                path="/static", directories=[STATIC], include_in_schema=False
+                path="/static/vendor",
+                directories=[STATIC / "vendor"],
+                include_in_schema=False,
+                cache_control=CacheControlHeader(max_age=31_536_000, public=True),
+            ),
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC],
+                include_in_schema=False,
+                cache_control=CacheControlHeader(no_cache=True),
             ),
         ],
         dependencies={
@@ -194,6 +206,15 @@ def create_app(
         # the framework: one format, JSON in production.
         logging_config=None,
         cors_config=cors,
+        # Pages, the web app's scripts and the vendored libraries go gzipped (the web app's
+        # first load is ~98 KB so); API answers are left alone (their hot path is measured
+        # by benchmarks/server_workloads.py, and most are small).
+        compression_config=CompressionConfig(
+            backend="gzip",
+            gzip_compress_level=6,
+            minimum_size=1024,
+            exclude=[r"^/t/[^/]+/(graphql|metadata|files|hooks)", "^/metrics", "^/auth", "^/api"],
+        ),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="Tessera admin API",

@@ -1,6 +1,7 @@
 """Tessera's own HTML pages: the landing page, each tenant's GraphiQL (with sign-in) and
-the not-found page. Every script and stylesheet is served from ``/static`` (vendored, see
-``runtime/server/vendor.py``), so the pages work on a machine with no internet.
+the not-found page (the web app's page is runtime/server/webapp.py). Every script and
+stylesheet is served from ``/static`` (vendored, see ``runtime/server/vendor.py``), so the
+pages work on a machine with no internet.
 """
 
 from __future__ import annotations
@@ -101,7 +102,9 @@ def landing(request: Request[Any, Any, Any]) -> Response[str]:
     if not platform.settings.production:
         names = [t.name for t in platform.service.list_tenants()]
         items = "".join(
-            f'<li><a href="/t/{escape(n)}/graphql">{escape(n)}</a> — GraphiQL</li>' for n in names
+            f'<li><a href="/app/{escape(n)}/home">{escape(n)}</a> — web app · '
+            f'<a href="/t/{escape(n)}/graphql">GraphiQL</a></li>'
+            for n in names
         )
         tenants = (
             f'<div class="card"><h2>Tenants · 租户</h2><ul class="links">{items}</ul></div>'
@@ -116,6 +119,7 @@ def landing(request: Request[Any, Any, Any]) -> Response[str]:
       <h1>Tessera</h1>
       <p class="muted">Metadata-driven CRM platform · 元数据驱动的 CRM 平台</p>
       <ul class="links">
+        <li><a href="/app/signin">Web app · 网页应用</a></li>
         <li><a href="/schema/swagger">Admin API docs · 管理 API 文档</a></li>
         <li><a href="/ready">Readiness · 就绪检查</a></li>
       </ul>

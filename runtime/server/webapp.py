@@ -13,10 +13,15 @@ import json
 from html import escape
 
 from runtime.server import vendor
+from runtime.server.vendor import STATIC
 from ui_schema.words import WORDS
 
-#: The web app's scripts and stylesheet (cache-busted by the version in their query).
+#: Where the web app's scripts and stylesheet are served.
 APP = "/static/app"
+#: The app's modules, preloaded by the page (found once, when the server starts).
+MODULES = tuple(
+    sorted(p.relative_to(STATIC / "app").as_posix() for p in (STATIC / "app").rglob("*.js"))
+)
 
 
 def app_page(locale: str) -> str:
@@ -28,6 +33,8 @@ def app_page(locale: str) -> str:
         }
     }
     lang = escape(locale)
+    # Every module of the app at once, rather than each after the one importing it.
+    preloads = "\n  ".join(f'<link rel="modulepreload" href="{APP}/{m}">' for m in MODULES)
     # The words before sign-in (the shell brings them after): "</" cannot end the script.
     words = json.dumps(WORDS, ensure_ascii=False).replace("</", "<\\/")
     return f"""<!doctype html>
@@ -41,6 +48,7 @@ def app_page(locale: str) -> str:
   <link rel="stylesheet" href="{APP}/app.css">
   <script type="importmap">{json.dumps(imports)}</script>
   <link rel="modulepreload" href="{imports["imports"]["vue"]}">
+  {preloads}
   <script type="module" src="{APP}/main.js"></script>
 </head>
 <body data-locale="{lang}">

@@ -99,13 +99,45 @@ def test_hidden_fields_are_nowhere_in_what_a_restricted_viewer_gets(model):
     assert [i for i in items if i["view"] == "large_accounts"] == []
 
 
+def test_layout_rules_go_to_the_browser_as_trees(model):
+    opportunity = compiler(model, "sales_rep").object("opportunity")
+    controls = {
+        c["options"]["field"]: c["options"]
+        for tab in opportunity["uiSchema"]["elements"]
+        for group in tab["elements"]
+        for c in group["elements"]
+    }
+    assert controls["lost_reason"]["visibleWhen"]["op"] == "="
+    assert "visibleWhen" not in controls["name"]
+    quote = compiler(model, "sales_rep").object("quote")
+    [discount] = [
+        c["options"]
+        for tab in quote["uiSchema"]["elements"]
+        for group in tab["elements"]
+        for c in group["elements"]
+        if c["options"]["field"] == "discount"
+    ]
+    assert discount["readOnlyWhen"]["op"] == "AND" and discount["ruleFields"] == ["status"]
+    assert compiler(model, "sales_manager").shell()["me"] == {
+        "role": "sales_manager",
+        "roles": ["sales_manager", "sales_rep"],
+        "admin": False,
+    }
+
+
 def test_read_only_fields_and_objects_follow_the_grants(model):
     rep = compiler(model, "sales_rep")
     payment = rep.object("payment")
     assert payment["can"] == {"create": False, "update": False, "delete": False}
     assert all(f["readOnly"] for f in payment["fields"].values())
-    # Computed fields are read-only to everyone.
+    # Computed fields are read-only to everyone; a sum of amounts shows as money.
     assert rep.object("lead")["fields"]["idle_since"]["readOnly"] is True
+    pipeline = rep.object("account")["fields"]["open_pipeline"]
+    assert (pipeline["display"], pipeline["currency"], pipeline["readOnly"]) == (
+        "currency",
+        "CNY",
+        True,
+    )
     # An object the viewer cannot read does not exist for them.
     with pytest.raises(UnknownObject):
         compiler(model, "marketing").object("payment")

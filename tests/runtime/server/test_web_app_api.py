@@ -79,6 +79,21 @@ class _Crm:
         return response.json()
 
 
+def new_quote(crm: _Crm, name: str, discount: str) -> str:
+    """Create a draft quote of the rep's first account; return its id."""
+    account = crm.data("rep", "{ accounts(first: 1) { nodes { id } } }")["data"]["accounts"]
+    made = crm.data(
+        "rep",
+        "mutation($n: String!, $a: ID!, $d: Decimal) "
+        "{ createQuote(input: {name: $n, accountId: $a, discount: $d}) { id } }",
+        n=name,
+        a=account["nodes"][0]["id"],
+        d=discount,
+    )
+    assert "errors" not in made, made
+    return made["data"]["createQuote"]["id"]
+
+
 def test_ui_documents_are_per_caller_localized_and_cached_by_etag(crm):
     shell = crm.client.get(
         f"/t/{TENANT}/ui/shell", headers=crm.headers("rep", **{"accept-language": "zh-CN,zh;q=0.9"})
@@ -259,19 +274,9 @@ def test_errors_speak_the_callers_language_and_locked_records_are_known(crm):
     assert english["extensions"]["code"] == chinese["extensions"]["code"] == "INVALID_TRANSITION"
     assert "cannot change" in english["message"] and "不能" in chinese["message"]
     # A quote over the discount threshold, submitted: a pending approval locks it.
-    listed = crm.data(
-        "rep", "{ quotes(first: 5) { nodes { id } } accounts(first: 1) { nodes { id } } }"
-    )
+    listed = crm.data("rep", "{ quotes(first: 5) { nodes { id } } }")
     ids = [q["id"] for q in listed["data"]["quotes"]["nodes"]]
-    account = listed["data"]["accounts"]["nodes"][0]["id"]
-    made = crm.data(
-        "rep",
-        'mutation($a: ID!) { createQuote(input: {name: "大折扣", accountId: $a, discount: "30"}) '
-        "{ id } }",
-        a=account,
-    )
-    assert "errors" not in made, made
-    new = made["data"]["createQuote"]["id"]
+    new = new_quote(crm, "大折扣", "30")
     submitted = crm.data(
         "rep",
         'mutation($id: ID!) { submitForApproval(process: "quote_discount", id: $id) { status } }',
@@ -369,3 +374,40 @@ def test_a_lead_converts_with_its_duplicate_account_offered(crm):
     assert contact == {"name": "周杰", "mobile": "13800001111", "accountId": match["id"]}
     again = crm.data("rep", CONVERT, id=lead)["errors"][0]
     assert again["extensions"]["code"] == "CONDITION_NOT_MET"
+
+
+def test_layout_rules_are_sent_to_the_browser_and_enforced_on_save(crm):
+    page = crm.client.get(f"/t/{TENANT}/ui/objects/opportunity", headers=crm.headers("rep"))
+    controls = {
+        c["options"]["field"]: c["options"]
+        for tab in page.json()["uiSchema"]["elements"]
+        for group in tab["elements"]
+        for c in group["elements"]
+    }
+    assert controls["lost_reason"]["visibleWhen"] == {
+        "op": "=",
+        "args": [{"field": "stage", "type": "text"}, {"lit": "lost"}],
+        "type": "text",
+    }
+    assert controls["lost_reason"]["ruleFields"] == ["stage"]
+    quote = new_quote(crm, "规则", "5")
+    change = (
+        "mutation($id: ID!, $d: Decimal) "
+        "{ updateQuote(id: $id, input: {discount: $d}) { discount } }"
+    )
+    # A draft's discount can change; an approved quote's cannot, but by an admin.
+    assert crm.data("rep", change, id=quote, d="8")["data"]["updateQuote"]["discount"] == "8.00"
+    approved = crm.data(
+        "admin",
+        'mutation($id: ID!) { updateQuote(id: $id, input: {status: "approved"}) { id } }',
+        id=quote,
+    )
+    assert "errors" not in approved, approved
+    refused = crm.data("rep", change, id=quote, d="9", language="zh-CN")["errors"][0]
+    assert refused["extensions"]["code"] == "FORBIDDEN"
+    assert refused["extensions"]["field"][-1] == "discount"
+    assert "只读" in refused["message"]
+    # Unchanged values and other fields are not refused.
+    same = crm.data("rep", change, id=quote, d="8")
+    assert "errors" not in same, same
+    assert crm.data("admin", change, id=quote, d="9")["data"]["updateQuote"]["discount"] == "9.00"

@@ -3,6 +3,7 @@
 import { defineComponent, reactive, ref, computed, watch, onMounted } from "vue";
 import { store, t, toast, schemaOf, objectInfo } from "./store.js";
 import { show, linkOf } from "./format.js";
+import { shows, locked } from "./rules.js";
 
 export function go(path) {
   history.pushState({}, "", path);
@@ -203,9 +204,18 @@ export const QuickCreate = defineComponent({
       if (!schema.value) return [];
       const s = schema.value;
       const names = [];
-      for (const tab of s.uiSchema.elements) for (const g of tab.elements) for (const c of g.elements) names.push(c.options.field);
+      const options = {};
+      for (const tab of s.uiSchema.elements) for (const g of tab.elements) for (const c of g.elements) {
+        names.push(c.options.field);
+        options[c.options.field] = c.options;
+      }
       const ordered = [...new Set([...Object.keys(s.fields).filter((n) => s.fields[n].required), ...names])];
-      return ordered.map((n) => s.fields[n]).filter((f) => f && !f.readOnly && f.widget !== "owner");
+      const me = store.shell && store.shell.me;
+      // The layout's rules apply to the new record as it is filled in.
+      return ordered
+        .map((n) => s.fields[n])
+        .filter((f) => f && !f.readOnly && f.widget !== "owner")
+        .filter((f) => shows(options[f.name] || {}, values, me) && !locked(options[f.name] || {}, values, me));
     });
     schemaOf(props.object).then((s) => (schema.value = s));
     async function save() {
@@ -322,7 +332,8 @@ export const FilterBuilder = defineComponent({
     }
     function add() {
       const first = fields.value[0];
-      props.group.items.push({ path: [first.name], op: ops({ path: [first.name] })[0], value: "" });
+      const op = ops({ path: [first.name] })[0];
+      props.group.items.push({ path: [first.name], op, value: op === "relative" ? "this_month" : "" });
     }
     function addGroup() {
       props.group.items.push({ any: true, items: [] });
@@ -332,7 +343,7 @@ export const FilterBuilder = defineComponent({
       c.path = b ? [a, b] : [a];
       if (b && !props.related[a]) props.related[a] = await schemaOf(props.schema.fields[a].target);
       c.op = ops(c)[0];
-      c.value = "";
+      c.value = c.op === "relative" ? "this_month" : "";
     }
     return { fields, lookups, fieldOf, ops, add, addGroup, choose, t, family, RELATIVE: Object.keys(RELATIVE) };
   },

@@ -13,6 +13,8 @@ import Record from "./pages/record.js";
 import Inbox from "./pages/inbox.js";
 import Search from "./pages/search.js";
 
+performance.mark("tessera:boot"); // the app's modules are loaded and running
+
 const route = reactive({ path: location.pathname, query: Object.fromEntries(new URLSearchParams(location.search)) });
 window.addEventListener("popstate", sync);
 window.addEventListener("tessera:navigate", sync);
@@ -53,6 +55,7 @@ const Shell = defineComponent({
       }
       try {
         await enter(m.tenant);
+        performance.mark("tessera:shell");
         document.documentElement.lang = store.locale;
       } catch (e) {
         if (e instanceof ApiError && e.code === "UNAUTHENTICATED") go(`/app/signin?tenant=${encodeURIComponent(m.tenant)}`);
