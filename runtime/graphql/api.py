@@ -82,6 +82,8 @@ class Request:
     """Carried into the outbox events the request's writes append."""
     cancellation: Cancellation | None = None
     """Lets the server stop the request's statements when its client goes away."""
+    locale: str = "en"
+    """The caller's language (Accept-Language): picklist values' ``...Label`` fields."""
 
     def watching(self, conn: Connection) -> AbstractContextManager[Connection]:
         """Run the block with ``conn`` open to cancellation (if the request has one)."""

@@ -88,6 +88,7 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
             schema_name,
             today,
             reader_of(request.principal),
+            request.locale,
         )
         kept = api.plans.get(key) if key is not None else None
         if kept is not None:
@@ -111,6 +112,7 @@ def run(api: TenantApi, backend: Backend, request: Request) -> str:
         today=today,
         timezone=request.timezone,
         request_id=request.request_id,
+        locale=request.locale,
     )
     root_type = (
         api.schema.mutation_type

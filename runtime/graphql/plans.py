@@ -54,10 +54,11 @@ def plan_key(
     schema: str | None,
     today: dt.date,
     reader: Hashable,
+    locale: str = "en",
 ) -> Hashable | None:
     """Return the key of a request's plan (None: not kept: variables that are not plain
     JSON, or a request over ``MAX_KEPT_REQUEST``); ``reader`` is ``reader_of`` the
-    request's principal."""
+    request's principal; ``locale`` the caller's language (picklist labels differ)."""
     if len(query) > MAX_KEPT_REQUEST:
         return None
     try:
@@ -66,7 +67,7 @@ def plan_key(
         return None
     if len(query) + len(given) > MAX_KEPT_REQUEST:
         return None
-    return (query, operation, given, schema, today, reader)
+    return (query, operation, given, schema, today, reader, locale)
 
 
 def reader_of(principal: Principal) -> Hashable:

@@ -87,6 +87,14 @@ class _Builder(MutationFields):
                         out[name] = GraphQLField(union, description=_description(f))
                     continue
                 out[name] = GraphQLField(self.g.output(f), description=_description(f))
+            taken = {*s.fields, *s.id_fields, *s.relations, "fieldHistory"}
+            for name, f in s.fields.items():
+                if f.type == "picklist" and f.values and f"{name}Label" not in taken:
+                    out[f"{name}Label"] = GraphQLField(
+                        GraphQLString,
+                        description=f"The label of `{name}`'s value in the caller's language "
+                        "(Accept-Language: en or zh-CN).",
+                    )
             for name, f in s.id_fields.items():
                 out[name] = GraphQLField(
                     _nn(GraphQLID) if f.required else GraphQLID,

@@ -176,7 +176,15 @@ class History:
     parts: tuple[tuple[str, str | Text], ...]
 
 
-Item = Text | Value | Parts | One | Many | OneOf | History
+@dataclass(frozen=True)
+class Label:
+    """A picklist value's label in one language (``stageLabel``): value → label pairs."""
+
+    field: str
+    labels: tuple[tuple[str, str], ...]
+
+
+Item = Text | Value | Parts | One | Many | OneOf | History | Label
 
 
 @dataclass(frozen=True)

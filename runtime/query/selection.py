@@ -24,7 +24,7 @@ from runtime.query.filters import (
     visible,
     where,
 )
-from runtime.query.ir import History, Item, Many, One, OneOf, Parts, Select, Text, Value
+from runtime.query.ir import History, Item, Label, Many, One, OneOf, Parts, Select, Text, Value
 from runtime.query.ordering import order_keys
 from runtime.query.scope import QueryError, ReadScope
 from runtime.sql import naming
@@ -57,6 +57,14 @@ def _item(scope: ReadScope, s: ObjectShape, alias: str, item: Item) -> str:
         if composite is None:
             raise QueryError(f"{item.field!r} is a {f.type} field, which has no parts")
         return composite(scope, s.name, f, alias, item.parts)
+    if isinstance(item, Label):
+        # Each value and label a bound parameter; a value without a label gives itself.
+        f = field_named(s, item.field)
+        column = field_sql(scope, s, alias, f)
+        cases = " ".join(
+            f"WHEN {scope.param(value)} THEN {scope.param(label)}" for value, label in item.labels
+        )
+        return f"(CASE {column} {cases} ELSE {column} END)" if cases else column
     if isinstance(item, OneOf):
         return _polymorphic(scope, s, alias, item)
     if isinstance(item, History):

@@ -52,6 +52,7 @@ from runtime.server.inputs import Refused, check_json
 from runtime.server.inputs import replay as replay_body
 from runtime.server.observe import observed
 from runtime.storage.async_reads import TIMED_OUT, AsyncReads
+from ui_schema.locales import negotiate
 
 #: The GraphQL route's template, as the full path's metrics label it.
 ROUTE = "/t/{tenant}/graphql"
@@ -60,6 +61,14 @@ ROUTE = "/t/{tenant}/graphql"
 RATE_COUNTED = "tessera.rate_counted"
 #: Larger bodies go the full path (kept plans are for requests up to 16 KB anyway).
 MAX_FAST_BODY = 65_536
+
+
+def _header(scope: Any, name: bytes) -> str | None:
+    """Return one request header's value from an ASGI scope (None if absent)."""
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 @dataclass(frozen=True)
@@ -313,6 +322,8 @@ class FastReads:
             found.schema,
             dt.datetime.now(found.timezone).date(),
             found.reader,
+            # Picklist labels follow the caller's language: a plan is per language.
+            negotiate(_header(scope, b"accept-language")),
         )
         plan = found.api.plans.get(key) if key is not None else None
         if plan is None:

@@ -161,6 +161,7 @@ class GraphQLController(Controller):
             hooks,
             request_id=request.state.get("request_id"),
             cancellation=cancellation,
+            locale=negotiate(request.headers.get("accept-language")),
         )
         started = time.perf_counter()
         try:

@@ -37,6 +37,8 @@ class Context(ReadScope):
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
     variables: VariableValues
+    locale: str = "en"
+    """The caller's language, for picklist labels."""
 
     def arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         """Return the field's arguments, coerced (variables and defaults applied)."""

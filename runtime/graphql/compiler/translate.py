@@ -85,6 +85,10 @@ def _select(
                 items.append((key, ir.Value(name)))
         elif name in s.id_fields:
             items.append((key, ir.Value(name)))
+        elif name not in s.relations and name.endswith("Label") and name[:-5] in s.fields:
+            f = s.fields[name[:-5]]
+            labels = tuple((v.value, v.label.get(ctx.locale)) for v in f.values)
+            items.append((key, ir.Label(name[:-5], labels)))
         elif name == "fieldHistory":
             items.append((key, _history(ctx, s, gtype, nodes, [*path, key])))
         else:

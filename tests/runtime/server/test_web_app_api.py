@@ -411,3 +411,20 @@ def test_layout_rules_are_sent_to_the_browser_and_enforced_on_save(crm):
     same = crm.data("rep", change, id=quote, d="8")
     assert "errors" not in same, same
     assert crm.data("admin", change, id=quote, d="9")["data"]["updateQuote"]["discount"] == "9.00"
+
+
+def test_picklist_labels_follow_the_callers_language(crm):
+    query = '{ leads(first: 20, filter: {status: {eq: "new"}}) { nodes { status statusLabel } } }'
+    # Asked again and again (on PostgreSQL the fast lane answers repeats from a kept
+    # plan), each answer in the language asked for.
+    for language, label in (("en", "New"), ("zh-CN", "新线索"), ("en", "New"), ("zh", "新线索")):
+        nodes = crm.data("rep", query, language=language)["data"]["leads"]["nodes"]
+        assert nodes and {(n["status"], n["statusLabel"]) for n in nodes} == {("new", label)}
+    # A field without a state machine, through a relation, and a value with no label.
+    answer = crm.data(
+        "rep",
+        "{ opportunities(first: 1) { nodes { stageLabel account { ratingLabel } } } }",
+        language="zh-CN",
+    )["data"]["opportunities"]["nodes"][0]
+    assert answer["stageLabel"] in {"初步接洽", "需求确认", "方案报价", "商务谈判", "赢单", "输单"}
+    assert answer["account"]["ratingLabel"] in {"重点客户", "普通客户", "休眠客户"}
