@@ -9,6 +9,7 @@ marketing (who cannot read accounts' annual revenue nor contacts' mobiles).
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -428,3 +429,37 @@ def test_picklist_labels_follow_the_callers_language(crm):
     )["data"]["opportunities"]["nodes"][0]
     assert answer["stageLabel"] in {"初步接洽", "需求确认", "方案报价", "商务谈判", "赢单", "输单"}
     assert answer["account"]["ratingLabel"] in {"重点客户", "普通客户", "休眠客户"}
+
+
+def test_two_conversions_of_one_lead_at_once_make_one_set_of_records(crm):
+    lead = crm.data(
+        "rep", 'mutation { createLead(input: {name: "并发", company: "并发科技"}) { id } }'
+    )["data"]["createLead"]["id"]
+    for status in ("assigned", "contacted"):
+        crm.data(
+            "rep",
+            "mutation($id: ID!, $s: String) { updateLead(id: $id, input: {status: $s}) { id } }",
+            id=lead,
+            s=status,
+        )
+    start = threading.Barrier(2)
+    answers: list[dict[str, Any]] = []
+
+    def convert() -> None:
+        start.wait()
+        answers.append(crm.data("rep", CONVERT, id=lead))
+
+    threads = [threading.Thread(target=convert) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    # The lead is locked while one converts; the other then finds it qualified.
+    codes = sorted(a["errors"][0]["extensions"]["code"] if "errors" in a else "ok" for a in answers)
+    assert codes == ["CONDITION_NOT_MET", "ok"], answers
+    made = crm.data(
+        "rep",
+        '{ accounts(filter: {name: {eq: "并发科技"}}) { totalCount } '
+        'contacts(filter: {name: {eq: "并发"}}) { totalCount } }',
+    )["data"]
+    assert made == {"accounts": {"totalCount": 1}, "contacts": {"totalCount": 1}}
