@@ -140,7 +140,7 @@ PACK_DEMO_ROLES = {
 }
 
 
-def _upgrade(packs: PackService, tenant: str, installed: Mapping[str, Any]) -> list[str]:
+def upgrade_installed(packs: PackService, tenant: str, installed: Mapping[str, Any]) -> list[str]:
     """Upgrade the tenant's packs the catalog has newer versions of (a demo made by an
     earlier release gets the new layouts and navigation); keep them if a plan blocks."""
     lines = []
@@ -181,7 +181,7 @@ def set_up_pack_demos(
         installed = packs.installed(tenant)
         if industry in installed:
             lines.append(f"Tenant {tenant!r} already has core_crm and {industry}.")
-            lines += _upgrade(packs, tenant, installed)
+            lines += upgrade_installed(packs, tenant, installed)
         else:
             result = packs.apply(
                 packs.plan_install(tenant, [industry], sample_data=True, owners=owners, sql=False),

@@ -179,3 +179,21 @@ def test_a_move_names_removed_fields_of_the_packs_own_objects(tmp_path):
         ("/moves/1/object", "'nothing' is not an object of this pack"),
         ("/moves/2/to", "activity has no field 'missing' to move values into"),
     ]
+
+
+def test_the_demo_upgrades_the_packs_an_earlier_release_installed(service, core_v1):
+    from runtime.demo import upgrade_installed
+
+    service.create_tenant("demo_x")
+    packs = PackService(service, Catalog(APPS))
+    packs.apply(packs.plan_install("demo_x", [str(core_v1)]))
+    current = load_pack(APPS / "core_crm").manifest.version
+    # A later run of the demo: a new process, whose catalog is the shipped packs.
+    packs = PackService(service, Catalog(APPS))
+    lines = upgrade_installed(packs, "demo_x", packs.installed("demo_x"))
+    assert lines == [f"Upgraded core_crm in 'demo_x' to {current}."]
+    assert packs.installed("demo_x")["core_crm"].version == current
+    # The new version's metadata is live: its apps' navigation, its conversion.
+    model = service.active("demo_x")[1].model
+    assert "crm" in model.views.navigation and "convert_lead" in model.automation.conversions
+    assert upgrade_installed(packs, "demo_x", packs.installed("demo_x")) == []
