@@ -331,4 +331,9 @@ def test_the_app_fits_a_phone_in_english(crm, browser):
     assert page.is_visible("nav.bottombar") and not page.is_visible("nav.sidenav")
     page.click("nav.bottombar >> text=☰")
     assert page.is_visible("nav.sidenav")
+    # The language switch builds the page again in Chinese.
+    assert "records" in page.inner_text("[data-testid=total]")
+    page.click("button.lang")
+    page.wait_for_selector("[data-testid=total]:has-text('共')")
+    assert page.inner_text(".page-head h1") == "线索"
     context.close()

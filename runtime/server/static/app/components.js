@@ -1,6 +1,6 @@
 // Shared pieces: a field's value and its editor, lookups, a modal, quick create and the
 // filter builder. Each field renders by its compiled widget; nothing here names an object.
-import { defineComponent, reactive, ref, computed, watch, onMounted } from "vue";
+import { defineComponent, reactive, ref, computed, watch, onMounted, onBeforeUnmount } from "vue";
 import { store, t, toast, schemaOf, objectInfo } from "./store.js";
 import { show, linkOf } from "./format.js";
 import { shows, locked } from "./rules.js";
@@ -179,6 +179,12 @@ export function editable(field, record) {
 export const Modal = defineComponent({
   props: { title: String },
   emits: ["close"],
+  setup(_props, { emit }) {
+    const onKey = (event) => event.key === "Escape" && emit("close");
+    onMounted(() => window.addEventListener("keydown", onKey));
+    onBeforeUnmount(() => window.removeEventListener("keydown", onKey));
+    return {};
+  },
   template: `<div class="backdrop" @click.self="$emit('close')"><div class="modal" role="dialog" :aria-label="title">
     <header><h2>{{ title }}</h2><button class="link" type="button" @click="$emit('close')" aria-label="close">×</button></header>
     <slot/></div></div>`,

@@ -106,7 +106,7 @@ const Shell = defineComponent({
         <a v-for="(item, i) in app.items" :key="i" :href="itemPath(item)" @click.prevent="go(itemPath(item))" :class="{active: isActive(item)}">{{ item.label }}</a></template>
     </nav>
     <main class="content">
-      <component :is="PAGES[current.page]" v-bind="current.props || {}" :key="route.path"/>
+      <component :is="PAGES[current.page]" v-bind="current.props || {}" :key="route.path + '|' + store.locale"/>
     </main>
     <nav class="bottombar">
       <a :href="'/app/' + store.tenant + '/home'" @click.prevent="go('/app/' + store.tenant + '/home')">{{ t('nav.home') }}</a>

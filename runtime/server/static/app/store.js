@@ -87,15 +87,17 @@ export function objectInfo(name) {
 }
 
 export async function setLocale(locale) {
-  store.locale = locale;
   localStorage.setItem(LOCALE_KEY, locale);
   document.documentElement.lang = locale;
   if (store.client && store.shell) {
+    // The new shell first, then the switch: the page is built again in the new language.
     store.client.locale = locale;
     store.client.forget();
+    const shell = await store.client.ui("shell");
     store.schemas = {};
-    store.shell = await store.client.ui("shell");
+    store.shell = shell;
   }
+  store.locale = locale;
 }
 
 export function chooseApp(name) {

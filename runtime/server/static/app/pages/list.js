@@ -326,12 +326,14 @@ export default defineComponent({
     <QuickCreate v-if="state.modal === 'create'" :object="schema.name" @close="state.modal = null" @created="(id) => go(recordPath(schema.name, id))"/>
     <Modal v-if="state.modal === 'bulk'" :title="t('list.bulk_edit')" @close="state.modal = null">
       <form class="form" @submit.prevent="bulk('edit')">
-        <select v-model="state.bulkField" aria-label="field"><option v-for="f in editableFields" :key="f.name" :value="f.name">{{ f.label }}</option></select>
+        <label class="field"><span>{{ t('list.field') }}</span>
+          <select v-model="state.bulkField" required @change="state.bulkValue = null"><option value="" disabled>—</option>
+            <option v-for="f in editableFields" :key="f.name" :value="f.name">{{ f.label }}</option></select></label>
         <FieldEditor v-if="state.bulkField" :field="schema.fields[state.bulkField]" v-model="state.bulkValue"/>
         <footer><button class="primary">{{ t('record.save') }}</button></footer></form></Modal>
     <Modal v-if="state.modal === 'transfer'" :title="t('list.transfer')" @close="state.modal = null">
       <form class="form" @submit.prevent="bulk('transfer')">
-        <select v-model="state.owner" aria-label="owner"><option v-for="m in Object.values(store.members)" :key="m.id" :value="m.id">{{ m.name }}</option></select>
+        <select v-model="state.owner" required :aria-label="t('record.owner')"><option value="" disabled>—</option><option v-for="m in Object.values(store.members)" :key="m.id" :value="m.id">{{ m.name }}</option></select>
         <footer><button class="primary">{{ t('list.transfer') }}</button></footer></form></Modal>
     <Modal v-if="state.modal === 'save'" :title="t('list.save_view')" @close="state.modal = null">
       <form class="form" @submit.prevent="saveView">
