@@ -229,6 +229,7 @@ def test_a_reps_day_and_the_managers_approval(crm, page):
     page.click("nav.sidenav >> text=待我审批")
     task = page.locator("article.approval:has-text('报价折扣审批')").first
     task.wait_for()
+    assert task.locator("h2").inner_text() == "报价折扣审批"  # its label, in Chinese
     task.locator("textarea").fill("同意，注意回款")
     task.locator("text=同意").last.click()
     toast(page, "已处理")

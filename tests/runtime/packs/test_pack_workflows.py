@@ -4,6 +4,7 @@ in-process, as the worker does on each wake-up)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar.testing import TestClient
@@ -183,3 +184,26 @@ def test_core_crm_workflows_assign_total_and_approve(service):
         assert gql("director", "{ approvalsInbox { id } }")["approvalsInbox"] == []
         status = gql("rep", "query($id: ID!) { quote(id: $id) { status } }", id=quote_id)
         assert status["quote"]["status"] == "approved"
+
+        # A return visit (回访) after a ticket closes: a task due in two working days for
+        # the ticket's owner, on its account, and a notification telling them.
+        [ticket] = gql(
+            "admin", '{ tickets(filter: {subject: {eq: "MES 终端无法登录"}}) { nodes { id } } }'
+        )["tickets"]["nodes"]
+        gql(
+            "admin",
+            'mutation($id: ID!) { updateTicket(id: $id, input: {status: "closed"}) { id } }',
+            id=ticket["id"],
+        )
+        drain()
+        visits = gql(
+            "rep",
+            "query($id: ID!) { tasks(filter: {ticketId: {eq: $id}}) "
+            "{ nodes { subject dueDate owner accountId } } }",
+            id=ticket["id"],
+        )["tasks"]["nodes"]
+        assert len(visits) == 1 and visits[0]["subject"].startswith("回访 Return visit")
+        assert visits[0]["owner"] == rep_id and visits[0]["accountId"]
+        assert visits[0]["dueDate"] > dt.date.today().isoformat()
+        told = gql("rep", "{ notifications(first: 5) { message } }")["notifications"]
+        assert any("回访客户" in n["message"]["zh-CN"] for n in told), told

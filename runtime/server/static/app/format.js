@@ -86,6 +86,7 @@ export function linkOf(field, record) {
 
 // A message stored in every language ({"en": ..., "zh-CN": ...}) in the person's own.
 export function localized(message) {
+  if (message && typeof message === "object") return message[store.locale] || message.en || "";
   if (typeof message !== "string" || !message.startsWith("{")) return message;
   try {
     const all = JSON.parse(message);

@@ -87,7 +87,7 @@ export default defineComponent({
         <ul class="plain"><li v-for="task in state.tasks" :key="task.id"><a :href="recordPath('task', task.id)" @click.prevent="go(recordPath('task', task.id))">{{ task.subject }}</a> <span class="muted small">{{ task.dueDate }}</span></li>
           <li v-if="!state.tasks.length" class="muted">{{ t('home.nothing') }}</li></ul></section>
       <section class="panel"><h2>{{ t('home.approvals') }} <span class="badge" v-if="state.approvals.length">{{ state.approvals.length }}</span></h2>
-        <ul class="plain"><li v-for="a in state.approvals" :key="a.id"><a :href="recordPath(a.approval.objectName, a.approval.recordId)" @click.prevent="go(recordPath(a.approval.objectName, a.approval.recordId))">{{ a.approval.label }}</a> <span class="muted small">{{ a.approval.stepName }}</span></li>
+        <ul class="plain"><li v-for="a in state.approvals" :key="a.id"><a :href="recordPath(a.approval.objectName, a.approval.recordId)" @click.prevent="go(recordPath(a.approval.objectName, a.approval.recordId))">{{ localized(a.approval.label) }}</a> <span class="muted small">{{ a.approval.stepName }}</span></li>
           <li v-if="!state.approvals.length" class="muted">{{ t('home.nothing') }}</li></ul>
         <a v-if="state.approvals.length" :href="'/app/' + store.tenant + '/inbox'" @click.prevent="go('/app/' + store.tenant + '/inbox')">{{ t('nav.inbox') }} →</a></section>
       <section class="panel"><h2>{{ t('home.notifications') }}</h2>

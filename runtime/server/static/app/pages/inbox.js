@@ -3,6 +3,7 @@
 import { defineComponent, reactive, onMounted } from "vue";
 import { store, t, toast } from "../store.js";
 import { go, recordPath } from "../components.js";
+import { localized } from "../format.js";
 
 export default defineComponent({
   setup() {
@@ -26,13 +27,13 @@ export default defineComponent({
       }
     }
     onMounted(load);
-    return { state, decide, go, recordPath, t, store };
+    return { state, decide, go, recordPath, t, store, localized };
   },
   template: `<section class="inbox"><h1>{{ t('inbox.title') }}</h1>
     <p v-if="state.error" class="error">{{ state.error }}</p>
     <p v-if="state.loaded && !state.tasks.length" class="muted">{{ t('inbox.empty') }}</p>
     <article v-for="task in state.tasks" :key="task.id" class="panel approval" :data-task="task.id">
-      <h2><a :href="recordPath(task.approval.objectName, task.approval.recordId)" @click.prevent="go(recordPath(task.approval.objectName, task.approval.recordId))">{{ task.approval.label }}</a></h2>
+      <h2><a :href="recordPath(task.approval.objectName, task.approval.recordId)" @click.prevent="go(recordPath(task.approval.objectName, task.approval.recordId))">{{ localized(task.approval.label) }}</a></h2>
       <p class="muted small">{{ t('inbox.step') }}: {{ task.approval.stepName }} · {{ new Date(task.approval.submittedAt).toLocaleString(store.locale) }}</p>
       <p v-if="task.approval.comment">{{ task.approval.comment }}</p>
       <ul v-if="task.approval.changes && task.approval.changes.length" class="plain small"><li v-for="c in task.approval.changes" :key="c.field">{{ c.field }}: {{ c.before }} → {{ c.after }}</li></ul>

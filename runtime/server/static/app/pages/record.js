@@ -6,7 +6,7 @@ import { defineComponent, reactive, ref, computed, watch, nextTick } from "vue";
 import { store, t, toast, schemaOf, remember } from "../store.js";
 import { recordQuery, selectionOf } from "../queries.js";
 import { Lock, FieldValue, FieldEditor, QuickCreate, Modal, editable, go, recordPath } from "../components.js";
-import { show, choiceLabel } from "../format.js";
+import { show, choiceLabel, localized } from "../format.js";
 import { Convert } from "../convert.js";
 import { shows, locked } from "../rules.js";
 
@@ -197,7 +197,7 @@ export default defineComponent({
 
     watch(() => [props.object, props.id], load);
     load().catch((e) => (state.error = e.message));
-    return { schema, record, state, ui, tabs, pathField, pathBoard, edit, save, moveTo, act, presetFor, load, go, recordPath, t, show, store, current, me, shows, locked };
+    return { schema, record, state, ui, tabs, pathField, pathBoard, edit, save, moveTo, act, presetFor, load, go, recordPath, t, show, store, current, me, shows, locked, localized };
   },
   template: `<section class="record" v-if="record && schema">
     <header class="page-head">
@@ -239,7 +239,7 @@ export default defineComponent({
         </tbody></table>
       </section>
       <section v-if="state.approvals.length" class="related-list"><header><h2>{{ t('inbox.title') }}</h2></header>
-        <ul class="plain"><li v-for="a in state.approvals" :key="a.id">{{ a.label }} · {{ a.status }} <span class="muted">{{ a.stepName }}</span></li></ul></section>
+        <ul class="plain"><li v-for="a in state.approvals" :key="a.id">{{ localized(a.label) }} · {{ t('approval.' + a.status) }} <span class="muted">{{ a.stepName }}</span></li></ul></section>
     </div>
     <ol v-else class="timeline"><li v-for="(item, i) in state.timeline" :key="i"><time class="muted small">{{ item.when && new Date(item.when).toLocaleString(store.locale) }}</time>
       <a v-if="item.link" :href="item.link" @click.prevent="go(item.link)">{{ item.text }}</a><span v-else>{{ item.text }}</span></li></ol>
