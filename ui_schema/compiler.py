@@ -92,6 +92,10 @@ class UiCompiler:
             "words": WORDS[self.locale],
             "apps": apps(self.model, self.shape, self.locale),
             # ROLE() and ISMEMBER() in layout rules, as the browser evaluates them.
+            "roles": [
+                {"name": r.name, "label": pick(r.label, self.locale)}
+                for r in self.model.security.roles.values()
+            ],
             "me": {
                 "role": self.viewer.role,
                 "roles": self.model.security.subtree(self.viewer.role) if self.viewer.role else [],

@@ -338,3 +338,46 @@ def test_the_app_fits_a_phone_in_english(crm, browser):
     page.wait_for_selector("[data-testid=total]:has-text('共')")
     assert page.inner_text(".page-head h1") == "线索"
     context.close()
+
+
+def test_a_manager_filters_groups_and_saves_a_view_for_the_team(crm, page):
+    base, emails, *_ = crm
+    sign_in(page, base, emails["manager"])
+    page.goto(f"{base}/app/{TENANT}/o/opportunity")
+    page.wait_for_selector("table.records tbody tr:has(a)")
+    everything = page.locator("table.records tbody tr:has(a)").count()
+    # 销售阶段 = 商务谈判, built in the filter builder.
+    page.click(".toolbar >> text=筛选")
+    page.click(".filter-panel >> text=添加条件")
+    condition = page.locator(".filter-panel .condition").first
+    condition.locator("select[aria-label=field]").select_option("stage")
+    condition.locator("select[aria-label=operator]").select_option("eq")
+    condition.locator("select[aria-label=value]").select_option("negotiation")
+    page.click(".filter-panel >> text=应用")
+    page.wait_for_function(
+        f"document.querySelectorAll('table.records tbody tr a').length < {everything}"
+    )
+    stages = page.locator("table.records tbody td[data-label=销售阶段]").all_inner_texts()
+    assert stages and set(stages) == {"商务谈判"}
+    # Grouped by owner, each group's header counts its records and sums their amounts.
+    page.select_option(".toolbar label.inline select", "owner")
+    page.wait_for_selector("table.records .group-row")
+    assert "¥" in page.inner_text("table.records .group-row >> nth=0")
+    # Saved for the reps (and the roles above them).
+    page.click(".toolbar >> text=保存视图")
+    page.fill(".modal input[required]", "谈判中的商机")
+    page.select_option(".modal select >> nth=0", "role")
+    page.select_option(".modal select >> nth=1", "sales_rep")
+    page.click(".modal button.primary")
+    page.wait_for_function("location.search.includes('view=saved')")
+    page.reload()
+    page.wait_for_selector("table.records tbody tr:has(a)")
+    assert page.locator("select.views option:checked").inner_text() == "谈判中的商机"
+    assert set(page.locator("table.records tbody td[data-label=销售阶段]").all_inner_texts()) == {
+        "商务谈判"
+    }
+    sign_out(page)
+    sign_in(page, base, emails["rep"])
+    page.goto(f"{base}/app/{TENANT}/o/opportunity")
+    page.wait_for_selector("table.records tbody tr:has(a)")
+    assert "谈判中的商机" in page.locator("select.views option").all_inner_texts()

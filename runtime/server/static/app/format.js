@@ -39,7 +39,7 @@ export function show(field, record) {
   if (!field || !record) return "";
   const value = record[field.relation || field.api] ?? record[field.api];
   if (value === null || value === undefined) return "";
-  if (field.widget === "owner") {
+  if (field.widget === "owner" || (field.display === "uuid" && store.members[value])) {
     const member = store.members[value];
     return member ? member.name : "";
   }

@@ -17,7 +17,7 @@ export default defineComponent({
     const schema = ref(null);
     const views = ref([]);
     const state = reactive({
-      view: null, columns: [], orderBy: [], groupBy: null, base: null,
+      view: null, columns: [], orderBy: [], groupBy: null, shownGroup: null, base: null,
       filter: { any: false, items: [] }, related: {}, search: "",
       cursors: [null], page: 0, rows: [], total: 0, hasNext: false, groups: [], money: null,
       selected: new Set(), allFiltered: false, loading: false, error: "", locked: new Set(),
@@ -28,7 +28,12 @@ export default defineComponent({
 
     const fields = computed(() => (schema.value ? Object.values(schema.value.fields) : []));
     const editableFields = computed(() => fields.value.filter((f) => !f.readOnly && f.widget !== "owner"));
-    const roles = computed(() => [...new Set(Object.values(store.members).map((m) => m.role).filter(Boolean))]);
+    // Roles a view can be shared with: one's own and those below it (admins: any).
+    const roles = computed(() => {
+      const me = (store.shell && store.shell.me) || {};
+      const all = (store.shell && store.shell.roles) || [];
+      return me.admin ? all : all.filter((r) => (me.roles || []).includes(r.name));
+    });
 
     function currentFilter() {
       const mine = applied.value;
@@ -72,18 +77,20 @@ export default defineComponent({
       const common = { view: state.view.kind === "metadata" ? state.view.definition.view : null, filter: currentFilter(), search: state.search };
       try {
         const { query, variables } = listQuery(s, state.columns, { ...common, orderBy, after: state.cursors[state.page], first: 50 });
-        const data = await store.client.data(query, variables);
+        // The page and its group headers together: no header shows without its count.
+        const g = state.groupBy ? groupQuery(s, state.groupBy, common) : null;
+        const [data, groups] = await Promise.all([
+          store.client.data(query, variables),
+          g ? store.client.data(g.query, g.variables) : null,
+        ]);
         const page = data[s.list];
+        state.groups = groups ? groups[s.list + "Aggregate"] : [];
+        state.money = g ? g.money : null;
+        state.shownGroup = state.groupBy;
         state.rows = page.nodes;
         state.total = page.totalCount;
         state.hasNext = page.pageInfo.hasNextPage;
         state.cursors[state.page + 1] = page.pageInfo.endCursor;
-        if (state.groupBy) {
-          const g = groupQuery(s, state.groupBy, common);
-          const groups = await store.client.data(g.query, g.variables);
-          state.groups = groups[s.list + "Aggregate"];
-          state.money = g.money;
-        } else state.groups = [];
         markLocked();
         // For benchmarks/web_app.py: the page's rows are on screen.
         nextTick(() => performance.mark("tessera:list-rendered"));
@@ -120,8 +127,9 @@ export default defineComponent({
     }
 
     function groupHead(row, i) {
-      if (!state.groupBy) return null;
-      const f = schema.value.fields[state.groupBy];
+      // The grouping the rows on screen were fetched with (the picker may be ahead).
+      if (!state.shownGroup) return null;
+      const f = schema.value.fields[state.shownGroup];
       const value = row[f.api];
       if (i > 0 && state.rows[i - 1][f.api] === value) return null;
       const g = state.groups.find((x) => x.key[f.api] === value) || { count: "?" };
@@ -340,7 +348,7 @@ export default defineComponent({
         <label class="field"><span>{{ t('list.view_name') }}</span><input v-model="state.viewName" required maxlength="100"></label>
         <label class="field"><span>{{ t('list.visibility') }}</span><select v-model="state.visibility">
           <option value="private">{{ t('list.private') }}</option><option value="public">{{ t('list.public') }}</option><option value="role">{{ t('list.role') }}</option></select></label>
-        <label v-if="state.visibility === 'role'" class="field"><span>{{ t('list.role') }}</span><select v-model="state.role"><option v-for="r in roles" :key="r" :value="r">{{ r }}</option></select></label>
+        <label v-if="state.visibility === 'role'" class="field"><span>{{ t('list.role') }}</span><select v-model="state.role"><option v-for="r in roles" :key="r.name" :value="r.name">{{ r.label }}</option></select></label>
         <footer><button class="primary">{{ t('record.save') }}</button></footer></form></Modal>
   </section>
   <p v-else-if="state.error" class="error" role="alert">{{ state.error }}</p>
