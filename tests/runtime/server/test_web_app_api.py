@@ -307,6 +307,20 @@ def test_the_web_app_page_loads_only_vendored_files(crm):
     )
     for path in ("/static/app/main.js", "/static/app/app.css", "/static/app/pages/list.js"):
         assert crm.client.get(path).status_code == 200, path
+    # Scripts go gzipped; vendored ones (their version in their path) are kept a year,
+    # the app's own are revalidated; API answers are not compressed.
+    vue = next(p for p in page.text.split('"') if "/vendor/vue-" in p and p.endswith(".js"))
+    got = crm.client.get(vue, headers={"accept-encoding": "gzip"})
+    assert got.headers["content-encoding"] == "gzip"
+    assert "max-age=31536000" in got.headers["cache-control"]
+    own = crm.client.get("/static/app/main.js", headers={"accept-encoding": "gzip"})
+    assert "no-cache" in own.headers["cache-control"] and own.headers["etag"]
+    api = crm.client.post(
+        f"/t/{TENANT}/graphql",
+        json={"query": "{ accounts(first: 50) { nodes { name } } }"},
+        headers={**crm.headers("rep"), "accept-encoding": "gzip"},
+    )
+    assert "content-encoding" not in api.headers
 
 
 MATCHES = 'query($id: ID!) { conversionMatches(conversion: "convert_lead", id: $id) }'
