@@ -245,6 +245,12 @@ def test_a_reps_day_and_the_managers_approval(crm, page):
         ),
         "the approval to unlock the quote",
     )
+    # The rep was told, on the home page, in Chinese; reading it marks it read.
+    page.click("nav.sidenav >> text=首页")
+    told = page.locator(".unread:has-text('折扣已批准：周杰 MES 报价')")
+    told.wait_for()
+    page.click("text=全部标为已读")
+    told.wait_for(state="detached")
 
 
 def test_a_restricted_user_never_receives_a_hidden_field(crm, page):

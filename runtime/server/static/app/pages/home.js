@@ -76,8 +76,16 @@ export default defineComponent({
       if (chart) chart.dispose();
     });
 
+    async function markRead() {
+      const ids = state.notifications.filter((n) => !n.readAt).map((n) => n.id);
+      if (!ids.length) return;
+      await store.client.data("mutation R($ids: [ID!]!) { markNotificationsRead(ids: $ids) }", { ids });
+      const now = new Date().toISOString();
+      for (const n of state.notifications) n.readAt = n.readAt || now;
+    }
+
     onMounted(() => load().catch((e) => (state.error = e.message)));
-    return { state, chartBox, store, t, go, recordPath, localized };
+    return { state, chartBox, store, t, go, recordPath, localized, markRead };
   },
   template: `<section class="home">
     <h1>{{ t('nav.home') }}</h1>
@@ -90,7 +98,8 @@ export default defineComponent({
         <ul class="plain"><li v-for="a in state.approvals" :key="a.id"><a :href="recordPath(a.approval.objectName, a.approval.recordId)" @click.prevent="go(recordPath(a.approval.objectName, a.approval.recordId))">{{ localized(a.approval.label) }}</a> <span class="muted small">{{ a.approval.stepName }}</span></li>
           <li v-if="!state.approvals.length" class="muted">{{ t('home.nothing') }}</li></ul>
         <a v-if="state.approvals.length" :href="'/app/' + store.tenant + '/inbox'" @click.prevent="go('/app/' + store.tenant + '/inbox')">{{ t('nav.inbox') }} →</a></section>
-      <section class="panel"><h2>{{ t('home.notifications') }}</h2>
+      <section class="panel"><h2>{{ t('home.notifications') }}
+        <button v-if="state.notifications.some((n) => !n.readAt)" type="button" class="link small" @click="markRead">{{ t('home.mark_read') }}</button></h2>
         <ul class="plain"><li v-for="n in state.notifications" :key="n.id" :class="{unread: !n.readAt}">
           <a v-if="n.recordId && n.objectName" :href="recordPath(n.objectName, n.recordId)" @click.prevent="go(recordPath(n.objectName, n.recordId))">{{ localized(n.message) }}</a><span v-else>{{ localized(n.message) }}</span></li>
           <li v-if="!state.notifications.length" class="muted">{{ t('home.nothing') }}</li></ul></section>

@@ -258,6 +258,15 @@ export default defineComponent({
       }
     }
 
+    // The kanban of the same view: by the picklist the view groups by, else the one
+    // with money to total, else the first.
+    function toKanban() {
+      const s = schema.value;
+      const board = s.kanbans.find((k) => k.field === state.groupBy) || s.kanbans.find((k) => k.sum) || s.kanbans[0];
+      const view = state.view && state.view.kind === "metadata" && state.view.definition.view;
+      go(`/app/${store.tenant}/o/${s.name}/kanban/${board.field}${view ? "?view=" + view : ""}`);
+    }
+
     function next() { state.page += 1; fetchPage(); }
     function previous() { state.page = Math.max(0, state.page - 1); fetchPage(); }
     let timer = null;
@@ -266,7 +275,7 @@ export default defineComponent({
     watch(() => props.object, load);
     load().catch((e) => (state.error = e.message));
     return { schema, views, state, applied, fields, editableFields, roles, useView, sortBy, applyFilter, clearFilter, toggleColumn,
-      startEdit, saveEdit, toggle, toggleAll, bulk, saveView, deleteView, next, previous, searched, groupHead, go, recordPath, t, store, reload };
+      startEdit, saveEdit, toggle, toggleAll, bulk, saveView, deleteView, next, previous, searched, groupHead, go, recordPath, t, store, reload, toKanban };
   },
   template: `<section class="list" v-if="schema">
     <header class="page-head">
@@ -276,7 +285,7 @@ export default defineComponent({
       </select>
       <span class="count" data-testid="total">{{ t('list.records', {n: state.total}) }}</span>
       <span class="spacer"></span>
-      <button v-if="schema.kanbans.length" type="button" @click="go('/app/' + store.tenant + '/o/' + schema.name + '/kanban/' + (schema.kanbans.find((k) => k.sum) || schema.kanbans[0]).field)">{{ t('list.kanban') }}</button>
+      <button v-if="schema.kanbans.length" type="button" @click="toKanban">{{ t('list.kanban') }}</button>
       <button v-if="schema.can.create" class="primary" type="button" @click="state.modal = 'create'">+ {{ t('record.add') }}</button>
     </header>
     <div class="toolbar">
