@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from metadata.model import Model
-from runtime.model.shape import ApiShape
+from runtime.model.shape import ApiShape, ObjectShape
 from ui_schema.fields import api_name, describe_all, json_schema, title_field
 from ui_schema.forms import layout_of, ui_schema
 from ui_schema.lists import actions, all_records, apps, kanbans, list_view
@@ -64,27 +64,29 @@ class UiCompiler:
         )
         return hashlib.sha256(key.encode()).hexdigest()[:20]
 
+    def _summary(self, s: ObjectShape) -> dict[str, Any]:
+        """An object's names, labels and what the viewer may do with it."""
+        title = title_field(s)
+        return {
+            "name": s.name,
+            "label": pick(s.obj.label, self.locale),
+            "plural": pick(s.obj.plural, self.locale),
+            "type": s.type_name,
+            "one": s.single,
+            "list": s.plural,
+            "titleField": title,
+            "titleApi": api_name(s, title),
+            "searchable": bool(s.obj.search),
+            "can": {a: a in s.allow for a in ("create", "update", "delete")},
+        }
+
     def shell(self) -> dict[str, Any]:
         """Return what every page needs: words, apps and the objects the viewer can read."""
-        objects = []
-        for name in sorted(self.shape.objects):
-            s = self.shape.objects[name]
-            if s.obj.junction:
-                continue
-            objects.append(
-                {
-                    "name": name,
-                    "label": pick(s.obj.label, self.locale),
-                    "plural": pick(s.obj.plural, self.locale),
-                    "type": s.type_name,
-                    "one": s.single,
-                    "list": s.plural,
-                    "titleField": title_field(s),
-                    "titleApi": api_name(s, title_field(s)),
-                    "searchable": bool(s.obj.search),
-                    "can": {a: a in s.allow for a in ("create", "update", "delete")},
-                }
-            )
+        objects = [
+            self._summary(self.shape.objects[name])
+            for name in sorted(self.shape.objects)
+            if not self.shape.objects[name].obj.junction
+        ]
         return {
             "version": self.version,
             "locale": self.locale,
@@ -123,14 +125,7 @@ class UiCompiler:
         return {
             "version": self.version,
             "locale": self.locale,
-            "name": name,
-            "label": pick(s.obj.label, self.locale),
-            "plural": pick(s.obj.plural, self.locale),
-            "type": s.type_name,
-            "one": s.single,
-            "list": s.plural,
-            "titleField": title_field(s),
-            "can": {a: a in s.allow for a in ("create", "update", "delete")},
+            **self._summary(s),
             "history": bool(s.obj.history),
             "fields": described,
             "jsonSchema": json_schema(described, pick(s.obj.label, self.locale)),

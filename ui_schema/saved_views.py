@@ -16,6 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from graphql import (
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    coerce_input_value,
+)
+from graphql.utilities import validate_input_value
 from sqlalchemy import Connection, and_, or_
 
 from metadata.model import Model
@@ -54,6 +62,8 @@ class Reader:
     model: Model
     dialect: SqlDialect
     limits: Limits
+    schema: GraphQLSchema
+    """The reader's data API schema: a saved filter and sort are values of its types."""
 
 
 def _scope(reader: Reader) -> ReadScope:
@@ -84,16 +94,14 @@ def check_definition(
         if column not in readable:
             raise ViewError(f"{s.type_name} has no field {column!r}", [*path, "columns", i])
     scope = _scope(reader)
-    spec = definition.get("filter")
+    spec = _coerced(reader, f"{s.type_name}Filter", definition.get("filter"), [*path, "filter"])
+    order = _coerced(
+        reader, f"{s.type_name}OrderBy", definition.get("orderBy"), [*path, "orderBy"], many=True
+    )
     try:
         if spec is not None:
-            if not isinstance(spec, Mapping):
-                raise ViewError("filter is a filter object", [*path, "filter"])
-            condition(scope, s, dict(spec), [*path, "filter"])
-        order = definition.get("orderBy")
+            condition(scope, s, spec, [*path, "filter"])
         if order is not None:
-            if not isinstance(order, list):
-                raise ViewError("orderBy is a list", [*path, "orderBy"])
             sorts(reader.shape, s, order, [*path, "orderBy"])
     except QueryError as exc:
         raise ViewError(str(exc), list(exc.field or path)) from None
@@ -102,6 +110,30 @@ def check_definition(
         if value is not None and (not isinstance(value, str) or value not in readable):
             raise ViewError(f"{s.type_name} has no field {value!r}", [*path, key])
     return {k: definition[k] for k in sorted(allowed) if definition.get(k) is not None}
+
+
+def _coerced(
+    reader: Reader, type_name: str, value: Any, path: list[str | int], *, many: bool = False
+) -> Any:
+    """Return ``value`` read as the data API reads an argument of ``type_name`` (a list of
+    them with ``many``), or raise ViewError naming the first place that does not fit. A
+    type the reader's schema lacks (they cannot filter that object) refuses any value."""
+    if value is None:
+        return None
+    named = reader.schema.get_type(type_name)
+    if not isinstance(named, GraphQLInputObjectType):
+        raise ViewError(f"you cannot filter or sort {type_name[:-6]} records", path)
+    target: Any = GraphQLList(GraphQLNonNull(named)) if many else named
+    problems: list[tuple[list[str | int], str]] = []
+
+    def failed(error: Any, at: Any) -> None:
+        problems.append((list(at or ()), error.message))
+
+    validate_input_value(value, target, failed)
+    if problems:
+        at, message = problems[0]
+        raise ViewError(message, [*path, *at])
+    return coerce_input_value(value, target)
 
 
 def _usable(reader: Reader, s: ObjectShape, definition: dict[str, Any]) -> bool:

@@ -28,15 +28,15 @@ def locked_records(resolver: Any, args: dict[str, Any]) -> list[str]:
             "LIMIT_EXCEEDED",
             field=["ids"],
         )
-    locking = [p.name for p in model.automation.approvals.values() if p.object == obj and p.lock]
-    if not ids or not locking:
-        return []
     parsed = []
     for i, value in enumerate(ids):
         try:
             parsed.append(uuid.UUID(str(value)))
         except ValueError:
             raise QueryError(f"{value!r} is not an id", field=["ids", i]) from None
+    locking = [p.name for p in model.automation.approvals.values() if p.object == obj and p.lock]
+    if not parsed or not locking:
+        return []
     d, saved = ctx.dialect, ctx.params
     ctx.params = {}
     try:

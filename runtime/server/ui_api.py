@@ -15,12 +15,14 @@ hash, the caller's grants and role, the locale): a browser asking again with
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from graphql import GraphQLError
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath
@@ -35,6 +37,7 @@ from ui_schema.compiler import UiCompiler, UnknownObject, Viewer
 from ui_schema.locales import negotiate
 from ui_schema.saved_views import Reader
 
+log = logging.getLogger(__name__)
 #: Compiled documents kept per process (they are small; versions make them exact).
 _KEEP = 512
 
@@ -99,7 +102,12 @@ def _context(request: Request[Any, Any, Any], tenant: str) -> MetadataContext:
         ]
 
     reader = Reader(
-        principal, api.shape, snapshot.model, dialect_for(backend.dialect, schema), api.limits
+        principal,
+        api.shape,
+        snapshot.model,
+        dialect_for(backend.dialect, schema),
+        api.limits,
+        api.schema,
     )
     locale = negotiate(request.headers.get("accept-language"), request.query_params.get("locale"))
     return MetadataContext(compiler, locale, reader, schema, read, write, members)
@@ -111,6 +119,20 @@ def _cached(request: Request[Any, Any, Any], version: str, text: Any) -> Respons
     if request.headers.get("if-none-match") == etag:
         return Response(b"", status_code=304, headers=headers)
     return Response(text(), media_type=MediaType.JSON, headers=headers)
+
+
+def _error(error: GraphQLError) -> dict[str, Any]:
+    """A metadata API error as the client sees it. A failure of the server's own (not a
+    refusal a resolver raised on purpose) is logged and answered without its details."""
+    original = error.original_error
+    if original is not None and not isinstance(original, GraphQLError):
+        log.error("metadata API failure", exc_info=original)
+        return {
+            "message": "the server failed to answer this field; it is logged",
+            "path": error.path,
+            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+        }
+    return {**error.formatted, "extensions": {"code": "BAD_REQUEST", **(error.extensions or {})}}
 
 
 class UiController(Controller):
@@ -139,10 +161,7 @@ class UiController(Controller):
         )
         out: dict[str, Any] = {}
         if result.errors:
-            out["errors"] = [
-                {**e.formatted, "extensions": {"code": "BAD_REQUEST", **(e.extensions or {})}}
-                for e in result.errors
-            ]
+            out["errors"] = [_error(e) for e in result.errors]
         out["data"] = result.data
         return Response(out, media_type=MediaType.JSON)
 

@@ -11,66 +11,55 @@ export function selectionOf(schema, columns) {
   return parts.join(" ");
 }
 
-// A page of records: the list view (server-side filter), the person's filter, sort,
-// search and cursor. Only the arguments in use are declared.
-export function listQuery(schema, columns, { view, filter, orderBy, search, after, first }) {
-  const args = [];
-  const declared = [];
-  const variables = { first: first || 50 };
-  declared.push("$first: Int");
-  args.push("first: $first");
-  if (view) {
-    declared.push("$view: String");
-    args.push("view: $view");
-    variables.view = view;
+// The arguments a query uses, each declared as a variable (only those given).
+class Args {
+  constructor() {
+    this.declared = [];
+    this.args = [];
+    this.variables = {};
   }
-  if (filter && Object.keys(filter).length) {
-    declared.push(`$filter: ${schema.type}Filter`);
-    args.push("filter: $filter");
-    variables.filter = filter;
+
+  add(name, type, value) {
+    if (value === undefined || value === null || value === "") return this;
+    if (typeof value === "object" && !Array.isArray(value) && !Object.keys(value).length) return this;
+    if (Array.isArray(value) && !value.length) return this;
+    this.declared.push(`$${name}: ${type}`);
+    this.args.push(`${name}: $${name}`);
+    this.variables[name] = value;
+    return this;
   }
-  if (orderBy && orderBy.length) {
-    declared.push(`$orderBy: [${schema.type}OrderBy!]`);
-    args.push("orderBy: $orderBy");
-    variables.orderBy = orderBy;
+
+  head(operation) {
+    return this.declared.length ? `${operation}(${this.declared.join(", ")})` : operation;
   }
-  if (search) {
-    declared.push("$search: String");
-    args.push("search: $search");
-    variables.search = search;
-  }
-  if (after) {
-    declared.push("$after: String");
-    args.push("after: $after");
-    variables.after = after;
-  }
-  const query = `query List(${declared.join(", ")}) { ${schema.list}(${args.join(", ")}) {
-    totalCount pageInfo { hasNextPage endCursor } nodes { ${selectionOf(schema, columns)} } } }`;
-  return { query, variables };
 }
 
-// Group headers: a count (and a sum of the first currency field) per value.
-export function groupQuery(schema, field, { view, filter, search }) {
-  const declared = [];
-  const args = [`groupBy: [{field: ${schema.fields[field].api}}]`, "first: 200"];
-  const variables = {};
-  if (view) {
-    declared.push("$view: String");
-    args.push("view: $view");
-    variables.view = view;
-  }
-  if (filter && Object.keys(filter).length) {
-    declared.push(`$filter: ${schema.type}Filter`);
-    args.push("filter: $filter");
-    variables.filter = filter;
-  }
+// A page of records: the list view (server-side filter), the person's filter, sort,
+// search and cursor.
+export function listQuery(schema, columns, { view, filter, orderBy, search, after, first }) {
+  const a = new Args()
+    .add("first", "Int", first || 50)
+    .add("view", "String", view)
+    .add("filter", `${schema.type}Filter`, filter)
+    .add("orderBy", `[${schema.type}OrderBy!]`, orderBy)
+    .add("search", "String", search)
+    .add("after", "String", after);
+  const query = `${a.head("query List")} { ${schema.list}(${a.args.join(", ")}) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { ${selectionOf(schema, columns)} } } }`;
+  return { query, variables: a.variables };
+}
+
+// Group headers: a count (and a sum of the first currency field) per value, over the
+// view and the filter (aggregates take no search: while searching, headers count the
+// filtered records, not only the matches).
+export function groupQuery(schema, field, { view, filter }) {
+  const a = new Args().add("view", "String", view).add("filter", `${schema.type}Filter`, filter);
   const money = Object.values(schema.fields).find((f) => f.type === "currency");
   const sum = money ? ` sum { ${money.api} }` : "";
-  const head = declared.length ? `(${declared.join(", ")})` : "";
-  void search;
+  const args = [`groupBy: [{field: ${schema.fields[field].api}}]`, "first: 200", ...a.args];
   return {
-    query: `query Groups${head} { ${schema.list}Aggregate(${args.join(", ")}) { key { ${schema.fields[field].api} } count${sum} } }`,
-    variables,
+    query: `${a.head("query Groups")} { ${schema.list}Aggregate(${args.join(", ")}) { key { ${schema.fields[field].api} } count${sum} } }`,
+    variables: a.variables,
     money,
   };
 }
